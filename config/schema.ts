@@ -1,0 +1,161 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/*
+ * The one configuration schema: type, default and doc per key (Kafka Streams' ConfigDef).
+ * Every other layer receives the validated, defaulted object; nothing reads the
+ * environment or a file after start-up.
+ */
+
+const Millis = (def: number, description: string, min = 0) =>
+  Type.Integer({ minimum: min, default: def, description });
+
+/** A secret is never written inline in a file that may be committed: it names an env var or a file. */
+export const SecretRef = Type.Union(
+  [
+    Type.Object({ env: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    Type.String({ minLength: 1, description: 'inline value; only from flags or environment variables' }),
+  ],
+  { description: 'a secret: {"env":"NAME"}, {"file":"/path"} or, from the environment only, the value' },
+);
+
+export const TopicsSchema = Type.Object(
+  {
+    prefix: Type.String({ default: 'nudge.', description: 'prepended to every topic name' }),
+    events: Type.String({ default: 'events' }),
+    profiles: Type.String({ default: 'profiles' }),
+    campaigns: Type.String({ default: 'campaigns' }),
+    candidates: Type.String({ default: 'candidates' }),
+    receipts: Type.String({ default: 'receipts' }),
+    decisions: Type.String({ default: 'decisions' }),
+    sends: Type.String({ default: 'sends' }),
+    deadletter: Type.String({ default: 'deadletter' }),
+    counts: Type.String({ default: 'user-counts', description: 'output of the reference per-user counter topology' }),
+    changelog: Type.String({ default: 'state-changelog', description: 'compacted, partitioned like the inputs' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const KafkaSchema = Type.Object(
+  {
+    brokers: Type.Array(Type.String({ pattern: '^[^:,\\s]+:\\d{1,5}$' }), {
+      default: [],
+      description: 'bootstrap brokers as host:port; empty runs the embedded default',
+    }),
+    clientId: Type.String({ default: 'nudge', minLength: 1 }),
+    groupId: Type.String({ default: 'nudge', minLength: 1, description: 'consumer group shared by all replicas' }),
+    replicaId: Type.String({
+      default: '',
+      description: 'stable name of this replica (hostname of a StatefulSet pod); random when empty',
+    }),
+    sessionTimeoutMs: Millis(30_000, 'consumer group session timeout', 6_000),
+    heartbeatIntervalMs: Millis(3_000, 'must be below sessionTimeoutMs / 3', 100),
+    rebalanceTimeoutMs: Millis(60_000, 'time a member has to rejoin during a rebalance', 1_000),
+    maxBytesPerPartition: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+    maxWaitTimeMs: Millis(200, 'longest a fetch waits for data', 0),
+    partitionsConsumedConcurrently: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+    connectionTimeoutMs: Millis(3_000, 'TCP connect timeout', 100),
+    requestTimeoutMs: Millis(30_000, 'broker request timeout', 1_000),
+    ssl: Type.Boolean({ default: false }),
+    sasl: Type.Optional(
+      Type.Object(
+        {
+          mechanism: Type.Union([Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')]),
+          username: Type.String({ minLength: 1 }),
+          password: SecretRef,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    autoCreateTopics: Type.Boolean({
+      default: true,
+      description: 'create missing topics at start-up with kafka.partitions partitions',
+    }),
+    partitions: Type.Integer({ minimum: 1, maximum: 10_000, default: 12, description: 'partition count for topics nudge creates' }),
+    replicationFactor: Type.Integer({ minimum: 1, maximum: 7, default: 1 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const EmbeddedSchema = Type.Object(
+  {
+    partitions: Type.Integer({ minimum: 1, maximum: 1024, default: 8, description: 'partitions of every embedded topic' }),
+    inputs: Type.Array(
+      Type.Object({ topic: Type.String({ minLength: 1 }), file: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+      { default: [], description: 'JSON-lines files appended to embedded topics at start-up' },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const StateSchema = Type.Object(
+  {
+    dir: Type.String({ default: '.nudge/state', minLength: 1, description: 'one sub-directory per partition' }),
+    backend: Type.Union([Type.Literal('lmdb'), Type.Literal('rocksdb')], { default: 'lmdb' }),
+    cacheEntries: Type.Integer({ minimum: 0, default: 50_000, description: 'decoded values kept per partition; 0 disables' }),
+    fsync: Type.Boolean({
+      default: false,
+      description: 'fsync every commit; without it a process crash loses nothing, a power loss is repaired from the changelog',
+    }),
+    mapSizeMb: Type.Integer({ minimum: 16, default: 4096, description: 'LMDB initial map size per partition (grows)' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const ProcessorSchema = Type.Object(
+  {
+    guarantee: Type.Union([Type.Literal('exactly_once'), Type.Literal('at_least_once')], { default: 'exactly_once' }),
+    maxRecordBytes: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'larger input values are dead-lettered' }),
+    deadLetterValueBytes: Type.Integer({
+      minimum: 0,
+      default: 65_536,
+      description: 'a dead letter keeps at most this many bytes of the raw value',
+    }),
+    outputFormat: Type.Union([Type.Literal('json'), Type.Literal('msgpack')], { default: 'json' }),
+    timerIntervalMs: Millis(250, 'how often due timers are looked for', 10),
+    shutdownTimeoutMs: Millis(30_000, 'longest a graceful shutdown may take before the process exits', 1_000),
+    checkCoPartitioning: Type.Boolean({ default: true }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const HttpSchema = Type.Object(
+  {
+    port: Type.Integer({ minimum: 0, maximum: 65_535, default: 8080, description: '0 disables the HTTP server' }),
+    host: Type.String({ default: '0.0.0.0' }),
+    token: Type.Optional(SecretRef),
+    maxBodyBytes: Type.Integer({ minimum: 256, default: 65_536 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const LogSchema = Type.Object(
+  {
+    level: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info' },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    topics: TopicsSchema,
+    kafka: KafkaSchema,
+    embedded: EmbeddedSchema,
+    state: StateSchema,
+    processor: ProcessorSchema,
+    http: HttpSchema,
+    log: LogSchema,
+  },
+  { additionalProperties: false },
+);
+
+export type SecretRefValue = Static<typeof SecretRef>;
+export type NudgeConfig = Static<typeof ConfigSchema>;
+export type TopicsConfig = Static<typeof TopicsSchema>;
+export type KafkaConfig = Static<typeof KafkaSchema>;
+export type StateConfig = Static<typeof StateSchema>;
+export type ProcessorConfig = Static<typeof ProcessorSchema>;
+export type LogLevel = NudgeConfig['log']['level'];

@@ -1,0 +1,127 @@
+import { errorMessage } from '../../errors/index.js';
+import type { CommitOutcome, Engine, EngineHandler } from '../engine.js';
+import type { Logger } from '../logger.js';
+import type { BatchResult } from '../partition-task.js';
+import type { EmbeddedLog } from './log.js';
+
+export interface EmbeddedEngineOptions {
+  log: EmbeddedLog;
+  group: string;
+  inputs: readonly string[];
+  outputs: readonly string[];
+  campaignsTopic: string;
+  partitions: number;
+  maxBatchRecords: number;
+  logger: Logger;
+}
+
+/**
+ * The embedded default: one member that owns every partition of the in-process log.
+ * A loop per partition reads each input topic from the partition's own checkpoint
+ * and hands batches to the replica, exactly as the Kafka engine does.
+ */
+export class EmbeddedEngine implements Engine {
+  readonly kind = 'embedded' as const;
+  readonly #opts: EmbeddedEngineOptions;
+  readonly #paused = new Set<number>();
+  readonly #wakers = new Map<number, () => void>();
+  readonly #loops: Promise<void>[] = [];
+  #handler: EngineHandler | undefined;
+  #stopping = false;
+  #tableNext = 0;
+  #onAppend = (topic: string, partition: number) => this.#appended(topic, partition);
+
+  constructor(opts: EmbeddedEngineOptions) {
+    this.#opts = opts;
+  }
+
+  async start(handler: EngineHandler): Promise<void> {
+    this.#handler = handler;
+    const { log, inputs, campaignsTopic, partitions } = this.#opts;
+    // Outputs get the inputs' partition count, so decisions stay co-partitioned with their users.
+    for (const topic of inputs) log.createTopic(topic, partitions);
+    for (const topic of this.#opts.outputs) log.createTopic(topic, partitions);
+    log.createTopic(campaignsTopic, 1);
+    this.#readTable();
+    log.on('append', this.#onAppend);
+    const all = Array.from({ length: partitions }, (_, p) => p);
+    await handler.assigned(all);
+    for (const p of all) this.#loops.push(this.#loop(p));
+  }
+
+  async commit(result: BatchResult): Promise<CommitOutcome> {
+    const offsets: Record<string, [number, number]> = {};
+    for (const [topic, next] of Object.entries(result.offsets)) offsets[topic] = [result.partition, next];
+    this.#opts.log.commit(
+      this.#opts.group,
+      result.outputs.map((o) => ({ topic: o.topic, record: { key: o.key, value: o.value, headers: o.headers } })),
+      offsets,
+    );
+    return {};
+  }
+
+  pause(partition: number): void {
+    this.#paused.add(partition);
+  }
+
+  resume(partition: number): void {
+    this.#paused.delete(partition);
+    this.#wakers.get(partition)?.();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#opts.log.off('append', this.#onAppend);
+    for (const wake of this.#wakers.values()) wake();
+    await Promise.allSettled(this.#loops);
+    const all = Array.from({ length: this.#opts.partitions }, (_, p) => p);
+    await this.#handler?.revoked(all);
+  }
+
+  #appended(topic: string, partition: number): void {
+    if (topic === this.#opts.campaignsTopic) this.#readTable();
+    else this.#wakers.get(partition)?.();
+  }
+
+  #readTable(): void {
+    const { log, campaignsTopic } = this.#opts;
+    for (;;) {
+      const records = log.read(campaignsTopic, 0, this.#tableNext, 1000);
+      if (records.length === 0) return;
+      this.#tableNext = (records[records.length - 1]?.offset ?? this.#tableNext) + 1;
+      this.#handler?.table(records);
+    }
+  }
+
+  async #loop(partition: number): Promise<void> {
+    const { log, inputs, group, maxBatchRecords, logger } = this.#opts;
+    const handler = this.#handler as EngineHandler;
+    const heartbeat = async () => undefined;
+    while (!this.#stopping) {
+      let progressed = false;
+      if (!this.#paused.has(partition)) {
+        for (const topic of inputs) {
+          if (this.#stopping) break;
+          const from = handler.startOffset(partition, topic) ?? log.committed(group, topic, partition) ?? 0;
+          const records = log.read(topic, partition, from, maxBatchRecords);
+          if (records.length === 0) continue;
+          try {
+            await handler.batch({ topic, partition, records, highWatermark: log.end(topic, partition) }, heartbeat);
+            progressed = true;
+          } catch (err) {
+            // The batch was not committed; its records are read again after a pause.
+            logger.error({ err: errorMessage(err), topic, partition }, 'batch failed; retrying');
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
+      }
+      if (!progressed && !this.#stopping) {
+        await new Promise<void>((resolve) => {
+          this.#wakers.set(partition, resolve);
+        });
+        this.#wakers.delete(partition);
+      }
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import type { Campaign } from './messages/index.js';
+import type { KeyValueStore } from '../state/key-value-store.js';
+import type { StoreDeclaration } from '../state/partition-state.js';
+import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
+import type { InputRecord, InputRole, OutputRecord } from './record.js';
+
+/** A durable timer, kept in the partition's state until it fires or is cancelled. */
+export interface Timer<P = unknown> {
+  id: string;
+  at: number;
+  /** The operator that scheduled it, and that its firing goes back to. */
+  owner: string;
+  payload: P;
+}
+
+/** The campaigns table: every replica holds all of it; operators only read it. */
+export interface CampaignTable {
+  get(campaignId: string): Campaign | undefined;
+  readonly size: number;
+  /** Increases on every change, so operators can tell when to look again. */
+  readonly version: number;
+  values(): IterableIterator<Campaign>;
+}
+
+/**
+ * What an operator may use. It never reads the wall clock, opens a socket or knows
+ * whether Kafka or the embedded log feeds it: time, state and output all come through here.
+ */
+export interface OperatorContext {
+  readonly partition: number;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly campaigns: CampaignTable;
+  store<V>(name: string): KeyValueStore<V>;
+  /** Emits an output record; it is committed with the batch, or dropped with it. */
+  forward(output: OutputRecord): void;
+  /** Schedules (or moves) the timer `id` to fire at `at`; it fires through `onTimer` of this operator. */
+  schedule<P>(id: string, at: number, payload: P): Promise<void>;
+  /** Returns whether a timer was pending. */
+  cancel(id: string): Promise<boolean>;
+  getTimer<P>(id: string): Promise<Timer<P> | undefined>;
+}
+
+export interface Operator {
+  readonly name: string;
+  /** Input topics this operator reads. */
+  readonly inputs: readonly InputRole[];
+  init?(ctx: OperatorContext): Promise<void> | void;
+  process(record: InputRecord, ctx: OperatorContext): Promise<void> | void;
+  onTimer?(timer: Timer, ctx: OperatorContext): Promise<void> | void;
+  /** Idempotent. */
+  close?(): Promise<void> | void;
+}
+
+/** The operators and stores of one partition task; a factory makes a fresh one per partition. */
+export interface Topology {
+  stores: readonly StoreDeclaration[];
+  operators: readonly Operator[];
+}
+
+export type TopologyFactory = (partition: number) => Topology;

@@ -1,0 +1,235 @@
+import { errorMessage, isNudgeError, RecordError, ErrorCodes, type ErrorCode } from '../errors/index.js';
+import type { WriteOp } from '../state/bytes-store.js';
+import type { Checkpoint, PartitionState } from '../state/partition-state.js';
+import type { Clock } from './clock.js';
+import { deadLetter } from './dead-letter.js';
+import { decodeRecord } from './decode.js';
+import type { Logger } from './logger.js';
+import type { ProcessorMetrics } from './metrics.js';
+import type { CampaignTable, Operator, OperatorContext, Timer, Topology } from './operator.js';
+import { encodeOutput, type OutputFormat } from './output-encoding.js';
+import type { EncodedOutput, InputRecord, InputRole, OutputRecord, RawRecord } from './record.js';
+import { SerialLock } from './serial-lock.js';
+import { TimerStore } from './timers.js';
+import type { TopicNames } from './topic-names.js';
+
+export interface TaskLimits {
+  maxRecordBytes: number;
+  deadLetterValueBytes: number;
+  outputFormat: OutputFormat;
+  /** Timers fired per timer batch, so one tick cannot hold the partition for long. */
+  maxTimersPerBatch: number;
+}
+
+export interface TaskOptions {
+  partition: number;
+  state: PartitionState;
+  topology: Topology;
+  clock: Clock;
+  log: Logger;
+  campaigns: CampaignTable;
+  metrics: ProcessorMetrics;
+  topics: TopicNames;
+  limits: TaskLimits;
+}
+
+/** What one batch produced, waiting to be committed by the engine and then applied locally. */
+export interface BatchResult {
+  partition: number;
+  kind: 'records' | 'timers';
+  outputs: EncodedOutput[];
+  /** State changes, in key order: they go to the changelog and then into the local store. */
+  ops: WriteOp[];
+  checkpoint: Checkpoint;
+  /** Next offset per consumed source topic. */
+  offsets: Record<string, number>;
+  records: number;
+  startedAt: number;
+}
+
+/**
+ * One partition's share of the topology: its operators, its state and its timers.
+ * Everything that touches a partition goes through `lock`, so batches, timer firings
+ * and commits never interleave.
+ */
+export class PartitionTask {
+  readonly partition: number;
+  readonly state: PartitionState;
+  readonly lock = new SerialLock();
+  readonly log: Logger;
+  readonly #opts: TaskOptions;
+  readonly #timers: TimerStore;
+  readonly #routes = new Map<InputRole, Operator[]>();
+  readonly #owners = new Map<string, Operator>();
+  readonly #contexts = new Map<Operator, OperatorContext>();
+  #outputs: OutputRecord[] = [];
+  #closed = false;
+
+  private constructor(opts: TaskOptions) {
+    this.#opts = opts;
+    this.partition = opts.partition;
+    this.state = opts.state;
+    this.log = opts.log;
+    this.#timers = new TimerStore(opts.state);
+    for (const op of opts.topology.operators) {
+      if (this.#owners.has(op.name)) throw new Error(`two operators are named ${op.name}`);
+      this.#owners.set(op.name, op);
+      this.#contexts.set(op, this.#contextFor(op));
+      for (const role of op.inputs) {
+        const list = this.#routes.get(role) ?? [];
+        list.push(op);
+        this.#routes.set(role, list);
+      }
+    }
+  }
+
+  static async create(opts: TaskOptions): Promise<PartitionTask> {
+    const task = new PartitionTask(opts);
+    for (const op of opts.topology.operators) await op.init?.(task.#contexts.get(op) as OperatorContext);
+    return task;
+  }
+
+  /** Next offset to process for a source topic, from the state's own checkpoint. */
+  position(topic: string): number | undefined {
+    return this.state.checkpoint.sources[topic];
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Decodes and processes a batch of one input topic. Records below the checkpoint are
+   * already reflected in the state (a redelivery after a crash) and are passed over.
+   */
+  async processRecords(role: InputRole, topic: string, records: readonly RawRecord[]): Promise<BatchResult | null> {
+    const startedAt = performance.now();
+    const from = this.position(topic) ?? 0;
+    const operators = this.#routes.get(role) ?? [];
+    let last = -1;
+    let count = 0;
+    for (const raw of records) {
+      if (raw.offset < from) continue;
+      last = raw.offset;
+      count++;
+      let record: InputRecord;
+      try {
+        const decoded = decodeRecord(role, raw, this.#opts.limits);
+        record = { role, topic, partition: raw.partition, offset: raw.offset, key: decoded.key, value: decoded.value, timestamp: raw.timestamp };
+      } catch (err) {
+        this.#deadLetter(raw, err);
+        continue;
+      }
+      this.state.writes.savepoint();
+      const mark = this.#outputs.length;
+      try {
+        for (const op of operators) await op.process(record, this.#contexts.get(op) as OperatorContext);
+        this.state.writes.release();
+      } catch (err) {
+        // Undo exactly this record's writes and outputs; the batch and the partition go on.
+        this.state.writes.rollback();
+        this.#outputs.length = mark;
+        this.log.warn({ err: errorMessage(err), offset: raw.offset, topic }, 'operator failed on a record; dead-lettered');
+        this.#deadLetter(raw, err, ErrorCodes.OPERATOR);
+      }
+    }
+    if (count === 0) return null;
+    this.#opts.metrics.recordsIn.inc({ topic, partition: String(this.partition) }, count);
+    return this.#finish('records', { [topic]: last + 1 }, count, startedAt);
+  }
+
+  /** Fires timers due by the clock's now. */
+  async fireTimers(): Promise<BatchResult | null> {
+    const startedAt = performance.now();
+    const due = await this.#timers.takeDue(this.#opts.clock.now(), this.#opts.limits.maxTimersPerBatch);
+    if (due.length === 0) {
+      // takeDue wrote nothing, but keep the invariant that a batch starts with no pending writes.
+      return null;
+    }
+    for (const timer of due) {
+      const op = this.#owners.get(timer.owner);
+      if (op?.onTimer === undefined) {
+        this.log.error({ owner: timer.owner, id: timer.id }, 'timer has no operator to fire; dropped');
+        continue;
+      }
+      this.state.writes.savepoint();
+      const mark = this.#outputs.length;
+      try {
+        await op.onTimer(timer, this.#contexts.get(op) as OperatorContext);
+        this.state.writes.release();
+      } catch (err) {
+        this.state.writes.rollback();
+        this.#outputs.length = mark;
+        this.log.error({ err: errorMessage(err), owner: timer.owner, id: timer.id }, 'timer handler failed; timer dropped');
+      }
+    }
+    this.#opts.metrics.timersFired.inc(due.length);
+    return this.#finish('timers', {}, due.length, startedAt);
+  }
+
+  /** The earliest pending timer, so the runtime can sleep until then. */
+  nextTimer(): Promise<number | undefined> {
+    return this.#timers.next();
+  }
+
+  /** Applies a committed batch to the local store (the engine has already made it durable). */
+  async applyCommitted(result: BatchResult, changelogNext?: number): Promise<void> {
+    const checkpoint = changelogNext === undefined ? result.checkpoint : { ...result.checkpoint, changelogNext };
+    await this.state.apply(result.ops, checkpoint);
+    this.#opts.metrics.batchSeconds.observe({ kind: result.kind }, (performance.now() - result.startedAt) / 1000);
+    this.#opts.metrics.batchRecords.observe({ kind: result.kind }, result.records);
+  }
+
+  /** The engine could not commit: nothing of the batch may remain. */
+  abort(): void {
+    this.state.writes.discard();
+    this.#outputs = [];
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const op of this.#opts.topology.operators) {
+      try {
+        await op.close?.();
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err), operator: op.name }, 'operator close failed');
+      }
+    }
+    await this.state.close();
+  }
+
+  #finish(kind: BatchResult['kind'], offsets: Record<string, number>, records: number, startedAt: number): BatchResult {
+    const { limits, topics } = this.#opts;
+    const outputs = this.#outputs.map((o) => encodeOutput(o, topics, limits.outputFormat));
+    this.#outputs = [];
+    const { ops, checkpoint } = this.state.prepareCommit(offsets);
+    return { partition: this.partition, kind, outputs, ops, checkpoint, offsets, records, startedAt };
+  }
+
+  #deadLetter(raw: RawRecord, err: unknown, fallback: ErrorCode = ErrorCodes.OPERATOR): void {
+    const code = isNudgeError(err) ? err.code : fallback;
+    const field = err instanceof RecordError ? err.field : undefined;
+    this.#outputs.push(deadLetter(raw, { code, message: errorMessage(err), field }, this.#opts.limits.deadLetterValueBytes, this.#opts.clock.now()));
+    this.#opts.metrics.deadLetters.inc({ code, topic: raw.topic });
+  }
+
+  #contextFor(op: Operator): OperatorContext {
+    const task = this;
+    const { clock, campaigns, partition } = this.#opts;
+    const log = this.log.child({ operator: op.name });
+    return {
+      partition,
+      clock,
+      log,
+      campaigns,
+      store: (name) => task.state.store(name),
+      forward: (output) => {
+        task.#outputs.push(output);
+      },
+      schedule: (id, at, payload) => task.#timers.schedule({ id, at, owner: op.name, payload }),
+      cancel: (id) => task.#timers.cancel(id),
+      getTimer: async <P>(id: string) => (await task.#timers.get(id)) as Timer<P> | undefined,
+    };
+  }
+}

@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import type { NudgeConfig } from '../config/schema.js';
+import { errorMessage } from '../errors/index.js';
+import { openPartitionStore } from '../state/open-store.js';
+import { PartitionState } from '../state/partition-state.js';
+import { InMemoryCampaignTable } from './campaign-table.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Engine, EngineHandler, SourceBatch } from './engine.js';
+import type { Logger } from './logger.js';
+import { ProcessorMetrics } from './metrics.js';
+import type { TopologyFactory } from './operator.js';
+import { PartitionTask, type BatchResult } from './partition-task.js';
+import type { RawRecord } from './record.js';
+import { TopicNames } from './topic-names.js';
+
+export interface ReplicaOptions {
+  config: NudgeConfig;
+  topology: TopologyFactory;
+  engine: (replica: Replica) => Engine;
+  logger: Logger;
+  clock?: Clock;
+  metrics?: ProcessorMetrics;
+  /** Restores a partition's store before its task starts (Kafka: from the changelog). */
+  restore?: (partition: number, state: PartitionState) => Promise<void>;
+}
+
+type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * One replica: the partition tasks it owns, the campaigns table, the timer loop and
+ * the lifecycle. The engine (Kafka or embedded) calls it through EngineHandler.
+ */
+export class Replica implements EngineHandler {
+  readonly id: string;
+  readonly config: NudgeConfig;
+  readonly topics: TopicNames;
+  readonly metrics: ProcessorMetrics;
+  readonly campaigns: InMemoryCampaignTable;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly tasks = new Map<number, PartitionTask>();
+  readonly #opts: ReplicaOptions;
+  readonly #restoring = new Set<number>();
+  #engine: Engine | undefined;
+  #phase: Phase = 'created';
+  #timerHandle: NodeJS.Timeout | undefined;
+  #timerRun: Promise<void> = Promise.resolve();
+  #fatal: ((err: Error) => void) | undefined;
+
+  constructor(opts: ReplicaOptions) {
+    this.#opts = opts;
+    this.config = opts.config;
+    this.id = opts.config.kafka.replicaId || `replica-${randomUUID().slice(0, 8)}`;
+    this.topics = new TopicNames(opts.config.topics);
+    this.metrics = opts.metrics ?? new ProcessorMetrics();
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger.child({ replica: this.id });
+    this.campaigns = new InMemoryCampaignTable(this.log.child({ table: 'campaigns' }), opts.config.processor.maxRecordBytes);
+  }
+
+  get engine(): Engine | undefined {
+    return this.#engine;
+  }
+
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  /** Ready when running and every assigned partition is restored. */
+  get ready(): boolean {
+    return this.#phase === 'running' && this.#restoring.size === 0;
+  }
+
+  /** Called when the replica cannot go on (e.g. fenced); the CLI exits. */
+  onFatal(listener: (err: Error) => void): void {
+    this.#fatal = listener;
+  }
+
+  fail(err: Error): void {
+    this.log.fatal({ err: errorMessage(err) }, 'replica cannot continue');
+    this.#fatal?.(err);
+  }
+
+  async start(): Promise<void> {
+    if (this.#phase !== 'created') throw new Error(`replica already ${this.#phase}`);
+    this.#phase = 'starting';
+    this.#engine = this.#opts.engine(this);
+    await this.#engine.start(this);
+    this.#phase = 'running';
+    this.#scheduleTimers();
+    this.log.info({ engine: this.#engine.kind, partitions: [...this.tasks.keys()] }, 'replica running');
+  }
+
+  /** Graceful: stop fetching, finish the batch in flight, commit, close stores, leave the group. */
+  async stop(): Promise<void> {
+    if (this.#phase === 'stopping' || this.#phase === 'stopped') return;
+    this.#phase = 'stopping';
+    if (this.#timerHandle !== undefined) clearTimeout(this.#timerHandle);
+    await this.#timerRun;
+    await this.#engine?.stop();
+    // The engine revokes everything on stop; close whatever is left (e.g. start failed half-way).
+    await this.revoked([...this.tasks.keys()]);
+    this.#phase = 'stopped';
+    this.log.info('replica stopped');
+  }
+
+  // ---- EngineHandler ----
+
+  async assigned(partitions: number[]): Promise<void> {
+    const fresh = partitions.filter((p) => !this.tasks.has(p));
+    for (const p of fresh) this.#restoring.add(p);
+    await Promise.all(fresh.map((p) => this.#openTask(p)));
+    this.metrics.assignedPartitions.set(this.tasks.size);
+  }
+
+  async revoked(partitions: number[]): Promise<void> {
+    await Promise.all(
+      partitions.map(async (p) => {
+        const task = this.tasks.get(p);
+        if (task === undefined) return;
+        this.tasks.delete(p);
+        await task.lock.run(() => task.close());
+        this.metrics.partitionReady.remove({ partition: String(p) });
+      }),
+    );
+    this.metrics.assignedPartitions.set(this.tasks.size);
+  }
+
+  async batch(batch: SourceBatch, heartbeat: () => Promise<void>): Promise<void> {
+    const task = this.tasks.get(batch.partition);
+    if (task === undefined) throw new Error(`partition ${batch.partition} is not assigned to this replica`);
+    const role = this.topics.roleOf(batch.topic);
+    if (role === undefined || role === 'campaigns') throw new Error(`topic ${batch.topic} is not a user-keyed input`);
+    await task.lock.run(async () => {
+      if (task.closed) return;
+      const result = await task.processRecords(role, batch.topic, batch.records);
+      if (result !== null) await this.#commit(task, result);
+    });
+    if (batch.highWatermark !== undefined) {
+      const next = task.position(batch.topic) ?? 0;
+      this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - next));
+    }
+    await heartbeat();
+  }
+
+  startOffset(partition: number, topic: string): number | undefined {
+    return this.tasks.get(partition)?.position(topic);
+  }
+
+  table(records: RawRecord[]): void {
+    this.campaigns.apply(records);
+  }
+
+  // ---- internals ----
+
+  async #openTask(partition: number): Promise<void> {
+    const { config } = this;
+    const engine = await openPartitionStore(config.state, partition);
+    const topology = this.#opts.topology(partition);
+    const state = await PartitionState.open(partition, engine, topology.stores, config.state.cacheEntries);
+    try {
+      if (this.#opts.restore !== undefined) await this.#opts.restore(partition, state);
+      const task = await PartitionTask.create({
+        partition,
+        state,
+        topology,
+        clock: this.clock,
+        log: this.log.child({ partition }),
+        campaigns: this.campaigns,
+        metrics: this.metrics,
+        topics: this.topics,
+        limits: {
+          maxRecordBytes: config.processor.maxRecordBytes,
+          deadLetterValueBytes: config.processor.deadLetterValueBytes,
+          outputFormat: config.processor.outputFormat,
+          maxTimersPerBatch: 1000,
+        },
+      });
+      this.tasks.set(partition, task);
+      this.metrics.partitionReady.set({ partition: String(partition) }, 1);
+      this.metrics.stateBytes.set({ partition: String(partition) }, await engine.sizeOnDisk());
+    } catch (err) {
+      await state.close();
+      throw err;
+    } finally {
+      this.#restoring.delete(partition);
+    }
+  }
+
+  async #commit(task: PartitionTask, result: BatchResult): Promise<void> {
+    const engine = this.#engine as Engine;
+    let outcome;
+    try {
+      outcome = await engine.commit(result);
+    } catch (err) {
+      task.abort();
+      this.metrics.commits.inc({ kind: result.kind, outcome: 'failed' });
+      throw err;
+    }
+    await task.applyCommitted(result, outcome.changelogNext);
+    this.metrics.commits.inc({ kind: result.kind, outcome: 'ok' });
+    for (const o of result.outputs) this.metrics.outputs.inc({ topic: o.topic });
+  }
+
+  /** Fires due timers of every task; wall-clock driven, one pass at a time. */
+  async fireTimers(): Promise<void> {
+    for (const task of [...this.tasks.values()]) {
+      await task.lock.run(async () => {
+        if (task.closed) return;
+        for (;;) {
+          const result = await task.fireTimers();
+          if (result === null) return;
+          await this.#commit(task, result);
+        }
+      });
+    }
+  }
+
+  #scheduleTimers(): void {
+    const interval = this.config.processor.timerIntervalMs;
+    const tick = () => {
+      if (this.#phase !== 'running') return;
+      this.#timerRun = this.fireTimers()
+        .catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'timer pass failed'))
+        .finally(() => {
+          if (this.#phase === 'running') this.#timerHandle = setTimeout(tick, interval);
+        });
+    };
+    this.#timerHandle = setTimeout(tick, interval);
+  }
+}

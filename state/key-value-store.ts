@@ -1,0 +1,75 @@
+import type { KeyRange } from './bytes-store.js';
+import { decodeKey, encodeKey, isEncodableKeyPart, prefixBounds, type KeyTuple } from './key-codec.js';
+import type { PendingWrites } from './pending-writes.js';
+import { decodeValue, encodeValue } from './value-codec.js';
+
+export interface ScanOptions {
+  /** Tuple prefix: every key starting with these elements. */
+  prefix?: KeyTuple;
+  gte?: KeyTuple;
+  lt?: KeyTuple;
+  reverse?: boolean;
+  limit?: number;
+}
+
+/**
+ * A typed view of one logical store of a partition. Reads see the batch's own writes;
+ * writes are buffered until the batch commits. Every `get` decodes afresh, so callers
+ * may mutate what they read and put it back.
+ */
+export class KeyValueStore<V> {
+  readonly name: string;
+  readonly #namespace: number;
+  readonly #writes: PendingWrites;
+
+  constructor(name: string, namespace: number, writes: PendingWrites) {
+    this.name = name;
+    this.#namespace = namespace;
+    this.#writes = writes;
+  }
+
+  async get(key: KeyTuple): Promise<V | undefined> {
+    const bytes = await this.#writes.get(this.#key(key));
+    return bytes === undefined ? undefined : decodeValue<V>(bytes);
+  }
+
+  put(key: KeyTuple, value: V): void {
+    this.#writes.put(this.#key(key), encodeValue(value));
+  }
+
+  delete(key: KeyTuple): void {
+    this.#writes.delete(this.#key(key));
+  }
+
+  async *scan(options: ScanOptions = {}): AsyncIterable<[KeyTuple, V]> {
+    const range: KeyRange = {};
+    if (options.prefix !== undefined) {
+      const bounds = prefixBounds(this.#namespace, options.prefix);
+      range.gte = options.prefix.length === 0 ? bounds.gte : this.#key(options.prefix);
+      range.lt = bounds.lt;
+    } else {
+      range.gte = options.gte !== undefined ? this.#key(options.gte) : Uint8Array.of(this.#namespace);
+      range.lt = options.lt !== undefined ? this.#key(options.lt) : Uint8Array.of(this.#namespace + 1);
+    }
+    if (options.reverse === true) range.reverse = true;
+    if (options.limit !== undefined) range.limit = options.limit;
+    for await (const [key, value] of this.#writes.range(range)) {
+      yield [decodeKey(key), decodeValue<V>(value)];
+    }
+  }
+
+  /** Deletes every key starting with `prefix`; returns how many. */
+  async deletePrefix(prefix: KeyTuple): Promise<number> {
+    const keys: KeyTuple[] = [];
+    for await (const [key] of this.scan({ prefix })) keys.push(key);
+    for (const key of keys) this.delete(key);
+    return keys.length;
+  }
+
+  #key(key: KeyTuple): Uint8Array {
+    for (const part of key) {
+      if (!isEncodableKeyPart(part)) throw new TypeError(`store ${this.name}: key part ${JSON.stringify(part)} cannot be encoded`);
+    }
+    return encodeKey(this.#namespace, key);
+  }
+}

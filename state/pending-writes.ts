@@ -1,0 +1,118 @@
+import { compareBytes, inRange, type BytesStore, type KeyRange, type WriteOp } from './bytes-store.js';
+import { cacheKey } from './read-cache.js';
+
+interface Pending {
+  key: Uint8Array;
+  value: Uint8Array | null;
+}
+
+/**
+ * The writes of the batch in flight, over the committed store. Reads see them
+ * (read-your-writes); nothing reaches the engine until the batch's outputs and
+ * offsets have been committed, and then all of it goes in one atomic write with the
+ * checkpoint. A savepoint per record lets a failing record be undone alone.
+ */
+export class PendingWrites {
+  readonly #base: BytesStore;
+  #pending = new Map<string, Pending>();
+  #undo: Array<[string, Pending | undefined]> | null = null;
+
+  constructor(base: BytesStore) {
+    this.#base = base;
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const pending = this.#pending.get(cacheKey(key));
+    if (pending !== undefined) return pending.value ?? undefined;
+    return this.#base.get(key);
+  }
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.#set(key, value);
+  }
+
+  delete(key: Uint8Array): void {
+    this.#set(key, null);
+  }
+
+  /** The committed range merged with pending writes, pending ones winning. */
+  async *range(range: KeyRange = {}): AsyncIterable<[Uint8Array, Uint8Array]> {
+    const reverse = range.reverse === true;
+    const overlay = [...this.#pending.values()].filter((p) => inRange(p.key, range));
+    overlay.sort((a, b) => (reverse ? compareBytes(b.key, a.key) : compareBytes(a.key, b.key)));
+    const shadowed = new Set(overlay.map((p) => cacheKey(p.key)));
+    let remaining = range.limit ?? Number.POSITIVE_INFINITY;
+    if (remaining <= 0) return;
+    let i = 0;
+    const before = (a: Uint8Array, b: Uint8Array) => (reverse ? compareBytes(a, b) > 0 : compareBytes(a, b) < 0);
+    // The engine's limit would count keys that pending deletes hide, so it is applied here instead.
+    const { limit: _limit, ...unlimited } = range;
+    for await (const [key, value] of this.#base.range(unlimited)) {
+      while (i < overlay.length && before((overlay[i] as Pending).key, key)) {
+        const p = overlay[i++] as Pending;
+        if (p.value !== null) {
+          yield [p.key, p.value];
+          if (--remaining <= 0) return;
+        }
+      }
+      if (shadowed.has(cacheKey(key))) continue;
+      yield [key, value];
+      if (--remaining <= 0) return;
+    }
+    for (; i < overlay.length; i++) {
+      const p = overlay[i] as Pending;
+      if (p.value !== null) {
+        yield [p.key, p.value];
+        if (--remaining <= 0) return;
+      }
+    }
+  }
+
+  /** Starts recording what the next record changes, so that `rollback` can undo exactly that. */
+  savepoint(): void {
+    this.#undo = [];
+  }
+
+  rollback(): void {
+    const undo = this.#undo;
+    this.#undo = null;
+    if (undo === null) return;
+    for (let i = undo.length - 1; i >= 0; i--) {
+      const [id, previous] = undo[i] as [string, Pending | undefined];
+      if (previous === undefined) this.#pending.delete(id);
+      else this.#pending.set(id, previous);
+    }
+  }
+
+  release(): void {
+    this.#undo = null;
+  }
+
+  /** Takes the batch's writes, in key order, and starts a new batch. */
+  drain(): WriteOp[] {
+    const ops: WriteOp[] = [];
+    for (const p of this.#pending.values()) {
+      ops.push(p.value === null ? { type: 'del', key: p.key } : { type: 'put', key: p.key, value: p.value });
+    }
+    this.#pending = new Map();
+    this.#undo = null;
+    ops.sort((a, b) => compareBytes(a.key, b.key));
+    return ops;
+  }
+
+  /** Drops the batch's writes (its commit failed or was aborted). */
+  discard(): void {
+    this.#pending = new Map();
+    this.#undo = null;
+  }
+
+  #set(key: Uint8Array, value: Uint8Array | null): void {
+    const id = cacheKey(key);
+    if (this.#undo !== null) this.#undo.push([id, this.#pending.get(id)]);
+    this.#pending.set(id, { key: Uint8Array.prototype.slice.call(key), value });
+  }
+}
