@@ -1,3 +1,4 @@
+import type { PartitionState } from '../state/partition-state.js';
 import type { BatchResult } from './partition-task.js';
 import type { RawRecord } from './record.js';
 
@@ -33,6 +34,13 @@ export interface CommitOutcome {
 export interface Engine {
   readonly kind: 'kafka' | 'embedded';
   start(handler: EngineHandler): Promise<void>;
+  /**
+   * Makes newly assigned partitions' state current before their tasks start: fences any
+   * previous owner, then restores what the local store lacks (Kafka: from the changelog).
+   */
+  prepare?(targets: ReadonlyArray<{ partition: number; state: PartitionState }>): Promise<void>;
+  /** Releases per-partition resources once a partition's task is closed. */
+  release?(partitions: readonly number[]): Promise<void>;
   /** Makes a batch's outputs, changelog and consumed offsets durable together. */
   commit(result: BatchResult): Promise<CommitOutcome>;
   pause(partition: number): void;

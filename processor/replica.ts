@@ -8,7 +8,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Engine, EngineHandler, SourceBatch } from './engine.js';
 import type { Logger } from './logger.js';
 import { ProcessorMetrics } from './metrics.js';
-import type { TopologyFactory } from './operator.js';
+import type { Topology, TopologyFactory } from './operator.js';
 import { PartitionTask, type BatchResult } from './partition-task.js';
 import type { RawRecord } from './record.js';
 import { TopicNames } from './topic-names.js';
@@ -20,8 +20,6 @@ export interface ReplicaOptions {
   logger: Logger;
   clock?: Clock;
   metrics?: ProcessorMetrics;
-  /** Restores a partition's store before its task starts (Kafka: from the changelog). */
-  restore?: (partition: number, state: PartitionState) => Promise<void>;
 }
 
 type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -108,9 +106,25 @@ export class Replica implements EngineHandler {
 
   async assigned(partitions: number[]): Promise<void> {
     const fresh = partitions.filter((p) => !this.tasks.has(p));
+    if (fresh.length === 0) return;
     for (const p of fresh) this.#restoring.add(p);
-    await Promise.all(fresh.map((p) => this.#openTask(p)));
-    this.metrics.assignedPartitions.set(this.tasks.size);
+    const opened: Array<{ partition: number; state: PartitionState; topology: Topology }> = [];
+    try {
+      for (const partition of fresh) {
+        const topology = this.#opts.topology(partition);
+        const engineStore = await openPartitionStore(this.config.state, partition);
+        const state = await PartitionState.open(partition, engineStore, topology.stores, this.config.state.cacheEntries);
+        opened.push({ partition, state, topology });
+      }
+      await this.#engine?.prepare?.(opened);
+      for (const o of opened) await this.#startTask(o.partition, o.state, o.topology);
+    } catch (err) {
+      for (const o of opened) if (!this.tasks.has(o.partition)) await o.state.close();
+      throw err;
+    } finally {
+      for (const p of fresh) this.#restoring.delete(p);
+      this.metrics.assignedPartitions.set(this.tasks.size);
+    }
   }
 
   async revoked(partitions: number[]): Promise<void> {
@@ -123,6 +137,7 @@ export class Replica implements EngineHandler {
         this.metrics.partitionReady.remove({ partition: String(p) });
       }),
     );
+    await this.#engine?.release?.(partitions);
     this.metrics.assignedPartitions.set(this.tasks.size);
   }
 
@@ -153,38 +168,27 @@ export class Replica implements EngineHandler {
 
   // ---- internals ----
 
-  async #openTask(partition: number): Promise<void> {
+  async #startTask(partition: number, state: PartitionState, topology: Topology): Promise<void> {
     const { config } = this;
-    const engine = await openPartitionStore(config.state, partition);
-    const topology = this.#opts.topology(partition);
-    const state = await PartitionState.open(partition, engine, topology.stores, config.state.cacheEntries);
-    try {
-      if (this.#opts.restore !== undefined) await this.#opts.restore(partition, state);
-      const task = await PartitionTask.create({
-        partition,
-        state,
-        topology,
-        clock: this.clock,
-        log: this.log.child({ partition }),
-        campaigns: this.campaigns,
-        metrics: this.metrics,
-        topics: this.topics,
-        limits: {
-          maxRecordBytes: config.processor.maxRecordBytes,
-          deadLetterValueBytes: config.processor.deadLetterValueBytes,
-          outputFormat: config.processor.outputFormat,
-          maxTimersPerBatch: 1000,
-        },
-      });
-      this.tasks.set(partition, task);
-      this.metrics.partitionReady.set({ partition: String(partition) }, 1);
-      this.metrics.stateBytes.set({ partition: String(partition) }, await engine.sizeOnDisk());
-    } catch (err) {
-      await state.close();
-      throw err;
-    } finally {
-      this.#restoring.delete(partition);
-    }
+    const task = await PartitionTask.create({
+      partition,
+      state,
+      topology,
+      clock: this.clock,
+      log: this.log.child({ partition }),
+      campaigns: this.campaigns,
+      metrics: this.metrics,
+      topics: this.topics,
+      limits: {
+        maxRecordBytes: config.processor.maxRecordBytes,
+        deadLetterValueBytes: config.processor.deadLetterValueBytes,
+        outputFormat: config.processor.outputFormat,
+        maxTimersPerBatch: 1000,
+      },
+    });
+    this.tasks.set(partition, task);
+    this.metrics.partitionReady.set({ partition: String(partition) }, 1);
+    this.metrics.stateBytes.set({ partition: String(partition) }, await state.engine.sizeOnDisk());
   }
 
   async #commit(task: PartitionTask, result: BatchResult): Promise<void> {

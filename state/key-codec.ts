@@ -10,7 +10,8 @@ export type KeyTuple = readonly KeyPart[];
  * engine keyspace and one atomic write.
  */
 export function encodeKey(namespace: number, key: KeyTuple): Uint8Array {
-  const body = toBufferKey(key as KeyPart[]);
+  // -0 === 0, but ordered-binary encodes -0 as a sign bit that neither sorts nor decodes as a number.
+  const body = toBufferKey(key.map((part) => (part === 0 ? 0 : part)));
   const out = new Uint8Array(body.length + 1);
   out[0] = namespace;
   out.set(body, 1);
@@ -24,8 +25,9 @@ export function decodeKey(bytes: Uint8Array): KeyTuple {
 }
 
 /** Bounds of every key that starts with the tuple `prefix` (element-wise, not byte-wise). */
-export function prefixBounds(namespace: number, prefix: KeyTuple): { gte: Uint8Array; lt: Uint8Array } {
-  if (prefix.length === 0) return { gte: Uint8Array.of(namespace), lt: Uint8Array.of(namespace + 1) };
+export function prefixBounds(namespace: number, prefix: KeyTuple): { gte: Uint8Array; lt?: Uint8Array } {
+  // The last namespace (0xff) has no byte above it: its keys run to the end of the keyspace.
+  if (prefix.length === 0) return namespace < 0xff ? { gte: Uint8Array.of(namespace), lt: Uint8Array.of(namespace + 1) } : { gte: Uint8Array.of(namespace) };
   const base = encodeKey(namespace, prefix);
   // Elements are separated by a 0x00 byte, so prefix+0x00 … prefix+0x01 holds exactly the longer tuples;
   // the exact key itself sorts just before and is included separately by the caller when wanted.

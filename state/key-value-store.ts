@@ -46,10 +46,11 @@ export class KeyValueStore<V> {
     if (options.prefix !== undefined) {
       const bounds = prefixBounds(this.#namespace, options.prefix);
       range.gte = options.prefix.length === 0 ? bounds.gte : this.#key(options.prefix);
-      range.lt = bounds.lt;
+      if (bounds.lt !== undefined) range.lt = bounds.lt;
     } else {
       range.gte = options.gte !== undefined ? this.#key(options.gte) : Uint8Array.of(this.#namespace);
-      range.lt = options.lt !== undefined ? this.#key(options.lt) : Uint8Array.of(this.#namespace + 1);
+      if (options.lt !== undefined) range.lt = this.#key(options.lt);
+      else if (this.#namespace < 0xff) range.lt = Uint8Array.of(this.#namespace + 1);
     }
     if (options.reverse === true) range.reverse = true;
     if (options.limit !== undefined) range.limit = options.limit;

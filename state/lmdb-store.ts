@@ -56,9 +56,10 @@ export class LmdbStore implements BytesStore {
   async *range(range: KeyRange = {}): AsyncIterable<[Uint8Array, Uint8Array]> {
     this.#assertOpen();
     const reverse = range.reverse === true;
-    // lmdb-js takes start/end with end exclusive; the inclusive/exclusive variants are filtered here.
+    // lmdb-js takes start (inclusive) and end (exclusive): only an exclusive bound may be its end;
+    // an inclusive far bound (lte forward, gte in reverse) is enforced by the checks below.
     const start = reverse ? (range.lte ?? range.lt) : (range.gte ?? range.gt);
-    const end = reverse ? (range.gte ?? range.gt) : (range.lt ?? range.lte);
+    const end = reverse ? range.gt : range.lt;
     let remaining = range.limit ?? Number.POSITIVE_INFINITY;
     if (remaining <= 0) return;
     const iterable = this.#db.getRange({
@@ -68,13 +69,11 @@ export class LmdbStore implements BytesStore {
     });
     for (const { key, value } of iterable) {
       const k = key as Buffer;
-      if (range.gt !== undefined && Buffer.compare(k, range.gt) <= 0) continue;
-      if (range.lt !== undefined && Buffer.compare(k, range.lt) >= 0) continue;
-      if (range.gte !== undefined && Buffer.compare(k, range.gte) < 0) continue;
-      if (range.lte !== undefined && Buffer.compare(k, range.lte) > 0) {
-        if (reverse) continue;
-        break;
-      }
+      // Past the far bound the scan is over; short of the near bound a key is only skipped.
+      const belowLow = (range.gt !== undefined && Buffer.compare(k, range.gt) <= 0) || (range.gte !== undefined && Buffer.compare(k, range.gte) < 0);
+      const aboveHigh = (range.lt !== undefined && Buffer.compare(k, range.lt) >= 0) || (range.lte !== undefined && Buffer.compare(k, range.lte) > 0);
+      if (reverse ? belowLow : aboveHigh) break;
+      if (belowLow || aboveHigh) continue;
       yield [Uint8Array.prototype.slice.call(k), Uint8Array.prototype.slice.call(value as Buffer)];
       if (--remaining <= 0) return;
     }

@@ -1,0 +1,222 @@
+import type { Admin, Consumer, Kafka, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
+import type { NudgeConfig } from '../../config/schema.js';
+import { errorMessage, NudgeError } from '../../errors/index.js';
+import type { PartitionState } from '../../state/partition-state.js';
+import type { CommitOutcome, Engine, EngineHandler } from '../engine.js';
+import type { Logger } from '../logger.js';
+import type { ProcessorMetrics } from '../metrics.js';
+import type { BatchResult } from '../partition-task.js';
+import type { HeaderValue, RawRecord } from '../record.js';
+import type { TopicNames } from '../topic-names.js';
+import { coPartitionedAssigner } from './assigner.js';
+import { changelogMessages } from './changelog.js';
+import { restoreFromChangelog } from './restore.js';
+import { TableReader } from './table-reader.js';
+import { prepareTopics } from './topics.js';
+
+export interface KafkaEngineOptions {
+  kafka: Kafka;
+  config: NudgeConfig;
+  topics: TopicNames;
+  replicaId: string;
+  log: Logger;
+  metrics: ProcessorMetrics;
+}
+
+/**
+ * The Kafka engine: a kafkajs consumer group over the user-keyed inputs, a changelog
+ * per partition and, in exactly-once mode, one transactional producer per partition.
+ *
+ * Transactional ids are per partition (`<prefix><group>-p<N>`), not per replica: kafkajs
+ * cannot send the consumer group generation with offsets (KIP-447), so fencing must come
+ * from the producer epoch. Whoever owns partition N next initialises the same id, which
+ * aborts the previous owner's open transaction and makes its later commits fail.
+ */
+export class KafkaEngine implements Engine {
+  readonly kind = 'kafka' as const;
+  readonly #opts: KafkaEngineOptions;
+  readonly #exactlyOnce: boolean;
+  readonly #producers = new Map<number, Producer>();
+  #sharedProducer: Producer | undefined;
+  #consumer: Consumer | undefined;
+  #table: TableReader | undefined;
+  #handler: EngineHandler | undefined;
+  #assignment = new Set<number>();
+  /** Resolves when the latest assignment change has been applied; batches wait on it. */
+  #settled: Promise<void> = Promise.resolve();
+  #stopped = false;
+  partitionCount = 0;
+
+  constructor(opts: KafkaEngineOptions) {
+    this.#opts = opts;
+    this.#exactlyOnce = opts.config.processor.guarantee === 'exactly_once';
+  }
+
+  async start(handler: EngineHandler): Promise<void> {
+    this.#handler = handler;
+    const { kafka, config, topics, log } = this.#opts;
+    const admin: Admin = kafka.admin();
+    await admin.connect();
+    try {
+      this.partitionCount = await prepareTopics(admin, config, topics, log);
+    } finally {
+      await admin.disconnect();
+    }
+    // Campaigns first: a candidate must never be judged against a table still loading.
+    this.#table = new TableReader({ kafka, topic: topics.campaigns, groupId: `${config.kafka.groupId}.table.${this.#opts.replicaId}`, log, onRecords: (r) => handler.table(r) });
+    await this.#table.start();
+    if (!this.#exactlyOnce) {
+      this.#sharedProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await this.#sharedProducer.connect();
+    }
+    const consumer = kafka.consumer({
+      groupId: config.kafka.groupId,
+      sessionTimeout: config.kafka.sessionTimeoutMs,
+      heartbeatInterval: config.kafka.heartbeatIntervalMs,
+      rebalanceTimeout: config.kafka.rebalanceTimeoutMs,
+      maxBytesPerPartition: config.kafka.maxBytesPerPartition,
+      maxWaitTimeInMs: config.kafka.maxWaitTimeMs,
+      readUncommitted: false,
+      partitionAssigners: [coPartitionedAssigner(() => ({ owned: [...this.#assignment] }))],
+    });
+    this.#consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const next = new Set<number>(e.payload.memberAssignment[topics.inputs[0] as string] ?? []);
+      this.#settled = this.#settled.then(() => this.#reassign(next)).catch((err: unknown) => {
+        log.error({ err: errorMessage(err) }, 'partition assignment failed');
+        throw err;
+      });
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: topics.inputs, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: config.kafka.partitionsConsumedConcurrently,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+        await this.#settled;
+        if (!isRunning() || isStale() || !this.#assignment.has(batch.partition)) return;
+        const records: RawRecord[] = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: Number(m.offset),
+          key: m.key,
+          value: m.value,
+          headers: flattenHeaders(m.headers),
+          timestamp: Number(m.timestamp),
+        }));
+        await handler.batch({ topic: batch.topic, partition: batch.partition, records, highWatermark: Number(batch.highWatermark) }, heartbeat);
+        resolveOffset(batch.lastOffset());
+      },
+    });
+  }
+
+  async prepare(targets: ReadonlyArray<{ partition: number; state: PartitionState }>): Promise<void> {
+    const { kafka, config, topics, log, metrics } = this.#opts;
+    if (this.#exactlyOnce) {
+      await Promise.all(targets.map((t) => this.#producerFor(t.partition)));
+    }
+    await restoreFromChangelog([...targets], { kafka, topic: topics.changelog, groupId: config.kafka.groupId, log, metrics, timeoutMs: 10 * 60_000 });
+  }
+
+  async release(partitions: readonly number[]): Promise<void> {
+    await Promise.all(
+      partitions.map(async (p) => {
+        const producer = this.#producers.get(p);
+        this.#producers.delete(p);
+        await producer?.disconnect().catch(() => undefined);
+      }),
+    );
+  }
+
+  async commit(result: BatchResult): Promise<CommitOutcome> {
+    const { topics, config } = this.#opts;
+    const byTopic = new Map<string, TopicMessages>();
+    for (const o of result.outputs) {
+      let tm = byTopic.get(o.topic);
+      if (tm === undefined) byTopic.set(o.topic, (tm = { topic: o.topic, messages: [] }));
+      tm.messages.push({ key: o.key, value: o.value, headers: o.headers });
+    }
+    const changelog = changelogMessages(result);
+    byTopic.set(topics.changelog, { topic: topics.changelog, messages: changelog });
+    const topicMessages = [...byTopic.values()];
+    const offsets = Object.entries(result.offsets).map(([topic, next]) => ({ topic, partitions: [{ partition: result.partition, offset: String(next) }] }));
+
+    let metadata: RecordMetadata[];
+    if (this.#exactlyOnce) {
+      const producer = await this.#producerFor(result.partition);
+      const txn = await producer.transaction();
+      try {
+        metadata = await txn.sendBatch({ topicMessages, acks: -1 });
+        if (offsets.length > 0) await txn.sendOffsets({ consumerGroupId: config.kafka.groupId, topics: offsets });
+        await txn.commit();
+      } catch (err) {
+        await txn.abort().catch(() => undefined);
+        throw new NudgeError('NUDGE_ERR_KAFKA', `transaction for partition ${result.partition} failed: ${errorMessage(err)}`, { cause: err, retriable: true });
+      }
+    } else {
+      metadata = await (this.#sharedProducer as Producer).sendBatch({ topicMessages, acks: -1 });
+      if (offsets.length > 0) await (this.#consumer as Consumer).commitOffsets(offsets.map((o) => ({ topic: o.topic, ...(o.partitions[0] as { partition: number; offset: string }) })));
+    }
+    const cl = metadata.find((m) => m.topicName === topics.changelog && m.partition === result.partition);
+    return cl?.baseOffset === undefined ? {} : { changelogNext: Number(cl.baseOffset) + changelog.length };
+  }
+
+  pause(partition: number): void {
+    this.#consumer?.pause(this.#opts.topics.inputs.map((topic) => ({ topic, partitions: [partition] })));
+  }
+
+  resume(partition: number): void {
+    this.#consumer?.resume(this.#opts.topics.inputs.map((topic) => ({ topic, partitions: [partition] })));
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    // kafkajs waits for the batches in flight, then leaves the group so others take over at once.
+    await this.#consumer?.disconnect().catch((err: unknown) => this.#opts.log.warn({ err: errorMessage(err) }, 'consumer disconnect failed'));
+    await this.#settled.catch(() => undefined);
+    const owned = [...this.#assignment];
+    this.#assignment.clear();
+    await this.#handler?.revoked(owned);
+    await this.release([...this.#producers.keys()]);
+    await this.#sharedProducer?.disconnect().catch(() => undefined);
+    await this.#table?.stop();
+  }
+
+  async #reassign(next: Set<number>): Promise<void> {
+    const handler = this.#handler as EngineHandler;
+    const lost = [...this.#assignment].filter((p) => !next.has(p));
+    const gained = [...next].filter((p) => !this.#assignment.has(p));
+    this.#assignment = next;
+    if (lost.length > 0) await handler.revoked(lost);
+    if (gained.length > 0) await handler.assigned(gained);
+    this.#opts.log.info({ lost, gained, owned: [...next].sort((a, b) => a - b) }, 'partitions assigned');
+  }
+
+  async #producerFor(partition: number): Promise<Producer> {
+    let producer = this.#producers.get(partition);
+    if (producer !== undefined) return producer;
+    const { kafka, config } = this.#opts;
+    producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionalId: `${config.topics.prefix}${config.kafka.groupId}-p${partition}`,
+      transactionTimeout: 60_000,
+    });
+    this.#producers.set(partition, producer);
+    // connect() initialises the transactional id: from here on the previous owner is fenced.
+    await producer.connect();
+    return producer;
+  }
+}
+
+function flattenHeaders(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, HeaderValue> {
+  const out: Record<string, HeaderValue> = {};
+  if (headers === undefined) return out;
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = Array.isArray(value) ? value[0] : value;
+  return out;
+}

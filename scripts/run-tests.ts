@@ -1,0 +1,65 @@
+/**
+ * `npm test`: starts a real Kafka broker (unless KAFKA_BROKERS points at one), runs every
+ * compiled test file with node's test runner, and stops the broker afterwards, also when
+ * tests fail or the run is interrupted.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureKafkaJars, startBroker, type KafkaBroker } from './kafka-broker.js';
+
+const distRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function testFiles(dir: string, filter: string[]): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...testFiles(path, filter));
+    else if (name.endsWith('.test.js') && (filter.length === 0 || filter.some((f) => path.includes(f)))) out.push(path);
+  }
+  return out.sort();
+}
+
+async function main(): Promise<number> {
+  const filter = process.argv.slice(2);
+  const files = testFiles(join(distRoot, 'test'), filter);
+  if (files.length === 0) {
+    console.error(`no test files match ${filter.join(' ')}`);
+    return 1;
+  }
+  let broker: KafkaBroker | undefined;
+  const env: NodeJS.ProcessEnv = { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' };
+  if (env['KAFKA_BROKERS'] === undefined || env['KAFKA_BROKERS'] === '') {
+    const log = (s: string) => console.error(`[kafka] ${s}`);
+    await ensureKafkaJars({ log });
+    const started = Date.now();
+    broker = await startBroker({ log });
+    env['KAFKA_BROKERS'] = broker.brokers;
+    console.error(`[kafka] broker ${broker.brokers} ready in ${Date.now() - started} ms`);
+  }
+  const stop = async () => {
+    await broker?.stop().catch((err: unknown) => console.error(`[kafka] stop failed: ${String(err)}`));
+    broker = undefined;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void stop().then(() => process.exit(130));
+    });
+  }
+  try {
+    console.error(`running ${files.length} test files: ${files.map((f) => relative(distRoot, f)).join(' ')}`);
+    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
+    return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal !== null ? 1 : 0))));
+  } finally {
+    await stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
