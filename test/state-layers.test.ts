@@ -6,10 +6,10 @@ import { TimerStore } from '../processor/timers.js';
 import type { BackendName, BytesStore, KeyRange, WriteOp } from '../state/bytes-store.js';
 import { KeyValueStore } from '../state/key-value-store.js';
 import { LmdbStore } from '../state/lmdb-store.js';
-import { PartitionState, type StoreDeclaration } from '../state/partition-state.js';
+import { PartitionState, TIMERS_BY_ID_NAMESPACE, TIMERS_BY_TIME_NAMESPACE, type StoreDeclaration } from '../state/partition-state.js';
 import { PendingWrites } from '../state/pending-writes.js';
 import { ReadCache } from '../state/read-cache.js';
-import { decodeValue } from '../state/value-codec.js';
+import { decodeValue, encodeValue } from '../state/value-codec.js';
 import { collect, del, hex, put, textKeys, utf8 } from './support/store-conformance.js';
 import { tempDir } from './support/tmp.js';
 
@@ -553,8 +553,8 @@ describe('PartitionState', () => {
       // A restore writes straight to the engine.
       const restoring = new PendingWrites(engine.inner);
       new KeyValueStore<number>('counts', 0x10, restoring).put(['u1'], 99);
-      await engine.inner.write([...restoring.drain(), put(PartitionState.checkpointKey, new Uint8Array(Buffer.from(JSON.stringify(0))))]);
-      await state.applyRestored([], { sources: { t: 9 }, commits: 5 });
+      await engine.inner.write([...restoring.drain(), put(PartitionState.checkpointKey, encodeValue({ sources: { t: 9 }, commits: 5 }))]);
+      assert.deepEqual(state.checkpoint, first.checkpoint);
       await state.reloadCheckpoint();
       assert.deepEqual(state.checkpoint, { sources: { t: 9 }, commits: 5 });
       assert.equal(await counts.get(['u1']), 99, 'the cache no longer holds the old value');
@@ -569,7 +569,7 @@ describe('PartitionState', () => {
         (err: unknown) => isStateError(err) && /counts/.test((err as Error).message) && /other/.test((err as Error).message),
         'a namespace clash names both stores',
       );
-      for (const namespace of [0x0f, 0x00, TIMERS_NS, 0x100, -1, 16.5, Number.NaN]) {
+      for (const namespace of [0x0f, 0x00, TIMERS_BY_TIME_NAMESPACE, TIMERS_BY_ID_NAMESPACE, 0x100, -1, 16.5, Number.NaN]) {
         await assert.rejects(PartitionState.open(0, engine, [{ name: 'bad', namespace }], 10), isStateError, `namespace ${namespace}`);
       }
       const state = await PartitionState.open(0, engine, [COUNTS, { name: 'last', namespace: 0xff }], 10);
@@ -589,8 +589,6 @@ describe('PartitionState', () => {
     });
   });
 });
-
-const TIMERS_NS = 0x01;
 
 describe('TimerStore', () => {
   async function withTimers(body: (timers: TimerStore, state: PartitionState, engine: SpyStore) => Promise<void>): Promise<void> {

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ConfigError, NudgeError, errorMessage } from '../errors/index.js';
+import { runCommand } from './run.js';
+import { produceCommand } from './produce.js';
+import { demoCommand } from './demo.js';
+
+/** Exit statuses of CONTRACT.md: 0 success, 2 configuration error, 1 anything else. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof ConfigError) return 2;
+  if (err instanceof NudgeError && (err.code === 'NUDGE_ERR_CONFIG' || err.code === 'NUDGE_ERR_PARTITION_MISMATCH')) return 2;
+  return 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  await yargs(argv)
+    .scriptName('nudge')
+    .usage('$0 <command> [options]')
+    .command(
+      'run',
+      'run one replica (Kafka when brokers are configured, the embedded default otherwise)',
+      (y) =>
+        y
+          .option('config', { type: 'string', describe: 'JSON config file (also NUDGE_CONFIG)' })
+          .option('brokers', { type: 'string', describe: 'HOST:PORT,… of the Kafka cluster' })
+          .option('state-dir', { type: 'string', describe: 'directory of the partition stores' })
+          .option('state-backend', { type: 'string', choices: ['lmdb', 'rocksdb'] })
+          .option('http-port', { type: 'number', describe: 'HTTP port (0 disables)' })
+          .option('guarantee', { type: 'string', choices: ['exactly_once', 'at_least_once'] })
+          .option('input', { type: 'array', string: true, describe: 'embedded mode: TOPIC=FILE.jsonl to append at start-up' }),
+      async (args) => {
+        code = await runCommand(args);
+      },
+    )
+    .command(
+      'produce <topic> <file>',
+      'write JSON lines to a topic, keyed by userId (campaignId for campaigns)',
+      (y) =>
+        y
+          .positional('topic', { type: 'string', demandOption: true, describe: 'topic name or role (events, profiles, campaigns, candidates, receipts)' })
+          .positional('file', { type: 'string', demandOption: true, describe: 'JSON-lines file, - for standard input' })
+          .option('config', { type: 'string' })
+          .option('brokers', { type: 'string' })
+          .option('state-dir', { type: 'string', describe: 'embedded mode: the state directory of the replica that will read it' }),
+      async (args) => {
+        code = await produceCommand(args);
+      },
+    )
+    .command(
+      'demo',
+      'the whole system end to end on the embedded default: no Kafka, no credentials',
+      (y) =>
+        y
+          .option('users', { type: 'number', default: 20_000 })
+          .option('events', { type: 'number', default: 200_000 })
+          .option('partitions', { type: 'number', default: 4 })
+          .option('seed', { type: 'number', default: 42 }),
+      async (args) => {
+        code = await demoCommand(args);
+      },
+    )
+    .command(
+      'bench <scenario>',
+      'run a benchmark scenario and update bench/RESULTS.md',
+      (y) => y.positional('scenario', { type: 'string', demandOption: true }).strict(false),
+      async () => {
+        const { runBenchCommand } = await import('../bench/main.js');
+        code = await runBenchCommand(argv.slice(argv.indexOf('bench') + 1));
+      },
+    )
+    .demandCommand(1, 'name a command')
+    .strictCommands()
+    .strictOptions()
+    .fail((msg, err) => {
+      if (err !== undefined && err !== null) throw err;
+      console.error(msg);
+      process.exit(2);
+    })
+    .help()
+    .parseAsync();
+  return code;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const status = exitCodeFor(err);
+    console.error(status === 2 ? `configuration error: ${errorMessage(err)}` : `nudge: ${errorMessage(err)}`);
+    if (status === 1 && process.env['NUDGE_DEBUG'] !== undefined) console.error(err);
+    process.exit(status);
+  },
+);

@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, errorMessage } from '../errors/index.js';
+import { createLogger } from '../processor/logger.js';
+import { createReplica } from '../processor/create-replica.js';
+import { userCounterTopology } from '../operators/user-counter.js';
+import type { Replica } from '../processor/replica.js';
+import { configFromArgs, type CommonArgs } from './config-from-args.js';
+import { parseJsonLines } from './json-lines.js';
+
+export interface RunArgs extends CommonArgs {
+  input?: string[] | undefined;
+}
+
+export async function runCommand(args: RunArgs): Promise<number> {
+  const config = configFromArgs(args);
+  const logger = createLogger(config.log.level);
+  const inputs = (args.input ?? []).map((spec) => {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) throw new ConfigError('--input', `"${spec}" is not TOPIC=FILE`, 'TOPIC=FILE.jsonl');
+    return { topic: spec.slice(0, eq), file: spec.slice(eq + 1) };
+  });
+  if (inputs.length > 0 && config.kafka.brokers.length > 0) {
+    throw new ConfigError('--input', 'input files feed the embedded log only', 'no --input with --brokers (use `nudge produce`)');
+  }
+  const { replica, embeddedLog } = createReplica({ config, topology: () => userCounterTopology(), logger });
+  if (embeddedLog !== undefined) {
+    for (const { topic, file } of [...config.embedded.inputs, ...inputs]) {
+      const name = topic.includes('.') ? topic : config.topics.prefix + topic;
+      embeddedLog.createTopic(name, name === replica.topics.campaigns ? 1 : config.embedded.partitions);
+      const records = parseJsonLines(readFileSync(file, 'utf8'), name === replica.topics.campaigns ? 'campaignId' : 'userId');
+      embeddedLog.append(name, records);
+      logger.info({ topic: name, file, records: records.length }, 'appended input file');
+    }
+  }
+  return runUntilSignal(replica, config.processor.shutdownTimeoutMs, async () => {
+    await embeddedLog?.close();
+  });
+}
+
+/** Runs until SIGTERM/SIGINT, then shuts down within the bound or exits 1. */
+export async function runUntilSignal(replica: Replica, shutdownTimeoutMs: number, after: () => Promise<void>): Promise<number> {
+  let fatal: Error | undefined;
+  const stopped = new Promise<string>((resolve) => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve(signal));
+    replica.onFatal((err) => {
+      fatal = err;
+      resolve('fatal');
+    });
+  });
+  await replica.start();
+  const reason = await stopped;
+  replica.log.info({ reason }, 'shutting down');
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    replica.stop().then(() => 'stopped' as const),
+    new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), shutdownTimeoutMs);
+    }),
+  ]).catch((err: unknown) => {
+    replica.log.error({ err: errorMessage(err) }, 'shutdown failed');
+    return 'failed' as const;
+  });
+  clearTimeout(timer);
+  await after().catch(() => undefined);
+  if (outcome === 'timeout') replica.log.error({ shutdownTimeoutMs }, 'shutdown took too long; exiting');
+  return outcome === 'stopped' && fatal === undefined ? 0 : 1;
+}
