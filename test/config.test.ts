@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { loadConfig, validateConfig } from '../config/load.js';
+import { resolveSecret } from '../config/secrets.js';
+import { ConfigError } from '../errors/index.js';
+import { tempDir } from './support/tmp.js';
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('config: defaults fill every section', () => {
+  const c = validateConfig({});
+  assert.equal(c.state.backend, 'lmdb');
+  assert.equal(c.processor.guarantee, 'exactly_once');
+  assert.deepEqual(c.kafka.brokers, []);
+  assert.equal(c.topics.prefix, 'nudge.');
+});
+
+test('config: errors name the key, the value and what is allowed', () => {
+  const e1 = configError(() => validateConfig({ state: { backend: 'leveldb' } }));
+  assert.equal(e1.key, 'state.backend');
+  assert.match(e1.message, /"leveldb"/);
+  assert.equal(e1.allowed, '"lmdb" | "rocksdb"');
+  const e2 = configError(() => validateConfig({ kafka: { partitionsConsumedConcurrently: 500 } }));
+  assert.equal(e2.key, 'kafka.partitionsConsumedConcurrently');
+  assert.equal(e2.allowed, 'an integer from 1 to 64');
+  const e3 = configError(() => validateConfig({ kafka: { brokers: ['nohostport'] } }));
+  assert.equal(e3.key, 'kafka.brokers.0');
+});
+
+test('config: unknown keys are refused, naming the keys that exist (autoCommit belongs to the processor)', () => {
+  const e = configError(() => validateConfig({ kafka: { autoCommit: true } }));
+  assert.equal(e.key, 'kafka.autoCommit');
+  assert.match(e.allowed, /brokers/);
+});
+
+test('config: cross-field rule heartbeat < session timeout / 3', () => {
+  const e = configError(() => validateConfig({ kafka: { sessionTimeoutMs: 9000, heartbeatIntervalMs: 5000 } }));
+  assert.equal(e.key, 'kafka.heartbeatIntervalMs');
+  assert.match(e.allowed, /≤ 3000/);
+});
+
+test('config: file, then environment, then flags; unknown NUDGE_ variables are errors', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ state: { dir: '/from-file' }, kafka: { groupId: 'file-group' } }));
+    const c = loadConfig({ file, env: { NUDGE_STATE_DIR: '/from-env', NUDGE_HTTP_PORT: '9090' }, flags: { 'state.dir': '/from-flag' } });
+    assert.equal(c.state.dir, '/from-flag');
+    assert.equal(c.kafka.groupId, 'file-group');
+    assert.equal(c.http.port, 9090, 'strings from the environment are converted');
+    const e = configError(() => loadConfig({ env: { NUDGE_STAET_DIR: '/typo' } }));
+    assert.equal(e.key, 'NUDGE_STAET_DIR');
+    writeFileSync(file, '{ not json');
+    assert.equal(configError(() => loadConfig({ file })).key, '--config');
+  } finally {
+    cleanup();
+  }
+});
+
+test('config: secrets come from the environment or a file, and a missing one is a config error', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'secret');
+    writeFileSync(file, 's3cret\n');
+    assert.equal(resolveSecret('http.token', { file }, {}), 's3cret');
+    assert.equal(resolveSecret('http.token', { env: 'TOKEN' }, { TOKEN: 'abc' }), 'abc');
+    assert.equal(configError(() => resolveSecret('http.token', { env: 'TOKEN' }, {})).key, 'http.token');
+  } finally {
+    cleanup();
+  }
+});
+
+test('cli: a configuration error exits with status 2 and names the setting and the allowed values', () => {
+  const cli = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'cli', 'main.js');
+  const r = spawnSync(process.execPath, [cli, 'run', '--http-port', '0'], { env: { ...process.env, NUDGE_GUARANTEE: 'maybe_once' }, encoding: 'utf8' });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /processor\.guarantee/);
+  assert.match(r.stderr, /"exactly_once" \| "at_least_once"/);
+});
