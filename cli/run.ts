@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage } from '../errors/index.js';
 import { createLogger } from '../processor/logger.js';
 import { createReplica } from '../processor/create-replica.js';
-import { userCounterTopology } from '../operators/user-counter.js';
+import { topologyFor } from '../operators/topologies.js';
 import type { Replica } from '../processor/replica.js';
 import { configFromArgs, type CommonArgs } from './config-from-args.js';
 import { parseJsonLines } from './json-lines.js';
@@ -22,7 +22,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   if (inputs.length > 0 && config.kafka.brokers.length > 0) {
     throw new ConfigError('--input', 'input files feed the embedded log only', 'no --input with --brokers (use `nudge produce`)');
   }
-  const { replica, embeddedLog } = createReplica({ config, topology: () => userCounterTopology(), logger });
+  const { replica, embeddedLog } = createReplica({ config, topology: topologyFor(config), logger });
   if (embeddedLog !== undefined) {
     for (const { topic, file } of [...config.embedded.inputs, ...inputs]) {
       const name = topic.includes('.') ? topic : config.topics.prefix + topic;

@@ -111,10 +111,24 @@ export const ProcessorSchema = Type.Object(
       default: 65_536,
       description: 'a dead letter keeps at most this many bytes of the raw value',
     }),
+    maxBatchRecords: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 1000,
+      description: 'records processed and committed together; bounds latency, memory and transaction size',
+    }),
+    maxRequestBytes: Type.Integer({
+      minimum: 16_384,
+      default: 900_000,
+      description: 'a commit sends its records in requests of at most this size (below the broker message.max.bytes)',
+    }),
     outputFormat: Type.Union([Type.Literal('json'), Type.Literal('msgpack')], { default: 'json' }),
     timerIntervalMs: Millis(250, 'how often due timers are looked for', 10),
     shutdownTimeoutMs: Millis(30_000, 'longest a graceful shutdown may take before the process exits', 1_000),
-    checkCoPartitioning: Type.Boolean({ default: true }),
+    topology: Type.Union([Type.Literal('counter')], {
+      default: 'counter',
+      description: 'the operators a replica runs: counter is the reference per-user counter of the runtime',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

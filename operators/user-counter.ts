@@ -28,7 +28,8 @@ export class UserCounter implements Operator {
     count.byType[event.type] = (count.byType[event.type] ?? 0) + 1;
     count.last = Math.max(count.last, event.ts);
     store.put([record.key], count);
-    ctx.forward({ role: 'counts', key: record.key, value: { userId: record.key, count: count.n, type: event.type, ts: event.ts } });
+    // The source coordinates let a consumer check that no input was skipped or counted twice.
+    ctx.forward({ role: 'counts', key: record.key, value: { userId: record.key, count: count.n, type: event.type, ts: event.ts, partition: record.partition, offset: record.offset } });
   }
 }
 

@@ -88,7 +88,8 @@ function parseValue(bytes: Buffer, contentType: HeaderValue, limits: DecodeLimit
     try {
       return unpackr.unpack(bytes);
     } catch (err) {
-      throw new RecordError(ErrorCodes.MALFORMED_MSGPACK, `value is not valid MessagePack: ${(err as Error).message}`, undefined, { cause: err });
+      // msgpackr's message can quote the decoded data (phone numbers, tokens): keep only that it failed.
+      throw new RecordError(ErrorCodes.MALFORMED_MSGPACK, 'value is not valid MessagePack', undefined, { cause: err });
     }
   }
   let text: string;
@@ -100,7 +101,12 @@ function parseValue(bytes: Buffer, contentType: HeaderValue, limits: DecodeLimit
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new RecordError(ErrorCodes.MALFORMED_JSON, `value is not valid JSON: ${(err as Error).message}`, undefined, { cause: err });
+    // V8's message quotes the text around the error, which may hold a phone number: keep the position only.
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    const message = (err as Error).message;
+    const where =
+      position !== undefined ? ` at position ${position}` : /end of (JSON|data)/i.test(message) ? ' (it ends early)' : text.trim() === '' ? ' (it is blank)' : ' (unexpected token)';
+    throw new RecordError(ErrorCodes.MALFORMED_JSON, `value is not valid JSON${where}`, undefined, { cause: err });
   }
 }
 

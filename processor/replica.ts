@@ -146,11 +146,16 @@ export class Replica implements EngineHandler {
     if (task === undefined) throw new Error(`partition ${batch.partition} is not assigned to this replica`);
     const role = this.topics.roleOf(batch.topic);
     if (role === undefined || role === 'campaigns') throw new Error(`topic ${batch.topic} is not a user-keyed input`);
-    await task.lock.run(async () => {
-      if (task.closed) return;
-      const result = await task.processRecords(role, batch.topic, batch.records);
-      if (result !== null) await this.#commit(task, result);
-    });
+    // Large fetches are cut into bounded commits: a transaction's size and a batch's latency stay bounded.
+    const size = this.config.processor.maxBatchRecords;
+    for (let i = 0; i < batch.records.length; i += size) {
+      await task.lock.run(async () => {
+        if (task.closed) return;
+        const result = await task.processRecords(role, batch.topic, batch.records.slice(i, i + size));
+        if (result !== null) await this.#commit(task, result);
+      });
+      if (i + size < batch.records.length) await heartbeat();
+    }
     if (batch.highWatermark !== undefined) {
       const next = task.position(batch.topic) ?? 0;
       this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - next));

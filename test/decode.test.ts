@@ -146,7 +146,7 @@ describe('decode: rejections in detail', () => {
     assert.deepEqual(letter.error, { code: ErrorCodes.MISSING_FIELD, message: err.message, field: 'userId' });
   });
 
-  test('a value exactly at the dead-letter cap is kept whole, not marked truncated', () => {
+  test('empty, exactly-at-cap and null values are dead-lettered whole, not marked truncated', () => {
     const record = raw(Buffer.alloc(0));
     const err = rejectOf('events', record);
     const empty = deadLetter(record, err, 16, 0).value as DeadLetter;
@@ -284,5 +284,23 @@ describe('decode: accepted records', () => {
   test('a valid profile with a well-formed phone decodes', () => {
     const profile = { userId: 'u1', phone: '+919876543210', country: 'IN', consent: { sms: { promotional: true } } };
     assert.deepEqual(decodeRecord('profiles', raw(json(profile)), LIMITS).value, profile);
+  });
+});
+
+test('decode: parse errors do not quote the value (phone numbers must not leak into dead letters or logs)', () => {
+  const phone = '+919876543210';
+  const json = Buffer.from(`{"userId":"u1","phone":${phone}}`);
+  const record = { topic: 'nudge.profiles', partition: 0, offset: 0, key: Buffer.from('u1'), value: json, headers: {}, timestamp: 0 };
+  assert.throws(() => decodeRecord('profiles', record, { maxRecordBytes: 10_000 }), (err: Error) => {
+    assert.equal((err as RecordError).code, 'NUDGE_ERR_MALFORMED_JSON');
+    assert.ok(!err.message.includes('9876543'), err.message);
+    assert.match(err.message, /unexpected token/);
+    return true;
+  });
+  const packed = Buffer.concat([pack({ userId: 'u1', phone }), Buffer.from([0xc1])]);
+  assert.throws(() => decodeRecord('profiles', { ...record, value: packed }, { maxRecordBytes: 10_000 }), (err: Error) => {
+    assert.equal((err as RecordError).code, 'NUDGE_ERR_MALFORMED_MSGPACK');
+    assert.ok(!err.message.includes('9876543'), err.message);
+    return true;
   });
 });

@@ -100,9 +100,13 @@ export class EmbeddedLog extends EventEmitter {
       const stored: StoredRecord = { k: key, v: value, h: r.headers ?? {}, t: r.timestamp ?? this.#now() };
       void this.#records.put([topic, partition, offset], packr.pack(stored));
       this.#ends.set(id, offset + 1);
-      void this.#meta.put(['end', topic, partition], offset + 1);
       placed.push([partition, offset]);
       touched.add(id);
+    }
+    // One end marker per partition per transaction, not per record.
+    for (const id of touched) {
+      const slash = id.lastIndexOf('/');
+      if (id.slice(0, slash) === topic) void this.#meta.put(['end', topic, Number(id.slice(slash + 1))], this.#ends.get(id) as number);
     }
     return placed;
   }

@@ -142,7 +142,7 @@ export class KafkaEngine implements Engine {
     }
     const changelog = changelogMessages(result);
     byTopic.set(topics.changelog, { topic: topics.changelog, messages: changelog });
-    const topicMessages = [...byTopic.values()];
+    const requests = splitRequests([...byTopic.values()], config.processor.maxRequestBytes);
     const offsets = Object.entries(result.offsets).map(([topic, next]) => ({ topic, partitions: [{ partition: result.partition, offset: String(next) }] }));
 
     let metadata: RecordMetadata[];
@@ -150,7 +150,8 @@ export class KafkaEngine implements Engine {
       const producer = await this.#producerFor(result.partition);
       const txn = await producer.transaction();
       try {
-        metadata = await txn.sendBatch({ topicMessages, acks: -1 });
+        metadata = [];
+        for (const topicMessages of requests) metadata.push(...(await txn.sendBatch({ topicMessages, acks: -1 })));
         if (offsets.length > 0) await txn.sendOffsets({ consumerGroupId: config.kafka.groupId, topics: offsets });
         await txn.commit();
       } catch (err) {
@@ -158,11 +159,14 @@ export class KafkaEngine implements Engine {
         throw new NudgeError('NUDGE_ERR_KAFKA', `transaction for partition ${result.partition} failed: ${errorMessage(err)}`, { cause: err, retriable: true });
       }
     } else {
-      metadata = await (this.#sharedProducer as Producer).sendBatch({ topicMessages, acks: -1 });
+      metadata = [];
+      for (const topicMessages of requests) metadata.push(...(await (this.#sharedProducer as Producer).sendBatch({ topicMessages, acks: -1 })));
       if (offsets.length > 0) await (this.#consumer as Consumer).commitOffsets(offsets.map((o) => ({ topic: o.topic, ...(o.partitions[0] as { partition: number; offset: string }) })));
     }
-    const cl = metadata.find((m) => m.topicName === topics.changelog && m.partition === result.partition);
-    return cl?.baseOffset === undefined ? {} : { changelogNext: Number(cl.baseOffset) + changelog.length };
+    // The checkpoint record is the changelog's last; its request's base offset plus its position gives the end.
+    const last = metadata.filter((m) => m.topicName === topics.changelog && m.partition === result.partition).pop();
+    const inLast = requests.at(-1)?.find((t) => t.topic === topics.changelog)?.messages.length ?? 0;
+    return last?.baseOffset === undefined ? {} : { changelogNext: Number(last.baseOffset) + inLast };
   }
 
   pause(partition: number): void {
@@ -212,6 +216,33 @@ export class KafkaEngine implements Engine {
     await producer.connect();
     return producer;
   }
+}
+
+/**
+ * Cuts a commit's messages into requests below the broker's message size limit (a request
+ * holds one record batch per partition). Order within each topic is kept, so the changelog's
+ * checkpoint record stays last.
+ */
+export function splitRequests(topics: TopicMessages[], maxBytes: number): TopicMessages[][] {
+  const requests: TopicMessages[][] = [];
+  let current = new Map<string, TopicMessages>();
+  let bytes = 0;
+  for (const tm of topics) {
+    for (const m of tm.messages) {
+      const size = 64 + (m.key?.length ?? 0) + (m.value === null ? 0 : (m.value as Buffer).length);
+      if (bytes + size > maxBytes && bytes > 0) {
+        requests.push([...current.values()]);
+        current = new Map();
+        bytes = 0;
+      }
+      let target = current.get(tm.topic);
+      if (target === undefined) current.set(tm.topic, (target = { topic: tm.topic, messages: [] }));
+      target.messages.push(m);
+      bytes += size;
+    }
+  }
+  if (current.size > 0) requests.push([...current.values()]);
+  return requests;
 }
 
 function flattenHeaders(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, HeaderValue> {
