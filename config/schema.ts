@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { CountryRulesSchema, PolicySchema } from './rules-schema.js';
 
 /*
  * The one configuration schema: type, default and doc per key (Kafka Streams' ConfigDef).
@@ -162,6 +163,9 @@ export const ConfigSchema = Type.Object(
     processor: ProcessorSchema,
     http: HttpSchema,
     log: LogSchema,
+    policy: PolicySchema,
+    /** Per-country rules merged over the shipped defaults (config/default-countries.ts); key `default` for the rest. */
+    countries: Type.Record(Type.String({ pattern: '^([A-Z]{2}|default)$' }), Type.Partial(CountryRulesSchema), { default: {} }),
   },
   { additionalProperties: false },
 );
