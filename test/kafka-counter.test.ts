@@ -23,7 +23,8 @@ function replicaOn(config: NudgeConfig, stateDir: string, id: string): Replica {
 }
 
 async function produceEvents(topic: string, users: string[], perUser: (i: number) => number, tsBase = 1_763_712_000_000): Promise<number> {
-  const producer = testKafka().producer();
+  // Idempotent, so a retried request on a loaded machine cannot duplicate inputs.
+  const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const messages = users.flatMap((u, i) =>
     Array.from({ length: perUser(i) }, (_, k) => ({ key: u, value: JSON.stringify({ userId: u, ts: tsBase + k, type: k % 2 === 0 ? 'view' : 'click' }) })),

@@ -38,7 +38,7 @@ test('kafka: a corpus of bad records lands in the dead-letter topic with distinc
     }
     // MessagePack is accepted too, by its first byte, without a header.
     messages.push({ key: 'g1', value: pack({ userId: 'g1', ts: 1_763_712_000_000, type: 'click' }) as Buffer });
-    const producer = testKafka().producer();
+    const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     await producer.send({ topic: `${config.topics.prefix}events`, messages });
     await producer.disconnect();

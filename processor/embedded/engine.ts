@@ -109,6 +109,9 @@ export class EmbeddedEngine implements Engine {
           try {
             await handler.batch({ topic, partition, records, highWatermark: log.end(topic, partition) }, heartbeat);
             progressed = true;
+            // LMDB calls are synchronous and a drained promise chain never yields: without this,
+            // timers, HTTP and signals would wait for the whole backlog.
+            await new Promise<void>((resolve) => setImmediate(resolve));
           } catch (err) {
             // The batch was not committed; its records are read again after a pause.
             logger.error({ err: errorMessage(err), topic, partition }, 'batch failed; retrying');

@@ -13,6 +13,7 @@ import { changelogMessages } from './changelog.js';
 import { restoreFromChangelog } from './restore.js';
 import { TableReader } from './table-reader.js';
 import { prepareTopics } from './topics.js';
+import { partitionFor } from '../partitioner.js';
 
 export interface KafkaEngineOptions {
   kafka: Kafka;
@@ -46,6 +47,8 @@ export class KafkaEngine implements Engine {
   #settled: Promise<void> = Promise.resolve();
   #stopped = false;
   partitionCount = 0;
+  /** Partition counts of output topics that differ from the inputs' (pre-existing topics). */
+  readonly outputPartitions = new Map<string, number>();
 
   constructor(opts: KafkaEngineOptions) {
     this.#opts = opts;
@@ -58,7 +61,9 @@ export class KafkaEngine implements Engine {
     const admin: Admin = kafka.admin();
     await admin.connect();
     try {
-      this.partitionCount = await prepareTopics(admin, config, topics, log);
+      const prepared = await prepareTopics(admin, config, topics, log);
+      this.partitionCount = prepared.partitions;
+      for (const [topic, count] of prepared.counts) this.outputPartitions.set(topic, count);
     } finally {
       await admin.disconnect();
     }
@@ -138,7 +143,10 @@ export class KafkaEngine implements Engine {
     for (const o of result.outputs) {
       let tm = byTopic.get(o.topic);
       if (tm === undefined) byTopic.set(o.topic, (tm = { topic: o.topic, messages: [] }));
-      tm.messages.push({ key: o.key, value: o.value, headers: o.headers });
+      // Outputs are keyed by the same user as the input, and output topics share its partition
+      // count: the partition is known, so the producer need not hash every key again.
+      const partition = this.#outputPartition(o.topic, o.key, result.partition);
+      tm.messages.push({ key: o.key, value: o.value, headers: o.headers, partition });
     }
     const changelog = changelogMessages(result);
     byTopic.set(topics.changelog, { topic: topics.changelog, messages: changelog });
@@ -167,6 +175,12 @@ export class KafkaEngine implements Engine {
     const last = metadata.filter((m) => m.topicName === topics.changelog && m.partition === result.partition).pop();
     const inLast = requests.at(-1)?.find((t) => t.topic === topics.changelog)?.messages.length ?? 0;
     return last?.baseOffset === undefined ? {} : { changelogNext: Number(last.baseOffset) + inLast };
+  }
+
+  #outputPartition(topic: string, key: Buffer | null, source: number): number {
+    const count = this.outputPartitions.get(topic) ?? this.partitionCount;
+    if (count === this.partitionCount) return source;
+    return key === null ? source % count : partitionFor(key, count);
   }
 
   pause(partition: number): void {

@@ -9,7 +9,7 @@ import type { TopicNames } from '../topic-names.js';
  * changelog must have the same partition count, or a user's records would be split
  * between partitions (and replicas) and their state would be wrong.
  */
-export async function prepareTopics(admin: Admin, config: NudgeConfig, topics: TopicNames, log: Logger): Promise<number> {
+export async function prepareTopics(admin: Admin, config: NudgeConfig, topics: TopicNames, log: Logger): Promise<{ partitions: number; counts: Map<string, number> }> {
   const coPartitioned = [...topics.inputs, topics.changelog];
   const all = [...coPartitioned, ...topics.outputs, topics.campaigns];
   const existing = new Set(await admin.listTopics());
@@ -52,5 +52,6 @@ export async function prepareTopics(admin: Admin, config: NudgeConfig, topics: T
   if (policy !== undefined && !policy.includes('compact')) {
     throw new NudgeError('NUDGE_ERR_CONFIG', `changelog topic ${topics.changelog} has cleanup.policy=${policy}; it must be compact`);
   }
-  return partitions;
+  for (const t of missing) counts.set(t, t === topics.campaigns ? 1 : partitions);
+  return { partitions, counts };
 }

@@ -1,0 +1,127 @@
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { errorMessage } from '../errors/index.js';
+import { defaultOutDir, fmtInt, fmtMiB, fmtRatio, fmtSec } from './report.js';
+import { runRuntimeBench, type RuntimeReport } from './runtime.js';
+
+class UsageError extends Error {}
+
+/**
+ * `node dist/bench/main.js <scenario> [options]`; also what `nudge bench` delegates to.
+ * Resolves to the exit code rather than exiting, so a caller can run it in-process.
+ */
+export async function runBenchCommand(argv: string[]): Promise<number> {
+  let code = 0;
+  // Ctrl-C aborts the run so that its `finally` blocks remove temp dirs and stop the broker;
+  // a second Ctrl-C exits at once (the broker harness still SIGKILLs its JVM on exit).
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    process.stderr.write('\ninterrupted: cleaning up (Ctrl-C again to exit now)\n');
+    abort.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    await yargs(argv)
+      .scriptName('nudge bench')
+      .command(
+        'runtime',
+        'per-user counter throughput: embedded vs raw LMDB, Kafka (exactly-once, at-least-once) vs bare kafkajs',
+        (y) =>
+          y
+            .option('events', { type: 'number', default: 200_000, describe: 'events to process' })
+            .option('users', { type: 'number', default: 20_000, describe: 'distinct users the events are spread over' })
+            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' })
+            .option('brokers', { type: 'string', describe: 'use this Kafka (host:port[,…]) instead of starting a broker' })
+            .option('max-bytes-per-partition', {
+              type: 'number',
+              describe: "override nudge's kafka.maxBytesPerPartition (fetch size) for the Kafka runs; nudge's default otherwise",
+            })
+            .option('kafka', { type: 'boolean', default: true, describe: 'run the Kafka half (--no-kafka skips it)' })
+            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/runtime.json and RESULTS.md' })
+            .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
+        async (args) => {
+          const t0 = performance.now();
+          const report = await runRuntimeBench({
+            events: args.events,
+            users: args.users,
+            partitions: args.partitions,
+            ...(args.brokers !== undefined ? { brokers: args.brokers } : {}),
+            ...(args.write ? { out: args.out } : {}),
+            kafka: args.kafka,
+            ...(args['max-bytes-per-partition'] !== undefined ? { maxBytesPerPartition: args['max-bytes-per-partition'] } : {}),
+            signal: abort.signal,
+            log: (s) => process.stderr.write(`${s}\n`),
+          });
+          process.stdout.write(`${runtimeTable(report)}\n`);
+          process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\n`);
+        },
+      )
+      .demandCommand(1, 'name a scenario: runtime')
+      .strict()
+      .exitProcess(false)
+      .fail((msg: string | null, err: Error | undefined) => {
+        // Thrown, not printed: the one catch below reports every failure exactly once.
+        throw err ?? new UsageError(msg ?? 'invalid arguments');
+      })
+      .help()
+      .parseAsync();
+  } catch (err) {
+    const usage = err instanceof UsageError;
+    process.stderr.write(`nudge bench: ${errorMessage(err)}${usage ? ' (see --help)' : ''}\n`);
+    code = usage ? 2 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  return code;
+}
+
+/** A short fixed-width table for the terminal; RESULTS.md carries the full story. */
+export function runtimeTable(r: RuntimeReport): string {
+  const head: [string, string, string, string, string] = ['subject', 'rate', 'wall', 'reference', 'ratio'];
+  const rows: Array<[string, string, string, string, string]> = [head];
+  rows.push(['embedded', `${fmtInt(r.embedded.eventsPerSec)} ev/s`, fmtSec(r.embedded.elapsedMs), `raw LMDB ${fmtInt(r.rawLmdb.meanOpsPerSec)} op/s`, fmtRatio(r.ratios.embeddedVsRawLmdb)]);
+  const k = r.kafka;
+  if (k !== null) {
+    const ref = `bare kafkajs ${fmtInt(k.bareKafkajs.msgsPerSec)} msg/s`;
+    rows.push(['kafka exactly_once', `${fmtInt(k.exactlyOnce.eventsPerSec)} ev/s`, fmtSec(k.exactlyOnce.elapsedMs), ref, fmtRatio(r.ratios.exactlyOnceVsBareKafkajs)]);
+    rows.push(['kafka at_least_once', `${fmtInt(k.atLeastOnce.eventsPerSec)} ev/s`, fmtSec(k.atLeastOnce.elapsedMs), ref, fmtRatio(r.ratios.atLeastOnceVsBareKafkajs)]);
+    rows.push(['  steady EOS / ALOS', `${fmtInt(k.exactlyOnce.steadyEventsPerSec)} / ${fmtInt(k.atLeastOnce.steadyEventsPerSec)}`, '', `bare steady ${fmtInt(k.bareKafkajs.steadyMsgsPerSec)}`, `${fmtRatio(r.ratios.exactlyOnceSteadyVsBareKafkajsSteady)} / ${fmtRatio(r.ratios.atLeastOnceSteadyVsBareKafkajsSteady)}`]);
+  }
+  const widths = head.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
+  const lines = rows.map((row) => row.map((cell, i) => (i === 0 || i === 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '));
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  const e = r.embedded;
+  lines.push('');
+  lines.push(`embedded: node CPU ${Math.round((100 * e.cpuMs) / e.elapsedMs)}% of a core, peak RSS ${fmtMiB(e.peakRssBytes)}, state ${(e.stateFileBytes / e.usersStored).toFixed(0)} B/user on disk (${(e.stateUsedBytes / e.usersStored).toFixed(0)} B/user in live pages), batch p50/p99 ≈ ${e.batch.p50Ms.toFixed(1)}/${e.batch.p99Ms.toFixed(1)} ms`);
+  if (k !== null) {
+    const pct = (cpu: number | null, wall: number) => (cpu === null ? '–' : `${Math.round((100 * cpu) / wall)}%`);
+    const eos = k.exactlyOnce;
+    const alos = k.atLeastOnce;
+    lines.push(`kafka: produce ${fmtInt(eos.produce.msgsPerSec)} msg/s; EOS batch p50/p99 ≈ ${eos.batch.p50Ms.toFixed(0)}/${eos.batch.p99Ms.toFixed(0)} ms over ${fmtInt(eos.batch.batches)} batches; peak RSS EOS ${fmtMiB(eos.peakRssBytes)}, ALOS ${fmtMiB(alos.peakRssBytes)}`);
+    lines.push(`cpu (node / broker, % of a core): EOS ${pct(eos.cpuMs, eos.elapsedMs)} / ${pct(eos.brokerCpuMs, eos.elapsedMs)}, ALOS ${pct(alos.cpuMs, alos.elapsedMs)} / ${pct(alos.brokerCpuMs, alos.elapsedMs)}, bare ${pct(k.bareKafkajs.cpuMs, k.bareKafkajs.elapsedMs)} / ${pct(k.bareKafkajs.brokerCpuMs, k.bareKafkajs.elapsedMs)}`);
+  }
+  return lines.join('\n');
+}
+
+function isMain(): boolean {
+  const argv1 = process.argv[1];
+  if (argv1 === undefined) return false;
+  try {
+    return pathToFileURL(realpathSync(argv1)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  runBenchCommand(hideBin(process.argv)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`nudge bench: ${errorMessage(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

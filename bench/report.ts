@@ -1,0 +1,219 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, release, totalmem, type as osType, arch } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RuntimeReport } from './runtime.js';
+
+export interface MachineInfo {
+  cpuModel: string;
+  cpuCount: number;
+  totalMemBytes: number;
+  os: string;
+  node: string;
+  /** Kafka broker version the run used; 'external' when given --brokers; null without Kafka. */
+  kafka: string | null;
+  /** 1-minute load average when the run started: a hint of how busy the shared machine was. */
+  loadAvg1m: number;
+}
+
+export function describeMachine(kafka: string | null): MachineInfo {
+  const list = cpus();
+  return {
+    cpuModel: list[0]?.model.trim() ?? 'unknown',
+    cpuCount: list.length,
+    totalMemBytes: totalmem(),
+    os: `${osType()} ${release()} ${arch()}`,
+    node: process.version,
+    kafka,
+    loadAvg1m: loadavg()[0] ?? 0,
+  };
+}
+
+/** The repository root (where package.json is), whether running from bench/ or dist/bench/. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+/** Where results go by default: the source tree's bench/ (not dist/), so they can be committed. */
+export function defaultOutDir(): string {
+  return join(repoRoot(), 'bench');
+}
+
+const RESULTS_HEADER = `# nudge benchmark results
+
+Each scenario regenerates its own section below, between its \`<!-- <scenario>:start -->\`
+and \`<!-- <scenario>:end -->\` markers; text outside the markers is left alone, so
+scenarios can be added (and prose written) without one run erasing another.
+
+The machines are shared and noisy (2 cores): every absolute figure comes with a
+**ratio** to a reference measured in the same run, and the ratios are what to compare
+between runs and machines. Raw JSON of the latest run of each scenario is in
+\`bench/results/<scenario>.json\`.
+`;
+
+/** Writes <out>/results/runtime.json and regenerates the runtime section of <out>/RESULTS.md. */
+export async function writeRuntimeReport(report: RuntimeReport, out: string): Promise<{ json: string; markdown: string }> {
+  const dir = resolve(out);
+  const json = join(dir, 'results', 'runtime.json');
+  const markdown = join(dir, 'RESULTS.md');
+  await writeAtomically(json, `${JSON.stringify(report, null, 2)}\n`);
+  await updateResultsSection(markdown, 'runtime', renderRuntimeSection(report));
+  return { json, markdown };
+}
+
+/** Replaces the scenario's section between its markers, or appends it; creates the file with its header. */
+export async function updateResultsSection(file: string, scenario: string, body: string): Promise<void> {
+  const start = `<!-- ${scenario}:start -->`;
+  const end = `<!-- ${scenario}:end -->`;
+  const section = `${start}\n${body.trim()}\n${end}`;
+  const current = existsSync(file) ? await readFile(file, 'utf8') : RESULTS_HEADER;
+  const i = current.indexOf(start);
+  const j = current.indexOf(end);
+  let next: string;
+  if (i >= 0 && j > i) next = current.slice(0, i) + section + current.slice(j + end.length);
+  else next = `${current.trimEnd()}\n\n${section}\n`;
+  await writeAtomically(file, next);
+}
+
+// A reader (or a concurrent scenario) never sees a half-written file.
+async function writeAtomically(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+// ---- formatting ----
+
+export function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function fmtRatio(r: number | null): string {
+  return r === null || !Number.isFinite(r) ? '–' : r.toFixed(3);
+}
+
+export function fmtSec(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function fmtMs(ms: number): string {
+  return ms < 10 ? `${ms.toFixed(2)} ms` : `${Math.round(ms)} ms`;
+}
+
+export function fmtMiB(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+export function renderRuntimeSection(r: RuntimeReport): string {
+  const m = r.machine;
+  const e = r.embedded;
+  const k = r.kafka;
+  const raw = r.rawLmdb;
+  const p = r.params;
+  const out: string[] = [];
+  out.push('## runtime: per-user counter throughput');
+  out.push('');
+  out.push(`Latest run: ${r.date} (took ${fmtSec(r.durationMs)}). Regenerated by \`bench/report.ts\`; edits between the markers are overwritten.`);
+  out.push('');
+  out.push(`Reproduce: \`npx tsc -p . && ${r.command}\``);
+  out.push('');
+  out.push(
+    `Machine: ${m.cpuCount} × ${m.cpuModel}, ${(m.totalMemBytes / 1024 ** 3).toFixed(1)} GiB RAM, ${m.os}, Node ${m.node}, Kafka ${m.kafka ?? 'not run'}; 1-min load average at start ${m.loadAvg1m.toFixed(2)}.`,
+  );
+  out.push('');
+  out.push(
+    `Workload: ${fmtInt(p.events)} JSON events (mean ${p.meanValueBytes.toFixed(0)} B) over ${fmtInt(p.users)} users (${fmtInt(p.distinctUsers)} got at least one; uniform, seed ${p.seed}), ${p.partitions} partitions, topology \`operators/user-counter.ts\` (one state read-modify-write and one output per event).`,
+  );
+  out.push('');
+  out.push('### Throughput and ratios');
+  out.push('');
+  const cpu = (cpuMs: number, wallMs: number) => `${Math.round((100 * cpuMs) / wallMs)}%`;
+  const brokerCpu = (ms: number | null, wallMs: number) => (ms === null ? '–' : cpu(ms, wallMs));
+  const rows: string[][] = [
+    [
+      'embedded (default, LMDB log + LMDB state)',
+      `${fmtInt(e.eventsPerSec)} events/s`,
+      fmtSec(e.elapsedMs),
+      cpu(e.cpuMs, e.elapsedMs),
+      '–',
+      `raw LMDB get+put ${fmtInt(raw.meanOpsPerSec)} ops/s`,
+      fmtRatio(r.ratios.embeddedVsRawLmdb),
+    ],
+  ];
+  if (k !== null) {
+    const ref = `bare kafkajs ${fmtInt(k.bareKafkajs.msgsPerSec)} msgs/s`;
+    for (const [name, x, ratio] of [
+      ['kafka exactly_once (1 replica)', k.exactlyOnce, r.ratios.exactlyOnceVsBareKafkajs],
+      ['kafka at_least_once (1 replica)', k.atLeastOnce, r.ratios.atLeastOnceVsBareKafkajs],
+    ] as const) {
+      rows.push([name, `${fmtInt(x.eventsPerSec)} events/s`, fmtSec(x.elapsedMs), cpu(x.cpuMs, x.elapsedMs), brokerCpu(x.brokerCpuMs, x.elapsedMs), ref, fmtRatio(ratio)]);
+    }
+    const bare = k.bareKafkajs;
+    rows.push(['bare kafkajs (reference)', `${fmtInt(bare.msgsPerSec)} msgs/s`, fmtSec(bare.elapsedMs), cpu(bare.cpuMs, bare.elapsedMs), brokerCpu(bare.brokerCpuMs, bare.elapsedMs), '–', '1']);
+  }
+  out.push(table(['subject', 'rate', 'wall time', 'node CPU', 'broker CPU', 'reference (same run)', 'ratio'], rows));
+  out.push('');
+  out.push(
+    'Windows run from `replica.start()` (or the bare consumer\'s `connect()`) until every event is committed: the sum over partitions of the replica\'s checkpointed positions equals the topic\'s end offsets. Start-up (opening stores, group join, transactional producer init, changelog restore) is inside the window; the steady figures below leave it out. CPU columns are CPU time ÷ wall time (100% = one of the cores busy for the whole window); the broker runs on the same cores.',
+  );
+  out.push('');
+  const steady: string[][] = [['embedded', `${fmtInt(e.steadyEventsPerSec)} events/s`, `ready after ${fmtMs(e.readyMs)}`, fmtRatio(r.ratios.embeddedSteadyVsRawLmdb)]];
+  if (k !== null) {
+    steady.push(['kafka exactly_once', `${fmtInt(k.exactlyOnce.steadyEventsPerSec)} events/s`, `ready after ${fmtMs(k.exactlyOnce.readyMs)}`, fmtRatio(r.ratios.exactlyOnceSteadyVsBareKafkajsSteady)]);
+    steady.push(['kafka at_least_once', `${fmtInt(k.atLeastOnce.steadyEventsPerSec)} events/s`, `ready after ${fmtMs(k.atLeastOnce.readyMs)}`, fmtRatio(r.ratios.atLeastOnceSteadyVsBareKafkajsSteady)]);
+    steady.push(['bare kafkajs (reference)', `${fmtInt(k.bareKafkajs.steadyMsgsPerSec)} msgs/s`, `joined after ${fmtMs(k.bareKafkajs.joinMs)}`, '1']);
+  }
+  out.push(table(['after readiness', 'rate', 'start-up', 'ratio to reference'], steady));
+  out.push('');
+  out.push('### References');
+  out.push('');
+  out.push(
+    `- raw LMDB: the same read-modify-write per event (ordered-binary key, msgpack value, same store layout) directly on \`lmdb\`, ${p.partitions} environments opened as \`LmdbStore\` opens them, one \`transactionSync\` per ${p.batchRecords} events of a partition; no JSON, validation, cache, buffering, outputs or log. Run before and after the embedded phase: ${fmtInt(raw.before.opsPerSec)} and ${fmtInt(raw.after.opsPerSec)} ops/s (the ratio uses their mean).`,
+  );
+  if (k !== null) {
+    out.push(
+      `- bare kafkajs: one consumer in a fresh group on the exactly-once run's input topic, nudge's fetch settings and read_committed, \`eachBatch\` doing \`JSON.parse\` of each value and nothing else, autoCommit on; ${fmtInt(k.bareKafkajs.batches)} batches. Run ${k.bareKafkajsRuns.length} times, each in a fresh group: ${k.bareKafkajsRuns.map((b) => fmtInt(b.msgsPerSec)).join(', ')} msgs/s; the ratios use the median.`,
+    );
+    const ks = k.settings.kafka;
+    const overridden = k.settings.overridden.length > 0 ? ` (overridden: ${k.settings.overridden.join(', ')})` : " (nudge's defaults)";
+    out.push(
+      `- nudge on Kafka: one replica, fresh topic prefix, group and state dir per guarantee; \`kafka.maxBytesPerPartition\` ${fmtInt(ks.maxBytesPerPartition)} B, \`maxWaitTimeMs\` ${ks.maxWaitTimeMs}, \`partitionsConsumedConcurrently\` ${ks.partitionsConsumedConcurrently}${overridden}; all effective settings are in the JSON.`,
+    );
+    out.push(
+      `- produce (kafkajs, idempotent, requests of 5,000, acks=-1, one at a time): ${fmtInt(k.exactlyOnce.produce.msgsPerSec)} msgs/s for the exactly-once topic, ${fmtInt(k.atLeastOnce.produce.msgsPerSec)} msgs/s for the at-least-once topic.`,
+    );
+    if (k.brokerStartMs !== null) out.push(`- broker: started for the run in ${fmtSec(k.brokerStartMs)} (single node, KRaft, \`scripts/kafka-broker.ts\`).`);
+  }
+  out.push('');
+  out.push('### Batches, memory, state');
+  out.push('');
+  const b = (s: RuntimeReport['embedded']['batch']) => [fmtInt(s.batches), fmtInt(s.meanRecords), fmtMs(s.p50Ms), fmtMs(s.p99Ms)];
+  const detail: string[][] = [['embedded', ...b(e.batch), fmtMiB(e.rssStartBytes), fmtMiB(e.peakRssBytes), `${(e.stateFileBytes / e.usersStored).toFixed(0)} B (${(e.stateUsedBytes / e.usersStored).toFixed(0)} B used)`]];
+  if (k !== null) {
+    for (const [name, x] of [
+      ['kafka exactly_once', k.exactlyOnce],
+      ['kafka at_least_once', k.atLeastOnce],
+    ] as const) {
+      detail.push([name, ...b(x.batch), fmtMiB(x.rssStartBytes), fmtMiB(x.peakRssBytes), `${(x.stateFileBytes / x.usersStored).toFixed(0)} B`]);
+    }
+  }
+  out.push(table(['subject', 'batches', 'records/batch', 'batch p50', 'batch p99', 'RSS at start', 'peak RSS', 'state on disk per user'], detail));
+  out.push('');
+  out.push(
+    `Batch durations come from the replica's \`nudge_batch_duration_seconds\` histogram (from the start of processing a batch to its local apply after the commit), interpolated within its buckets: approximate. Partitions' batches interleave at every \`await\`, so with ${p.partitions} partitions busy a batch's wall time includes the other partitions' work (the embedded p50 is about ${p.partitions}× a batch's own cost). Peak RSS is the kernel's high-water mark (VmHWM, reset at the start of each phase; ${e.peakRssSource === 'VmHWM' ? 'used in this run' : 'unavailable here, so 100 ms samples'}) in one process that ran the earlier phases too (RSS at start shows what they left); it includes LMDB pages mapped into memory and V8 heap not yet collected. State per user: the partitions' \`data.mdb\` file sizes ÷ users stored (${fmtInt(e.usersStored)}); "used" counts live LMDB pages only. The raw reference's live pages come to ${(raw.after.usedBytes / raw.after.users).toFixed(0)} B per user for the same data.`,
+  );
+  return out.join('\n');
+}
