@@ -33,6 +33,8 @@ export interface CommitOutcome {
 /** Kafka or the embedded log: everything that knows about offsets, commits and partition assignment. */
 export interface Engine {
   readonly kind: 'kafka' | 'embedded';
+  /** Partitions of the user-keyed topics (known once started). */
+  readonly partitionCount: number;
   start(handler: EngineHandler): Promise<void>;
   /**
    * Makes newly assigned partitions' state current before their tasks start: fences any

@@ -29,6 +29,8 @@ export interface CampaignTable {
  */
 export interface OperatorContext {
   readonly partition: number;
+  /** Partitions of the user-keyed topics: budgets and rates are split across them. */
+  readonly partitionCount: number;
   readonly clock: Clock;
   readonly log: Logger;
   readonly campaigns: CampaignTable;

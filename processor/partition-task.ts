@@ -23,6 +23,7 @@ export interface TaskLimits {
 
 export interface TaskOptions {
   partition: number;
+  partitionCount: number;
   state: PartitionState;
   topology: Topology;
   clock: Clock;
@@ -216,10 +217,11 @@ export class PartitionTask {
 
   #contextFor(op: Operator): OperatorContext {
     const task = this;
-    const { clock, campaigns, partition } = this.#opts;
+    const { clock, campaigns, partition, partitionCount } = this.#opts;
     const log = this.log.child({ operator: op.name });
     return {
       partition,
+      partitionCount,
       clock,
       log,
       campaigns,

@@ -177,6 +177,7 @@ export class Replica implements EngineHandler {
     const { config } = this;
     const task = await PartitionTask.create({
       partition,
+      partitionCount: this.#engine?.partitionCount ?? 1,
       state,
       topology,
       clock: this.clock,

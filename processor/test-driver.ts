@@ -72,6 +72,7 @@ export class TopologyTestDriver {
       tasks.push(
         await PartitionTask.create({
           partition: p,
+          partitionCount: opts.partitions ?? 1,
           state,
           topology,
           clock,

@@ -35,6 +35,10 @@ export class EmbeddedEngine implements Engine {
     this.#opts = opts;
   }
 
+  get partitionCount(): number {
+    return this.#opts.partitions;
+  }
+
   async start(handler: EngineHandler): Promise<void> {
     this.#handler = handler;
     const { log, inputs, campaignsTopic, partitions } = this.#opts;

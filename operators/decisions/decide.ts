@@ -1,0 +1,299 @@
+import type { CountryRules, PolicyConfig } from '../../config/rules-schema.js';
+import type { Campaign } from '../../processor/messages/index.js';
+import { pickTemplate, hydrate, TemplateError } from '../delivery/template.js';
+import { smsEncoding } from '../delivery/sms-encoding.js';
+import type { SendIntent } from '../sinks/dispatcher.js';
+import { allowsWithout, checkCaps } from './caps.js';
+import { channelReasons } from './eligibility.js';
+import { FEATURE_SPEC, featureVector } from './feature-vector.js';
+import { checkLegalHours, checkQuietHours, isAllowed, nextAllowed } from './hours.js';
+import { expectedValue } from './policy.js';
+import type { Scorer, Scores } from './scorer.js';
+import { candidateSlots, chooseSlot, type SlotOption } from './send-time.js';
+import type { Channel, PendingSend, Reason, UserState } from './types.js';
+
+/** What the pipeline decided for one candidate, before it is written anywhere. */
+export interface Plan {
+  action: 'send' | 'schedule' | 'skip';
+  reasons: Reason[];
+  channel?: Channel;
+  sendAt?: number;
+  scores?: Scores & { ev: number };
+  features?: Float32Array;
+  segments: number;
+  cost: number;
+  /** Scheduled messages this one displaces (lower value, holding the capped slot it needs). */
+  preempt: PendingSend[];
+  /** The slot grid start of the chosen slot, for capacity accounting. */
+  slot?: number;
+}
+
+export interface DecideInput {
+  now: number;
+  user: UserState;
+  campaign: Campaign;
+  vars: Record<string, string | number>;
+  rules: CountryRules;
+  timeZone: string;
+  population: readonly number[];
+  /** Sends still available in a slot (pacing and maxPerSecond), by slot start. */
+  capacityLeft: (slot: number) => number;
+  /** True when the model must not decide (transactional, hard deadline, or a non-model arm). */
+  skipModel: boolean;
+}
+
+const TIME_REASONS = new Set<Reason>(['legal_hours', 'quiet_hours']);
+
+/**
+ * The decision pipeline for one candidate (DESIGN: eligibility → scoring → send-time →
+ * policy): pure apart from the scorer, so it runs the same under the test driver, the
+ * embedded default, Kafka and the simulator.
+ */
+export class DecisionEngine {
+  readonly policy: PolicyConfig;
+  readonly scorer: Scorer;
+
+  constructor(policy: PolicyConfig, scorer: Scorer) {
+    this.policy = policy;
+    this.scorer = scorer;
+  }
+
+  async decide(input: DecideInput): Promise<Plan> {
+    const { now, user, campaign } = input;
+    const profile = user.profile;
+    const none: Plan = { action: 'skip', reasons: [], segments: 0, cost: 0, preempt: [] };
+    if (now >= campaign.window.end) return { ...none, reasons: ['window_closed'] };
+    if (profile === undefined) return { ...none, reasons: ['no_consent', 'no_channel'] };
+
+    const order = campaign.channels.includes('best') ? (['push', 'sms'] as Channel[]) : (campaign.channels as Channel[]);
+    const staticReasons = new Set<Reason>();
+    const usable: Array<{ channel: Channel; segments: number; cost: number }> = [];
+    for (const channel of order) {
+      const reasons = channelReasons(channel, campaign, profile, input.rules);
+      if (reasons.length > 0) {
+        for (const r of reasons) staticReasons.add(r);
+        continue;
+      }
+      const priced = this.#price(channel, campaign, user, input.vars);
+      if (priced === undefined) {
+        staticReasons.add('invalid_template');
+        continue;
+      }
+      usable.push({ channel, ...priced });
+    }
+    if (usable.length === 0) return { ...none, reasons: [...staticReasons] };
+
+    const start = Math.max(now, campaign.window.start);
+    if (input.skipModel) return this.#asap(input, usable, start);
+    return this.#optimise(input, usable, start, campaign.channels.includes('best'));
+  }
+
+  /** Transactional, hard-deadline or non-model arm: the first allowed instant, no threshold. */
+  async #asap(input: DecideInput, usable: Array<{ channel: Channel; segments: number; cost: number }>, start: number): Promise<Plan> {
+    const { campaign, user, timeZone, rules } = input;
+    const reasons = new Set<Reason>();
+    for (const u of usable) {
+      const quiet = user.profile?.quietHours;
+      const at = nextAllowed(start, u.channel, campaign.kind, timeZone, rules, quiet, campaign.window.end - start);
+      if (at === undefined || at >= campaign.window.end) {
+        for (const r of this.#timeReasons(start, u.channel, input)) reasons.add(r);
+        continue;
+      }
+      const caps = checkCaps({ at, channel: u.channel, kind: campaign.kind, ...categoryOf(campaign), timeZone, sent: user.sent, pending: user.pending, caps: this.policy.caps, minGapMs: this.policy.minGapMs });
+      if (caps.reasons.length > 0) {
+        for (const r of caps.reasons) reasons.add(r);
+        continue;
+      }
+      const [scored] = await this.#score(input, [{ channel: u.channel, at, cost: u.cost }]);
+      return { action: at <= input.now ? 'send' : 'schedule', reasons: [], channel: u.channel, sendAt: at, scores: scored?.scores, features: scored?.features, segments: u.segments, cost: u.cost, preempt: [], slot: at };
+    }
+    return { action: 'skip', reasons: [...reasons], segments: 0, cost: 0, preempt: [] };
+  }
+
+  async #optimise(
+    input: DecideInput,
+    usable: Array<{ channel: Channel; segments: number; cost: number }>,
+    start: number,
+    best: boolean,
+  ): Promise<Plan> {
+    const { campaign, user, timeZone, rules } = input;
+    const slots = candidateSlots(start, campaign.window.end, input.now, this.policy.slotMinutes);
+    const threshold = campaign.threshold ?? this.policy.defaultThreshold;
+    const reasons = new Set<Reason>();
+    let winner: Plan | undefined;
+    for (const u of usable) {
+      // Hard rules per slot first; only slots that pass are scored.
+      const open: Array<{ at: number; blockers: PendingSend[]; capped: boolean }> = [];
+      let anyHours = false;
+      for (const at of slots) {
+        if (!isAllowed(at, u.channel, campaign.kind, timeZone, rules, user.profile?.quietHours)) continue;
+        anyHours = true;
+        const caps = checkCaps({ at, channel: u.channel, kind: campaign.kind, ...categoryOf(campaign), timeZone, sent: user.sent, pending: user.pending, caps: this.policy.caps, minGapMs: this.policy.minGapMs });
+        if (caps.reasons.length > 0) {
+          for (const r of caps.reasons) reasons.add(r);
+          if (caps.blockers.length > 0) open.push({ at, blockers: caps.blockers, capped: true });
+          continue;
+        }
+        open.push({ at, blockers: [], capped: false });
+      }
+      if (!anyHours) {
+        for (const r of this.#timeReasons(start, u.channel, input)) reasons.add(r);
+        continue;
+      }
+      if (open.length === 0) continue;
+      const scored = await this.#score(input, open.map((o) => ({ channel: u.channel, at: o.at, cost: u.cost })));
+      const options: SlotOption[] = open.map((o, i) => {
+        const ev = scored[i]?.scores.ev ?? Number.NEGATIVE_INFINITY;
+        // A capped slot is usable only by displacing lower-value scheduled messages.
+        const preemptable = o.capped && this.#preemptable(o.blockers, ev, campaign.priority ?? 0, input, u.channel, o.at) !== undefined;
+        return { at: o.at, ev, allowed: !o.capped || preemptable, capacityLeft: input.capacityLeft(o.at) };
+      });
+      const pick = chooseSlot(options);
+      if (pick === undefined) {
+        if (options.some((o) => o.allowed)) reasons.add('budget_exhausted');
+        continue;
+      }
+      const chosen = scored[pick];
+      const slot = open[pick];
+      if (chosen === undefined || slot === undefined) continue;
+      if (chosen.scores.ev <= threshold) {
+        reasons.add('low_value');
+        continue;
+      }
+      const preempt = slot.capped ? (this.#preemptable(slot.blockers, chosen.scores.ev, campaign.priority ?? 0, input, u.channel, slot.at) ?? []) : [];
+      const plan: Plan = {
+        action: slot.at <= input.now ? 'send' : 'schedule',
+        reasons: [],
+        channel: u.channel,
+        sendAt: slot.at,
+        scores: chosen.scores,
+        features: chosen.features,
+        segments: u.segments,
+        cost: u.cost,
+        preempt,
+        slot: slot.at,
+      };
+      if (!best) return plan;
+      if (winner === undefined || (plan.scores?.ev ?? 0) > (winner.scores?.ev ?? 0)) winner = plan;
+    }
+    return winner ?? { action: 'skip', reasons: reasons.size > 0 ? [...reasons] : ['low_value'], segments: 0, cost: 0, preempt: [] };
+  }
+
+  /**
+   * The scheduled messages to displace so that this one fits, lowest value first, or
+   * undefined if that is not possible with messages of lower value (and no higher priority).
+   */
+  #preemptable(blockers: PendingSend[], ev: number, priority: number, input: DecideInput, channel: Channel, at: number): PendingSend[] | undefined {
+    const candidates = blockers.filter((b) => b.ev < ev && b.priority <= priority).sort((a, b) => a.ev - b.ev);
+    const removed = new Set<string>();
+    const chosen: PendingSend[] = [];
+    const { campaign, user, timeZone } = input;
+    for (const b of candidates) {
+      removed.add(b.decisionId);
+      chosen.push(b);
+      const ok = allowsWithout(
+        { at, channel, kind: campaign.kind, ...categoryOf(campaign), timeZone, sent: user.sent, pending: user.pending, caps: this.policy.caps, minGapMs: this.policy.minGapMs },
+        removed,
+      );
+      if (ok) return chosen;
+    }
+    return undefined;
+  }
+
+  #timeReasons(start: number, channel: Channel, input: DecideInput): Reason[] {
+    const { campaign, timeZone, rules, user } = input;
+    const out = new Set<Reason>();
+    const legal = checkLegalHours(start, channel, campaign.kind, timeZone, rules);
+    const quiet = checkQuietHours(start, campaign.kind, timeZone, user.profile?.quietHours);
+    for (const r of [...legal.reasons, ...quiet.reasons]) if (TIME_REASONS.has(r)) out.add(r);
+    // Allowed at the start but nowhere before the window ends: name whichever rule closes the rest.
+    if (out.size === 0) {
+      const at = legal.allowedFrom ?? quiet.allowedFrom;
+      out.add(at !== undefined && quiet.allowedFrom === at ? 'quiet_hours' : 'legal_hours');
+    }
+    return [...out];
+  }
+
+  async #score(input: DecideInput, rows: Array<{ channel: Channel; at: number; cost: number }>): Promise<Array<{ scores: Scores & { ev: number }; features: Float32Array }>> {
+    const { user, campaign, timeZone, population, now } = input;
+    const features = rows.map((r) => featureVector({ user, campaign, channel: r.channel, sendAt: r.at, now, timeZone, population }));
+    const scores = await this.scorer.score(features);
+    const userValue = user.profile?.value ?? this.policy.defaultUserValue;
+    return rows.map((r, i) => {
+      const s = scores[i] as Scores;
+      const ev = expectedValue(s, { value: campaign.value ?? 0, cost: r.cost, lambda: this.policy.unsubscribeWeight, userValue });
+      return { scores: { ...s, ev }, features: features[i] as Float32Array };
+    });
+  }
+
+  /** Segments and cost of the message on a channel, from the hydrated template; undefined if it cannot be built. */
+  #price(channel: Channel, campaign: Campaign, user: UserState, vars: Record<string, string | number>): { segments: number; cost: number } | undefined {
+    const picked = pickTemplate(campaign, channel, user.profile?.language);
+    if (picked === undefined) return undefined;
+    try {
+      const values = templateValues(user, vars);
+      if (channel === 'push') {
+        const t = picked.template as { title: string; body: string };
+        hydrate(t.title, values);
+        hydrate(t.body, values);
+        return { segments: 0, cost: this.policy.pushPrice };
+      }
+      const body = hydrate((picked.template as { body: string }).body, values);
+      const { segments } = smsEncoding(body);
+      return { segments, cost: segments * this.policy.smsSegmentPrice };
+    } catch (err) {
+      if (err instanceof TemplateError) return undefined;
+      throw err;
+    }
+  }
+
+  /** Builds the message itself; throws TemplateError when a variable is missing. */
+  buildIntent(args: { sendId: string; decisionId: string; userId: string; campaign: Campaign; channel: Channel; user: UserState; vars: Record<string, string | number> }): SendIntent {
+    const { campaign, channel, user } = args;
+    const profile = user.profile;
+    const picked = pickTemplate(campaign, channel, profile?.language);
+    if (picked === undefined || profile === undefined) throw new TemplateError(`no ${channel} template for the user's language`);
+    const values = templateValues(user, args.vars);
+    const base = { sendId: args.sendId, decisionId: args.decisionId, userId: args.userId, campaignId: campaign.campaignId, channel, kind: campaign.kind, language: picked.language, expiresAt: campaign.window.end };
+    if (channel === 'sms') {
+      const t = picked.template as { body: string; senderId?: string; dltEntityId?: string; dltTemplateId?: string };
+      const body = hydrate(t.body, values);
+      const enc = smsEncoding(body);
+      return {
+        ...base,
+        to: { phone: profile.phone ?? '' },
+        sms: { body, encoding: enc.encoding, ...(t.senderId ? { senderId: t.senderId } : {}), ...(t.dltEntityId ? { dltEntityId: t.dltEntityId } : {}), ...(t.dltTemplateId ? { dltTemplateId: t.dltTemplateId } : {}) },
+        segments: enc.segments,
+        cost: enc.segments * this.policy.smsSegmentPrice,
+      };
+    }
+    const t = picked.template as { title: string; body: string; image?: string; deepLink?: string; collapseKey?: string };
+    return {
+      ...base,
+      to: { tokens: profile.pushTokens },
+      push: {
+        title: hydrate(t.title, values),
+        body: hydrate(t.body, values),
+        ...(t.image ? { image: t.image } : {}),
+        ...(t.deepLink ? { deepLink: t.deepLink } : {}),
+        // One notification per campaign on the device: a resend replaces rather than stacks.
+        collapseKey: t.collapseKey ?? campaign.campaignId,
+        // Time-critical messages wake budget Android phones under battery savers (FCM high priority).
+        highPriority: campaign.kind === 'transactional' || campaign.deadline === 'hard',
+      },
+      segments: 0,
+      cost: this.policy.pushPrice,
+    };
+  }
+}
+
+function categoryOf(campaign: Campaign): { category?: number } {
+  return campaign.category === undefined ? {} : { category: campaign.category };
+}
+
+/** Candidate vars win over profile fields; the profile supplies {{name}} when the producer did not. */
+function templateValues(user: UserState, vars: Record<string, string | number>): Record<string, string | number | undefined> {
+  return { name: user.profile?.name, ...vars };
+}
+
+export const FEATURE_VERSION = FEATURE_SPEC.version;

@@ -1,0 +1,471 @@
+import type { NudgeConfig } from '../../config/schema.js';
+import type { CountryRules } from '../../config/rules-schema.js';
+import { countryRules } from '../../config/country-rules.js';
+import type { Campaign, Candidate, Profile, Receipt, UserEvent } from '../../processor/messages/index.js';
+import type { Operator, OperatorContext, Timer } from '../../processor/operator.js';
+import type { InputRecord } from '../../processor/record.js';
+import { TemplateError } from '../delivery/template.js';
+import type { Dispatcher } from '../sinks/dispatcher.js';
+import { pruneSent } from './caps.js';
+import { DecisionEngine, FEATURE_VERSION, type Plan } from './decide.js';
+import { decisionIdFor, round, type DecisionRecord } from './decision-record.js';
+import { assignArm, inControlGroup } from './experiments.js';
+import { decayTo, recordClick, recordEvent, recordSend } from './features.js';
+import { matchKeyword } from './keywords.js';
+import { isValidTimeZone, localTime } from './local-time.js';
+import { checkCaps } from './caps.js';
+import { isAllowed, nextAllowed } from './hours.js';
+import { channelReasons } from './eligibility.js';
+import type { Scorer } from './scorer.js';
+import { populationPrior } from './send-time.js';
+import { DECISION_STORES, type CampaignUsage, type LedgerEntry, type WaitingCandidate } from './stores.js';
+import type { Channel, PendingSend, Reason, UserState } from './types.js';
+import { applyProfile, grantConsent, newUserState, removePushToken, withdrawConsent } from './user-state.js';
+
+interface SendTimer {
+  kind: 'send';
+  userId: string;
+  campaignId: string;
+  decisionId: string;
+  vars: Record<string, string | number>;
+}
+interface WaitTimer {
+  kind: 'wait';
+  userId: string;
+  campaignId: string;
+}
+type TimerPayload = SendTimer | WaitTimer;
+
+const ACTIVITY = new Set(['app_open', 'view', 'click', 'add_to_cart', 'purchase', 'push_open', 'sms_click']);
+/** Twilio 21610: the recipient replied STOP to the carrier; a send now would be unlawful. */
+const UNSUBSCRIBED_CODES = new Set(['21610']);
+/** How often a waiting candidate looks for its campaign again. */
+const WAIT_RETRY_MS = 5_000;
+/** Pacing slack: a slot may take this much more than its even share of the budget. */
+const PACING_SLACK = 1.5;
+/** The population hour-of-week histogram is written every this many activity events. */
+const POPULATION_WRITE_EVERY = 500;
+
+export interface DecisionOperatorOptions {
+  config: Pick<NudgeConfig, 'policy' | 'countries'>;
+  scorer: Scorer;
+  dispatcher: Dispatcher;
+}
+
+/**
+ * The decision pipeline as one operator over the four user-keyed inputs: profiles and
+ * events update the user's state, receipts feed back, candidates are decided, and
+ * scheduled sends fire from durable timers (eligibility is checked again when they do).
+ */
+export class DecisionOperator implements Operator {
+  readonly name = 'decisions';
+  readonly inputs = ['profiles', 'events', 'receipts', 'candidates'] as const;
+  readonly #engine: DecisionEngine;
+  readonly #rules: (country: string | undefined) => CountryRules;
+  readonly #dispatcher: Dispatcher;
+  readonly #policy: NudgeConfig['policy'];
+  #population: number[] = new Array<number>(168).fill(0);
+  #populationShares: number[] = populationPrior([]);
+  #populationDirty = 0;
+
+  constructor(opts: DecisionOperatorOptions) {
+    this.#policy = opts.config.policy;
+    this.#engine = new DecisionEngine(opts.config.policy, opts.scorer);
+    this.#rules = countryRules(opts.config);
+    this.#dispatcher = opts.dispatcher;
+  }
+
+  async init(ctx: OperatorContext): Promise<void> {
+    const stored = await ctx.store<number[]>(DECISION_STORES.population.name).get(['how']);
+    if (stored !== undefined && stored.length === 168) this.#population = stored;
+    this.#populationShares = populationPrior(this.#population);
+  }
+
+  async process(record: InputRecord, ctx: OperatorContext): Promise<void> {
+    switch (record.role) {
+      case 'profiles':
+        return record.value === null ? this.#erase(record.key, ctx) : this.#profile(record.key, record.value as Profile, ctx);
+      case 'events':
+        return this.#event(record.key, record.value as UserEvent, ctx);
+      case 'receipts':
+        return this.#receipt(record.key, record.value as Receipt, ctx);
+      case 'candidates':
+        return this.#candidate(record.value as Candidate, record.offset, ctx);
+    }
+  }
+
+  async onTimer(timer: Timer, ctx: OperatorContext): Promise<void> {
+    const payload = timer.payload as TimerPayload;
+    if (payload.kind === 'send') return this.#fire(payload, ctx);
+    return this.#retryWaiting(payload, ctx);
+  }
+
+  // ---- state updates ----
+
+  async #profile(userId: string, profile: Profile, ctx: OperatorContext): Promise<void> {
+    const users = ctx.store<UserState>(DECISION_STORES.users.name);
+    const user = (await users.get([userId])) ?? newUserState(ctx.clock.now());
+    applyProfile(user, profile);
+    users.put([userId], user);
+  }
+
+  /** A profile tombstone erases the user everywhere: state, ledger, waiting candidates, scheduled sends. */
+  async #erase(userId: string, ctx: OperatorContext): Promise<void> {
+    const users = ctx.store<UserState>(DECISION_STORES.users.name);
+    const user = await users.get([userId]);
+    for (const p of user?.pending ?? []) {
+      await ctx.cancel(`send/${p.decisionId}`);
+      await this.#release(p.campaignId, p.t, ctx);
+      this.#emitChange(ctx, { decisionId: p.decisionId, campaignId: p.campaignId, userId, reasons: ['erased'] });
+    }
+    const ledger = ctx.store<LedgerEntry>(DECISION_STORES.ledger.name);
+    await ledger.deletePrefix([userId]);
+    const waiting = ctx.store<WaitingCandidate>(DECISION_STORES.waiting.name);
+    for await (const [key] of waiting.scan({ prefix: [userId] })) await ctx.cancel(`wait/${String(key[1])}/${userId}`);
+    await waiting.deletePrefix([userId]);
+    users.delete([userId]);
+  }
+
+  async #event(userId: string, event: UserEvent, ctx: OperatorContext): Promise<void> {
+    const users = ctx.store<UserState>(DECISION_STORES.users.name);
+    const now = ctx.clock.now();
+    const user = (await users.get([userId])) ?? newUserState(now);
+    const tz = this.#timeZone(user);
+    recordEvent(user.features, event.type, event.ts, tz, now);
+    if (ACTIVITY.has(event.type)) this.#countPopulation(event.ts, tz, ctx);
+    const channel = event.channel ?? undefined;
+    if ((event.type === 'push_open' || event.type === 'sms_click' || event.type === 'click') && channel !== undefined && event.campaignId) {
+      recordClick(user.features, channel, event.ts, now);
+    }
+    if (event.type === 'sms_inbound' && typeof event.text === 'string' && user.profile !== undefined) {
+      const keyword = matchKeyword(event.text, this.#rules(user.profile.country));
+      // STOP ends every SMS but the ones the user asked for (OTPs); START restores them.
+      if (keyword === 'stop') withdrawConsent(user, 'sms', ['promotional', 'reminder', 'service']);
+      if (keyword === 'start') grantConsent(user, 'sms', ['promotional', 'reminder', 'service']);
+    }
+    if (event.type === 'uninstall' && user.profile !== undefined) user.profile.pushTokens = [];
+    users.put([userId], user);
+  }
+
+  async #receipt(userId: string, receipt: Receipt, ctx: OperatorContext): Promise<void> {
+    const users = ctx.store<UserState>(DECISION_STORES.users.name);
+    const user = await users.get([userId]);
+    if (user === undefined) return;
+    const now = ctx.clock.now();
+    if (receipt.status === 'clicked') recordClick(user.features, receipt.provider.includes('push') || receipt.provider.includes('fcm') || receipt.provider.includes('apns') ? 'push' : 'sms', receipt.ts, now);
+    if (receipt.status === 'unregistered' && user.profile !== undefined) {
+      const token = (receipt as Receipt & { token?: string }).token;
+      if (token !== undefined) removePushToken(user, token);
+    }
+    if ((receipt.status === 'failed' || receipt.status === 'undelivered') && receipt.code !== null && receipt.code !== undefined && UNSUBSCRIBED_CODES.has(String(receipt.code))) {
+      withdrawConsent(user, 'sms', 'all');
+    }
+    users.put([userId], user);
+  }
+
+  #countPopulation(ts: number, tz: string, ctx: OperatorContext): void {
+    const bucket = localTime(ts, tz).hourOfWeek;
+    this.#population[bucket] = (this.#population[bucket] ?? 0) + 1;
+    if (++this.#populationDirty >= POPULATION_WRITE_EVERY) {
+      this.#populationDirty = 0;
+      this.#populationShares = populationPrior(this.#population);
+      ctx.store<number[]>(DECISION_STORES.population.name).put(['how'], this.#population);
+    }
+  }
+
+  // ---- candidates ----
+
+  async #candidate(candidate: Candidate, offset: number, ctx: OperatorContext): Promise<void> {
+    const { userId, campaignId } = candidate;
+    const vars = candidate.vars ?? {};
+    const ledger = ctx.store<LedgerEntry>(DECISION_STORES.ledger.name);
+    const previous = await ledger.get([userId, campaignId]);
+    if (previous !== undefined) {
+      this.#emit(ctx, { decisionId: `${decisionIdFor(campaignId, userId)}-dup-${offset}`, campaignId, userId, action: 'skip', reasons: ['duplicate'] });
+      return;
+    }
+    const campaign = ctx.campaigns.get(campaignId);
+    if (campaign === undefined) {
+      const waiting = ctx.store<WaitingCandidate>(DECISION_STORES.waiting.name);
+      if ((await waiting.get([userId, campaignId])) !== undefined) {
+        this.#emit(ctx, { decisionId: `${decisionIdFor(campaignId, userId)}-dup-${offset}`, campaignId, userId, action: 'skip', reasons: ['duplicate'] });
+        return;
+      }
+      waiting.put([userId, campaignId], { vars, since: ctx.clock.now(), offset });
+      await ctx.schedule<WaitTimer>(`wait/${campaignId}/${userId}`, ctx.clock.now() + Math.min(WAIT_RETRY_MS, this.#policy.unknownCampaignWaitMs), { kind: 'wait', userId, campaignId });
+      return;
+    }
+    await this.#decide(userId, campaign, vars, ctx);
+  }
+
+  async #retryWaiting(t: WaitTimer, ctx: OperatorContext): Promise<void> {
+    const waiting = ctx.store<WaitingCandidate>(DECISION_STORES.waiting.name);
+    const entry = await waiting.get([t.userId, t.campaignId]);
+    if (entry === undefined) return;
+    const campaign = ctx.campaigns.get(t.campaignId);
+    const now = ctx.clock.now();
+    if (campaign !== undefined) {
+      waiting.delete([t.userId, t.campaignId]);
+      return this.#decide(t.userId, campaign, entry.vars, ctx);
+    }
+    if (now - entry.since >= this.#policy.unknownCampaignWaitMs) {
+      waiting.delete([t.userId, t.campaignId]);
+      this.#emit(ctx, { decisionId: decisionIdFor(t.campaignId, t.userId), campaignId: t.campaignId, userId: t.userId, action: 'skip', reasons: ['unknown_campaign'] });
+      ctx.store<LedgerEntry>(DECISION_STORES.ledger.name).put([t.userId, t.campaignId], { decisionId: decisionIdFor(t.campaignId, t.userId), action: 'skip', ev: 0, ts: now, reasons: ['unknown_campaign'] });
+      return;
+    }
+    await ctx.schedule<WaitTimer>(`wait/${t.campaignId}/${t.userId}`, Math.min(now + WAIT_RETRY_MS, entry.since + this.#policy.unknownCampaignWaitMs), t);
+  }
+
+  async #decide(userId: string, campaign: Campaign, vars: Record<string, string | number>, ctx: OperatorContext): Promise<void> {
+    const now = ctx.clock.now();
+    const users = ctx.store<UserState>(DECISION_STORES.users.name);
+    const user = (await users.get([userId])) ?? newUserState(now);
+    decayTo(user.features, now);
+    user.sent = pruneSent(user.sent, now, this.#policy.historyMs);
+    const decisionId = decisionIdFor(campaign.campaignId, userId);
+    const promotional = campaign.kind === 'promotional' || campaign.kind === 'reminder';
+    const { arm, propensity } = assignArm(userId, campaign.experiment);
+    const control = promotional && inControlGroup(userId, this.#policy.controlGroupPercent, this.#policy.controlGroupSalt);
+    const armHoldout = arm === 'holdout' || arm === 'control';
+    const skipModel = campaign.kind === 'transactional' || campaign.deadline === 'hard' || arm === 'blast';
+    const usage = ctx.store<CampaignUsage>(DECISION_STORES.campaignUsage.name);
+    const used = (await usage.get([campaign.campaignId])) ?? { sends: 0, cost: 0 };
+    const share = budgetShare(campaign, ctx.partitionCount);
+    const capacity = await this.#capacity(campaign, ctx);
+    let plan: Plan;
+    if (used.sends + 1 > share.sends || used.cost >= share.cost) {
+      plan = { action: 'skip', reasons: ['budget_exhausted'], segments: 0, cost: 0, preempt: [] };
+    } else {
+      plan = await this.#engine.decide({
+        now,
+        user,
+        campaign,
+        vars,
+        rules: this.#rules(user.profile?.country),
+        timeZone: this.#timeZone(user),
+        population: this.#populationShares,
+        capacityLeft: capacity,
+        skipModel,
+      });
+      if (plan.action !== 'skip' && used.cost + plan.cost > share.cost) plan = { ...plan, action: 'skip', reasons: ['budget_exhausted'] };
+    }
+    const ledger = ctx.store<LedgerEntry>(DECISION_STORES.ledger.name);
+    // A control group member gets what the pipeline would have done, withheld: the counterfactual stays comparable.
+    if (plan.action !== 'skip' && (control || armHoldout)) {
+      this.#emit(ctx, this.#record(decisionId, campaign, userId, 'holdout', plan, arm, propensity, now));
+      ledger.put([userId, campaign.campaignId], { decisionId, action: 'holdout', ev: plan.scores?.ev ?? 0, ts: now });
+      users.put([userId], user);
+      return;
+    }
+    if (plan.action === 'skip') {
+      this.#emit(ctx, this.#record(decisionId, campaign, userId, 'skip', plan, arm, propensity, now));
+      ledger.put([userId, campaign.campaignId], { decisionId, action: 'skip', ev: plan.scores?.ev ?? 0, ts: now, reasons: plan.reasons });
+      users.put([userId], user);
+      return;
+    }
+    for (const p of plan.preempt) await this.#preempt(user, userId, p, ctx);
+    const channel = plan.channel as Channel;
+    const sendAt = plan.sendAt as number;
+    usage.put([campaign.campaignId], { sends: used.sends + 1, cost: round(used.cost + plan.cost) });
+    await this.#useSlot(campaign, plan.slot ?? sendAt, ctx, +1);
+    this.#emit(ctx, this.#record(decisionId, campaign, userId, plan.action, plan, arm, propensity, now));
+    if (plan.action === 'send') {
+      ledger.put([userId, campaign.campaignId], { decisionId, action: 'send', channel, sendAt, ev: plan.scores?.ev ?? 0, ts: now });
+      await this.#send(user, userId, campaign, channel, decisionId, vars, ctx);
+    } else {
+      ledger.put([userId, campaign.campaignId], { decisionId, action: 'schedule', channel, sendAt, ev: plan.scores?.ev ?? 0, ts: now });
+      const pending: PendingSend = { t: sendAt, ch: channel, k: campaign.kind, ...(campaign.category !== undefined ? { cat: campaign.category } : {}), decisionId, campaignId: campaign.campaignId, ev: plan.scores?.ev ?? 0, priority: campaign.priority ?? 0 };
+      user.pending.push(pending);
+      await ctx.schedule<SendTimer>(`send/${decisionId}`, sendAt, { kind: 'send', userId, campaignId: campaign.campaignId, decisionId, vars });
+    }
+    users.put([userId], user);
+  }
+
+  /** Displaces a scheduled message: its timer goes, its capacity returns, its decision is republished as skip. */
+  async #preempt(user: UserState, userId: string, p: PendingSend, ctx: OperatorContext): Promise<void> {
+    user.pending = user.pending.filter((x) => x.decisionId !== p.decisionId);
+    await ctx.cancel(`send/${p.decisionId}`);
+    await this.#release(p.campaignId, p.t, ctx);
+    const ledger = ctx.store<LedgerEntry>(DECISION_STORES.ledger.name);
+    const entry = await ledger.get([userId, p.campaignId]);
+    if (entry !== undefined) ledger.put([userId, p.campaignId], { ...entry, action: 'skip', reasons: ['preempted'] });
+    this.#emitChange(ctx, { decisionId: p.decisionId, campaignId: p.campaignId, userId, reasons: ['preempted'] });
+  }
+
+  // ---- scheduled sends ----
+
+  async #fire(t: SendTimer, ctx: OperatorContext): Promise<void> {
+    const users = ctx.store<UserState>(DECISION_STORES.users.name);
+    const ledger = ctx.store<LedgerEntry>(DECISION_STORES.ledger.name);
+    const entry = await ledger.get([t.userId, t.campaignId]);
+    const user = await users.get([t.userId]);
+    if (entry === undefined || entry.decisionId !== t.decisionId || entry.action !== 'schedule' || user === undefined) return;
+    const now = ctx.clock.now();
+    const mine = user.pending.find((p) => p.decisionId === t.decisionId);
+    user.pending = user.pending.filter((p) => p.decisionId !== t.decisionId);
+    const campaign = ctx.campaigns.get(t.campaignId);
+    const cancel = async (reasons: Reason[]) => {
+      ledger.put([t.userId, t.campaignId], { ...entry, action: 'skip', reasons });
+      if (mine !== undefined) await this.#release(t.campaignId, mine.t, ctx);
+      this.#emitChange(ctx, { decisionId: t.decisionId, campaignId: t.campaignId, userId: t.userId, reasons });
+      users.put([t.userId], user);
+    };
+    if (campaign === undefined) return cancel(['unknown_campaign']);
+    if (now >= campaign.window.end) return cancel(['window_closed']);
+    const channel = entry.channel as Channel;
+    const profile = user.profile;
+    if (profile === undefined) return cancel(['erased']);
+    // Consent, tokens or the phone may have changed since the decision.
+    const rules = this.#rules(profile.country);
+    const staticReasons = channelReasons(channel, campaign, profile, rules);
+    if (staticReasons.length > 0) return cancel(staticReasons);
+    const tz = this.#timeZone(user);
+    if (!isAllowed(now, channel, campaign.kind, tz, rules, profile.quietHours)) {
+      // Quiet hours may have been set since: hold until they end if the window still allows.
+      const at = nextAllowed(now, channel, campaign.kind, tz, rules, profile.quietHours, campaign.window.end - now);
+      if (at === undefined || at >= campaign.window.end || mine === undefined) return cancel(['quiet_hours']);
+      user.pending.push({ ...mine, t: at });
+      ledger.put([t.userId, t.campaignId], { ...entry, sendAt: at });
+      await ctx.schedule<SendTimer>(`send/${t.decisionId}`, at, t);
+      users.put([t.userId], user);
+      return;
+    }
+    const caps = checkCaps({ at: now, channel, kind: campaign.kind, ...(campaign.category !== undefined ? { category: campaign.category } : {}), timeZone: tz, sent: user.sent, pending: user.pending, caps: this.#policy.caps, minGapMs: this.#policy.minGapMs });
+    if (caps.reasons.length > 0) return cancel(caps.reasons);
+    ledger.put([t.userId, t.campaignId], { ...entry, action: 'sent' });
+    await this.#send(user, t.userId, campaign, channel, t.decisionId, t.vars, ctx);
+    users.put([t.userId], user);
+  }
+
+  async #send(user: UserState, userId: string, campaign: Campaign, channel: Channel, decisionId: string, vars: Record<string, string | number>, ctx: OperatorContext): Promise<void> {
+    const now = ctx.clock.now();
+    let intent;
+    try {
+      intent = this.#engine.buildIntent({ sendId: `${decisionId}-s1`, decisionId, userId, campaign, channel, user, vars });
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      this.#emitChange(ctx, { decisionId, campaignId: campaign.campaignId, userId, reasons: ['invalid_template'] });
+      return;
+    }
+    user.sent.push({ t: now, ch: channel, k: campaign.kind, ...(campaign.category !== undefined ? { cat: campaign.category } : {}) });
+    recordSend(user.features, channel, now, now);
+    await this.#dispatcher.dispatch(intent, ctx);
+  }
+
+  // ---- capacity and budgets ----
+
+  /** Sends a slot can still take in this partition: the campaign's rate and its paced budget, split across partitions. */
+  async #capacity(campaign: Campaign, ctx: OperatorContext): Promise<(slot: number) => number> {
+    const slotMs = this.#policy.slotMinutes * 60_000;
+    const windowMs = Math.max(slotMs, campaign.window.end - campaign.window.start);
+    const share = budgetShare(campaign, ctx.partitionCount);
+    const byRate = campaign.maxPerSecond === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor((campaign.maxPerSecond * slotMs) / 1000 / ctx.partitionCount));
+    const byBudget = Number.isFinite(share.sends) ? Math.max(1, Math.ceil((share.sends * slotMs * PACING_SLACK) / windowMs)) : Number.POSITIVE_INFINITY;
+    const limit = Math.min(byRate, byBudget);
+    if (!Number.isFinite(limit)) return () => Number.POSITIVE_INFINITY;
+    const slots = ctx.store<number>(DECISION_STORES.slotUsage.name);
+    const used = new Map<number, number>();
+    for await (const [key, count] of slots.scan({ prefix: [campaign.campaignId] })) used.set(key[1] as number, count);
+    return (slot) => limit - (used.get(slotStart(slot, slotMs)) ?? 0);
+  }
+
+  async #useSlot(campaign: Campaign, at: number, ctx: OperatorContext, delta: number): Promise<void> {
+    const slotMs = this.#policy.slotMinutes * 60_000;
+    const slots = ctx.store<number>(DECISION_STORES.slotUsage.name);
+    const key = [campaign.campaignId, slotStart(at, slotMs)];
+    const next = ((await slots.get(key)) ?? 0) + delta;
+    if (next <= 0) slots.delete(key);
+    else slots.put(key, next);
+  }
+
+  /**
+   * Gives a cancelled message's slot and send back to the campaign. Its cost is not refunded:
+   * the budget's cost side stays conservative (it can only under-spend).
+   */
+  async #release(campaignId: string, at: number, ctx: OperatorContext): Promise<void> {
+    const campaign = ctx.campaigns.get(campaignId);
+    if (campaign !== undefined) await this.#useSlot(campaign, at, ctx, -1);
+    const usage = ctx.store<CampaignUsage>(DECISION_STORES.campaignUsage.name);
+    const used = await usage.get([campaignId]);
+    if (used !== undefined) usage.put([campaignId], { sends: Math.max(0, used.sends - 1), cost: used.cost });
+  }
+
+  // ---- output ----
+
+  #timeZone(user: UserState): string {
+    const tz = user.profile?.timezone;
+    if (tz !== undefined && isValidTimeZone(tz)) return tz;
+    return this.#rules(user.profile?.country).timezone ?? this.#policy.defaultTimezone;
+  }
+
+  #record(decisionId: string, campaign: Campaign, userId: string, action: DecisionRecord['action'], plan: Plan, arm: string, propensity: number, now: number): DecisionRecord {
+    return {
+      decisionId,
+      campaignId: campaign.campaignId,
+      userId,
+      action,
+      kind: campaign.kind,
+      channel: plan.channel ?? null,
+      provider: null,
+      sendAt: plan.sendAt ?? null,
+      reasons: plan.reasons,
+      scores: plan.scores === undefined ? null : { click: round(plan.scores.click), convert: round(plan.scores.convert), unsubscribe: round(plan.scores.unsubscribe), ev: round(plan.scores.ev, 4) },
+      propensity,
+      arm,
+      modelVersion: this.#engine.scorer.version,
+      segments: plan.segments,
+      cost: round(plan.cost, 4),
+      ts: now,
+      ...(plan.features !== undefined ? { featureVersion: FEATURE_VERSION, features: Array.from(plan.features, (v) => round(v, 5)) } : {}),
+    };
+  }
+
+  #emit(ctx: OperatorContext, partial: Pick<DecisionRecord, 'decisionId' | 'campaignId' | 'userId' | 'action' | 'reasons'>): void {
+    const record: DecisionRecord = {
+      kind: ctx.campaigns.get(partial.campaignId)?.kind ?? null,
+      channel: null,
+      provider: null,
+      sendAt: null,
+      scores: null,
+      propensity: 1,
+      arm: 'default',
+      modelVersion: this.#engine.scorer.version,
+      segments: 0,
+      cost: 0,
+      ts: ctx.clock.now(),
+      ...partial,
+    };
+    ctx.forward({ role: 'decisions', key: partial.userId, value: record });
+  }
+
+  /** A later change to an earlier decision: same decisionId, action skip (CONTRACT). */
+  #emitChange(ctx: OperatorContext, change: { decisionId: string; campaignId: string; userId: string; reasons: Reason[] }): void {
+    ctx.forward({
+      role: 'decisions',
+      key: change.userId,
+      value: { ...this.#blank(ctx, change.campaignId), ...change, action: 'skip', supersedes: 'schedule' } satisfies DecisionRecord,
+    });
+  }
+
+  #blank(ctx: OperatorContext, campaignId: string): Omit<DecisionRecord, 'decisionId' | 'campaignId' | 'userId' | 'action' | 'reasons'> {
+    return { kind: ctx.campaigns.get(campaignId)?.kind ?? null, channel: null, provider: null, sendAt: null, scores: null, propensity: 1, arm: 'default', modelVersion: this.#engine.scorer.version, segments: 0, cost: 0, ts: ctx.clock.now() };
+  }
+}
+
+function slotStart(at: number, slotMs: number): number {
+  return Math.floor(at / slotMs) * slotMs;
+}
+
+/**
+ * A partition's share of the campaign budget. Users are spread evenly by the hash
+ * partitioner, so an even split is within a few percent of what each partition's audience
+ * would justify; the approximation is documented in the README.
+ */
+export function budgetShare(campaign: Campaign, partitions: number): { sends: number; cost: number } {
+  const n = Math.max(1, partitions);
+  return {
+    sends: campaign.budget?.maxSends === undefined ? Number.POSITIVE_INFINITY : Math.ceil(campaign.budget.maxSends / n),
+    cost: campaign.budget?.maxCost === undefined ? Number.POSITIVE_INFINITY : campaign.budget.maxCost / n,
+  };
+}

@@ -1,0 +1,231 @@
+/**
+ * The one function that turns (user state, campaign, channel, candidate send time) into the
+ * model's feature vector (DESIGN.md invariant 8). Serving calls it for every candidate slot,
+ * the decision log carries its output, and training reads that log, so there is no second
+ * implementation to drift from this one. Pure: `now` is passed in, the user state is never
+ * mutated, and only data known at decision time is read (no labels, nothing after `now`).
+ *
+ * Changing any feature's meaning, scale or order requires a new FEATURE_SPEC.version: logged
+ * vectors and trained models are keyed by it.
+ */
+import type { Campaign } from '../../processor/messages/index.js';
+import { isValidTimeZone, localTime } from './local-time.js';
+import { blendShare, HOURS_PER_WEEK } from './send-time.js';
+import type { Channel, Kind, UserState } from './types.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/**
+ * Time constants of ActivityFeatures.c[type] = [1 h, 24 h, 7 d, 30 d], as documented in
+ * types.ts. Duplicated here rather than imported from features.ts so this module stays a leaf;
+ * the two must agree (the feature operator writes with them, this reads with them).
+ */
+export const ACTIVITY_WINDOWS_MS = [HOUR, DAY, 7 * DAY, 30 * DAY] as const;
+/** ActivityFeatures.ch[channel] decays with 30 d (types.ts). */
+export const CHANNEL_TIME_CONSTANT_MS = 30 * DAY;
+/**
+ * ActivityFeatures.how's time constant is not stated in types.ts; 30 d is assumed (the
+ * longest activity window). It only scales the user's mass (how much their own pattern is
+ * trusted), never the shares, which are ratios and so unaffected by uniform decay.
+ */
+export const HOW_TIME_CONSTANT_MS = 30 * DAY;
+/** ActivityFeatures.how holds integers: each count ×100. */
+export const HOW_SCALE = 100;
+/** Time constant of the per-channel "sends this week" fatigue count computed from `sent`. */
+export const WEEK_SENDS_TIME_CONSTANT_MS = 7 * DAY;
+/** Beyond this, "hours since" carries no more information and a missing event reads as this. */
+export const RECENCY_CAP_HOURS = 90 * 24;
+/** Same for "hours since the last message", bounded by how long `sent` is kept anyway. */
+export const SEND_RECENCY_CAP_HOURS = 30 * 24;
+/** Prior CTR per channel for the smoothed CTR feature: typical published rates. */
+export const CHANNEL_PRIOR_CTR: Readonly<Record<Channel, number>> = { push: 0.03, sms: 0.015 };
+/** Pseudo-sends behind that prior: a user's own CTR dominates after ~10 decayed sends. */
+export const CTR_PRIOR_SENDS = 10;
+/** blendShare's k: decayed events before the user's own hour-of-week pattern weighs as much as the population's. */
+export const BLEND_K = 20;
+
+/** Activity event types read as counts (log1p of the decayed count at 24 h, 7 d and 30 d). */
+const COUNTED_TYPES = ['app_open', 'view', 'click', 'add_to_cart', 'purchase'] as const;
+/** Indices into c[type] for the 24 h, 7 d, 30 d windows (the 1 h one is too noisy to schedule on). */
+const COUNTED_WINDOWS = [1, 2, 3] as const;
+
+export const FEATURE_SPEC = {
+  version: 'f1',
+  names: [
+    // Activity: log1p(decayed count as of `now`), per event type and window.
+    'app_open_24h', // app opens, 24 h time constant: is the user active right now
+    'app_open_7d', // app opens, 7 d: this week's engagement
+    'app_open_30d', // app opens, 30 d: baseline engagement
+    'view_24h', // product / content views, 24 h
+    'view_7d', // views, 7 d
+    'view_30d', // views, 30 d
+    'click_24h', // in-app clicks, 24 h
+    'click_7d', // in-app clicks, 7 d
+    'click_30d', // in-app clicks, 30 d
+    'add_to_cart_24h', // add-to-cart, 24 h: open purchase intent
+    'add_to_cart_7d', // add-to-cart, 7 d
+    'add_to_cart_30d', // add-to-cart, 30 d
+    'purchase_24h', // purchases, 24 h: just bought (may suppress or help cross-sell)
+    'purchase_7d', // purchases, 7 d
+    'purchase_30d', // purchases, 30 d: buyer vs browser
+    // Recency.
+    'log_hours_since_app_open', // log1p(hours since the last app open, capped at 90 d; never = cap)
+    'log_hours_since_purchase', // log1p(hours since the last purchase, capped at 90 d; never = cap)
+    'log_hours_since_send', // log1p(hours since our last message on any channel, capped at 30 d)
+    // Channel.
+    'channel_sms', // 1 when scoring the SMS channel
+    'channel_push', // 1 when scoring the push channel
+    'channel_ctr', // smoothed CTR of this channel for this user: (clicks + 10·prior)/(sends + 10)
+    'channel_sends_7d', // log1p(sends on this channel decayed with 7 d, from the send history): fatigue
+    'channel_sends_30d', // log1p(sends on this channel decayed with 30 d, from ch[channel].s): fatigue
+    // Send time (user-local at the candidate slot).
+    'user_slot_lift', // user's share of activity in the slot's hour-of-week ×168 (1 = uniform; 1 without history)
+    'pop_slot_lift', // population's share in that hour-of-week ×168
+    'blend_slot_lift', // blendShare(user, mass, population, k = 20) ×168: the send-time affinity
+    'user_how_mass', // log1p(decayed events in the user's hour-of-week histogram): how much to trust it
+    'hour_sin', // sin(2π·local time of day / 24 h)
+    'hour_cos', // cos(2π·local time of day / 24 h)
+    'weekend', // 1 on local Saturday or Sunday
+    // Campaign.
+    'kind_transactional', // campaign kind one-hot
+    'kind_service',
+    'kind_promotional',
+    'kind_reminder',
+    'campaign_value', // log1p(campaign value per conversion; 0 when unset)
+    'user_value', // log1p(profile value; 0 when unknown; the policy, not the model, applies defaultUserValue)
+    'window_position', // (sendAt − window start) / window length, in [0, 1]
+    'log_hours_until_send', // log1p(hours from now to the slot): delay cost
+    // Reachability.
+    'has_push_token', // 1 when the profile has at least one push token
+    'has_phone', // 1 when the profile has a phone number (presence only; the number is never read)
+  ],
+} as const;
+
+export type FeatureName = (typeof FEATURE_SPEC.names)[number];
+export const FEATURE_COUNT = FEATURE_SPEC.names.length;
+
+const INDEX = new Map<string, number>(FEATURE_SPEC.names.map((n, i) => [n, i]));
+
+/** Position of a feature in the vector; throws for a name not in FEATURE_SPEC (a typo must not read feature 0). */
+export function featureIndex(name: FeatureName): number {
+  const i = INDEX.get(name);
+  if (i === undefined) throw new RangeError(`unknown feature "${String(name)}" in ${FEATURE_SPEC.version}`);
+  return i;
+}
+
+export interface FeatureInput {
+  user: UserState;
+  campaign: Campaign;
+  channel: Channel;
+  /** Candidate send instant, epoch ms. */
+  sendAt: number;
+  /** Decision time (the injected clock), epoch ms. */
+  now: number;
+  /** The user's IANA zone (profile, else country default, else policy default). */
+  timeZone: string;
+  /** Population hour-of-week shares: 168 numbers summing to 1 (populationPrior's output). */
+  population: readonly number[];
+}
+
+/** Decay factor from `from` to `to`; never above 1, so state stamped after `now` is not inflated. */
+function decay(from: number, to: number, timeConstant: number): number {
+  const dt = to - from;
+  return dt > 0 ? Math.exp(-dt / timeConstant) : 1;
+}
+
+function finiteNonNegative(x: number | undefined): number {
+  return x !== undefined && Number.isFinite(x) && x > 0 ? x : 0;
+}
+
+/** log1p(hours between `then` and `now`), capped; a missing or future `then` handled explicitly. */
+function logHoursSince(then: number | undefined, now: number, capHours: number): number {
+  if (then === undefined || !Number.isFinite(then)) return Math.log1p(capHours);
+  const hours = Math.max(0, now - then) / HOUR;
+  return Math.log1p(Math.min(hours, capHours));
+}
+
+const KINDS: readonly Kind[] = ['transactional', 'service', 'promotional', 'reminder'];
+
+/** The feature vector in FEATURE_SPEC.names order; every entry finite (anything else becomes 0). */
+export function featureVector(input: FeatureInput): Float32Array {
+  const { user, campaign, channel, sendAt, now, population } = input;
+  const f = user.features;
+  const out = new Float32Array(FEATURE_COUNT);
+  let i = 0;
+  const put = (x: number): void => {
+    out[i++] = Number.isFinite(x) ? x : 0;
+  };
+
+  // Activity counts, brought forward from f.at to `now`: the stored values are as of the last
+  // event, and a user idle for a week must not look as active as on the day they were stored.
+  for (const type of COUNTED_TYPES) {
+    const counts = f.c[type];
+    for (const w of COUNTED_WINDOWS) {
+      const raw = finiteNonNegative(counts?.[w]);
+      put(Math.log1p(raw * decay(f.at, now, ACTIVITY_WINDOWS_MS[w])));
+    }
+  }
+
+  put(logHoursSince(f.last['app_open'], now, RECENCY_CAP_HOURS));
+  put(logHoursSince(f.last['purchase'], now, RECENCY_CAP_HOURS));
+  // Only sends at or before `now` are history; later entries would be scheduled, not sent.
+  let lastSend: number | undefined;
+  let weekSends = 0;
+  for (const s of user.sent) {
+    if (!(s.t <= now)) continue;
+    if (lastSend === undefined || s.t > lastSend) lastSend = s.t;
+    if (s.ch === channel) weekSends += decay(s.t, now, WEEK_SENDS_TIME_CONSTANT_MS);
+  }
+  put(logHoursSince(lastSend, now, SEND_RECENCY_CAP_HOURS));
+
+  put(channel === 'sms' ? 1 : 0);
+  put(channel === 'push' ? 1 : 0);
+  const ch = f.ch[channel];
+  const chDecay = decay(f.at, now, CHANNEL_TIME_CONSTANT_MS);
+  const sends30 = finiteNonNegative(ch?.s) * chDecay;
+  const clicks30 = finiteNonNegative(ch?.c) * chDecay;
+  const prior = CHANNEL_PRIOR_CTR[channel];
+  put(Math.min(1, (clicks30 + CTR_PRIOR_SENDS * prior) / (sends30 + CTR_PRIOR_SENDS)));
+  put(Math.log1p(weekSends));
+  put(Math.log1p(sends30));
+
+  // Hour-of-week at the candidate slot, in the user's zone. An unknown zone falls back to UTC
+  // rather than throwing: a bad profile field must not stop the partition (invariant 6).
+  const zone = isValidTimeZone(input.timeZone) ? input.timeZone : 'UTC';
+  const local = localTime(sendAt, zone);
+  const bucket = local.hourOfWeek;
+  let howTotal = 0;
+  const how = f.how;
+  if (how !== undefined) for (let b = 0; b < HOURS_PER_WEEK; b++) howTotal += finiteNonNegative(how[b]);
+  const userMass = (howTotal / HOW_SCALE) * decay(f.at, now, HOW_TIME_CONSTANT_MS);
+  // Without history the user's own share is undefined; uniform is the neutral value, and
+  // user_how_mass = 0 tells a model to ignore it.
+  const userShare = howTotal > 0 ? finiteNonNegative(how?.[bucket]) / howTotal : 1 / HOURS_PER_WEEK;
+  const popRaw = population[bucket];
+  const popShare = popRaw !== undefined && Number.isFinite(popRaw) && popRaw >= 0 ? popRaw : 1 / HOURS_PER_WEEK;
+  put(userShare * HOURS_PER_WEEK);
+  put(popShare * HOURS_PER_WEEK);
+  put(blendShare(userShare, userMass, popShare, BLEND_K) * HOURS_PER_WEEK);
+  put(Math.log1p(userMass));
+  const angle = (2 * Math.PI * local.minuteOfDay) / 1440;
+  put(Math.sin(angle));
+  put(Math.cos(angle));
+  // Saturday/Sunday; markets with a Friday/Saturday weekend get it wrong, which a country feature can fix later.
+  put(local.weekday >= 6 ? 1 : 0);
+
+  for (const k of KINDS) put(campaign.kind === k ? 1 : 0);
+  put(Math.log1p(finiteNonNegative(campaign.value)));
+  put(Math.log1p(finiteNonNegative(user.profile?.value)));
+  const length = campaign.window.end - campaign.window.start;
+  put(length > 0 ? Math.min(1, Math.max(0, (sendAt - campaign.window.start) / length)) : 0);
+  put(Math.log1p(Math.max(0, sendAt - now) / HOUR));
+
+  put((user.profile?.pushTokens.length ?? 0) > 0 ? 1 : 0);
+  const phone = user.profile?.phone;
+  put(typeof phone === 'string' && phone.length > 0 ? 1 : 0);
+
+  // A miscount here would silently shift every later feature: fail loudly instead.
+  if (i !== FEATURE_COUNT) throw new Error(`featureVector wrote ${i} features, ${FEATURE_SPEC.version} has ${FEATURE_COUNT}`);
+  return out;
+}

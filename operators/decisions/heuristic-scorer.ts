@@ -1,0 +1,115 @@
+/**
+ * Transparent, hand-set response model used until trained TF.js models exist. It reads the
+ * same feature vector a trained model will (so the decision log already holds the training
+ * data), and every coefficient below is a stated assumption, not a fit: the point is sensible
+ * ordering (active hour > dead hour, rested > fatigued user), not calibrated probabilities.
+ * Deterministic: same rows, same scores.
+ */
+import { CHANNEL_PRIOR_CTR, FEATURE_COUNT, FEATURE_SPEC, featureIndex } from './feature-vector.js';
+import type { Scorer, Scores } from './scorer.js';
+
+// Base click rates per channel: typical published push CTR (~3%) and promotional SMS link CTR (~1.5%).
+const BASE_CLICK = { push: 0.03, sms: 0.015 } as const;
+// Base unsubscribe rates per message for a targeted send: SMS 0.4%, well under the 1% vendors
+// advise as a ceiling (notes/ml.md; its retail average of ~37 per 1,000 is for blanket blasts,
+// which the fatigue and relevance terms below push towards); push disables are rarer (0.1%).
+const BASE_UNSUBSCRIBE = { push: 0.001, sms: 0.004 } as const;
+// Conversion given a click: typical landing-page conversion for promotional traffic.
+const BASE_CONVERT_GIVEN_CLICK = 0.08;
+
+// Activity lift = 0.5 + 1.5·(1 − e^(−opens/7)), opens = 7-day decayed app opens: a user who
+// never opens clicks at half the base rate, one who opens about daily at ~1.45×, and it
+// saturates at 2× so heavy users are not scored as certain clickers.
+const ACTIVITY_FLOOR = 0.5;
+const ACTIVITY_SPAN = 1.5;
+const ACTIVITY_SCALE = 7;
+// Time-of-day affinity is the blended hour-of-week share relative to uniform, clamped so one
+// hour can neither zero a user out (0.3) nor dominate (3×) on thin evidence.
+const AFFINITY_MIN = 0.3;
+const AFFINITY_MAX = 3;
+// Fatigue load = this week's sends on the channel + a quarter of the month's: recent sends
+// tire most, older ones linger. Each unit cuts clicks by e^(−0.2) ≈ 18%.
+const MONTH_SENDS_WEIGHT = 0.25;
+const FATIGUE_CLICK_RATE = 0.2;
+// The user's own smoothed CTR on the channel relative to its prior: past clickers click more.
+// Bounded to [0.5, 2] because it rests on few, decayed observations.
+const CTR_LIFT_MIN = 0.5;
+const CTR_LIFT_MAX = 2;
+// No probability of a click above 90%: nothing here justifies certainty.
+const CLICK_MAX = 0.9;
+// Conversion-given-click lift: buyers (30-day purchases) convert up to 2× more, users with
+// carts (30-day add-to-cart) up to 1.5×; both saturate after a few events.
+const PURCHASE_LIFT = 1.0;
+const PURCHASE_SCALE = 2;
+const CART_LIFT = 0.5;
+const CART_SCALE = 3;
+const CONVERT_GIVEN_CLICK_MAX = 0.5;
+// Unsubscribe = base × (1 + 0.25 × fatigue load) × (1 + 2·e^(−opens/7)): every recent send adds
+// a quarter of the base risk, and a message to someone who no longer opens the app is ~3×
+// as likely to be unwelcome as one to a daily user.
+const FATIGUE_UNSUBSCRIBE_RATE = 0.25;
+const IRRELEVANCE_LIFT = 2;
+const UNSUBSCRIBE_MAX = 0.5;
+
+const I = {
+  opens7: featureIndex('app_open_7d'),
+  cart30: featureIndex('add_to_cart_30d'),
+  purchase30: featureIndex('purchase_30d'),
+  push: featureIndex('channel_push'),
+  ctr: featureIndex('channel_ctr'),
+  sends7: featureIndex('channel_sends_7d'),
+  sends30: featureIndex('channel_sends_30d'),
+  blend: featureIndex('blend_slot_lift'),
+};
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}
+
+/** A feature, NaN-safe (rows come from featureVector, which already guards, but a logged row may not). */
+function at(row: Float32Array, i: number): number {
+  const x = row[i];
+  return x !== undefined && Number.isFinite(x) ? x : 0;
+}
+
+/** Count features are stored as log1p(count): undo it, never below 0. */
+function count(row: Float32Array, i: number): number {
+  return Math.max(0, Math.expm1(at(row, i)));
+}
+
+export class HeuristicScorer implements Scorer {
+  readonly version = 'heuristic-1';
+  readonly featureVersion = FEATURE_SPEC.version;
+
+  async score(rows: readonly Float32Array[]): Promise<Scores[]> {
+    return rows.map((row) => this.scoreOne(row));
+  }
+
+  /** One row, synchronously: the formulas, for tests and explanations. */
+  scoreOne(row: Float32Array): Scores {
+    // A row of another length was built by another feature version: indices would be wrong.
+    if (row.length !== FEATURE_COUNT) {
+      throw new RangeError(`row has ${row.length} features, ${FEATURE_SPEC.version} has ${FEATURE_COUNT}`);
+    }
+    const channel = at(row, I.push) > 0.5 ? 'push' : 'sms';
+    const opens = count(row, I.opens7);
+    const activity = ACTIVITY_FLOOR + ACTIVITY_SPAN * (1 - Math.exp(-opens / ACTIVITY_SCALE));
+    const affinity = clamp(at(row, I.blend), AFFINITY_MIN, AFFINITY_MAX);
+    const load = count(row, I.sends7) + MONTH_SENDS_WEIGHT * count(row, I.sends30);
+    const fatigue = Math.exp(-FATIGUE_CLICK_RATE * load);
+    const ctrLift = clamp(at(row, I.ctr) / CHANNEL_PRIOR_CTR[channel], CTR_LIFT_MIN, CTR_LIFT_MAX);
+    const click = clamp(BASE_CLICK[channel] * activity * affinity * fatigue * ctrLift, 0, CLICK_MAX);
+
+    const buyer = 1 - Math.exp(-count(row, I.purchase30) / PURCHASE_SCALE);
+    const carts = 1 - Math.exp(-count(row, I.cart30) / CART_SCALE);
+    const convertGivenClick = Math.min(CONVERT_GIVEN_CLICK_MAX, BASE_CONVERT_GIVEN_CLICK * (1 + PURCHASE_LIFT * buyer + CART_LIFT * carts));
+
+    const irrelevance = Math.exp(-opens / ACTIVITY_SCALE);
+    const unsubscribe = clamp(
+      BASE_UNSUBSCRIBE[channel] * (1 + FATIGUE_UNSUBSCRIBE_RATE * load) * (1 + IRRELEVANCE_LIFT * irrelevance),
+      0,
+      UNSUBSCRIBE_MAX,
+    );
+    return { click, convert: click * convertGivenClick, unsubscribe };
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * What the decision operator asks of a model: probabilities for a batch of feature vectors.
+ * The heuristic scorer and the TF.js scorer (models/) implement the same interface, so the
+ * operator, the decision log and the simulator do not change when a trained model replaces
+ * the heuristics. Batched because per-call overhead dominates small TF.js models.
+ */
+
+/** Probabilities, each in [0, 1], for one (user, campaign, channel, slot) row. */
+export interface Scores {
+  click: number;
+  convert: number;
+  unsubscribe: number;
+}
+
+export interface Scorer {
+  /** Logged with every decision (invariant 7), so outcomes can be attributed to a model. */
+  readonly version: string;
+  /** The FEATURE_SPEC.version the rows must have been built with. */
+  readonly featureVersion: string;
+  /** One Scores per row, in the same order. */
+  score(rows: readonly Float32Array[]): Promise<Scores[]>;
+}
