@@ -85,8 +85,7 @@ const ENGINE_OPTIONS = {
   optimize: 'point-lookup',
   // Small msgpack values compress poorly one batch at a time: skip the per-write ZSTD cost on the WAL.
   walCompression: false,
-  // No LOG file per partition directory (the binding installs a null logger when no level is given).
-  infoLogLevel: null,
+  // infoLogLevel stays unset on purpose: the binding then installs a null logger, so no LOG files pile up per partition.
 } as const;
 
 /** RocksDB engine: one database (one directory) per partition. */
@@ -115,8 +114,10 @@ export class RocksDbStore implements BytesStore {
       db = new RocksLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
       await db.open(ENGINE_OPTIONS);
     } catch (err) {
-      // A failed open leaves the handle in 'closed'; nothing to release. (A held LOCK file lands here too.)
-      throw new PartitionError('NUDGE_ERR_STATE', `cannot open RocksDB store in ${dir}`, partition, undefined, { cause: err });
+      // A failed open leaves the handle in 'closed': nothing to release. abstract-level wraps the engine's
+      // reason (e.g. "lock hold by current process" for a directory already open) as LEVEL_DATABASE_NOT_OPEN,
+      // so the innermost message is lifted into ours; the whole chain stays in `cause`.
+      throw new PartitionError('NUDGE_ERR_STATE', `cannot open RocksDB store in ${dir}: ${rootMessage(err)}`, partition, undefined, { cause: err });
     }
     return new RocksDbStore(dir, db, options.fsync === true, partition);
   }
@@ -154,7 +155,15 @@ export class RocksDbStore implements BytesStore {
     let remaining = limit;
     try {
       for (;;) {
-        const chunk = await iterator.nextv(Math.min(SCAN_CHUNK, remaining));
+        let chunk: Array<[Buffer, Buffer]>;
+        try {
+          chunk = await iterator.nextv(Math.min(SCAN_CHUNK, remaining));
+        } catch (err) {
+          // close() closes open iterators first (abstract-level), so a scan cut short by it fails with
+          // LEVEL_ITERATOR_NOT_OPEN: report it as the store being closed, like every other operation.
+          if (this.#closing !== undefined) throw new PartitionError('NUDGE_ERR_CLOSED', `store ${this.path} was closed during a scan`, this.#partition, undefined, { cause: err });
+          throw err;
+        }
         if (chunk.length === 0) return;
         // Keys and values are fresh copies per chunk, so yielding them as they are is safe.
         for (const entry of chunk) {
@@ -222,6 +231,12 @@ export class RocksDbStore implements BytesStore {
   #assertOpen(): void {
     if (this.#closing !== undefined) throw new PartitionError('NUDGE_ERR_CLOSED', `store ${this.path} is closed`, this.#partition);
   }
+}
+
+function rootMessage(err: unknown): string {
+  let current = err;
+  for (let depth = 0; depth < 8 && current instanceof Error && current.cause !== undefined; depth++) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
 }
 
 function toBuffer(bytes: Uint8Array): Buffer {
