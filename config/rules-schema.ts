@@ -78,7 +78,11 @@ export const PolicySchema = Type.Object(
     controlGroupPercent: Type.Number({ minimum: 0, maximum: 50, default: 5, description: 'global control group: no promotional messages' }),
     controlGroupSalt: Type.String({ default: 'nudge-global-control-v1', description: 'changing it reshuffles the control group' }),
     slotMinutes: Type.Integer({ minimum: 1, maximum: 240, default: 15, description: 'send-time granularity' }),
-    unsubscribeWeight: Type.Number({ minimum: 0, default: 1, description: 'λ: weight of p(unsubscribe)·user value in expected value' }),
+    unsubscribeWeight: Type.Number({
+      minimum: 0,
+      default: 0.05,
+      description: 'λ: weight of p(unsubscribe)·user value in expected value; an opt-out loses the channel, not the customer, so a small share of the user value',
+    }),
     defaultThreshold: Type.Number({ default: 0, description: 'expected value a send must exceed when the campaign sets none' }),
     defaultUserValue: Type.Number({ minimum: 0, default: 500, description: 'value of a user whose profile has none' }),
     defaultCountry: Type.String({ pattern: '^[A-Z]{2}$', default: 'IN' }),

@@ -116,10 +116,35 @@ interface Collector {
   blocked: boolean[];
 }
 
+/** Whether a non-transactional mark is less than minGapMs from `t`; with `out`, flags every such pending send. */
+function gapViolated(c: Context, t: number, out: Collector | undefined): boolean {
+  const gap = c.input.minGapMs;
+  if (!(gap > 0)) return false;
+  let hit = false;
+  for (const m of c.input.sent) {
+    if (m.k !== 'transactional' && Math.abs(m.t - t) < gap) {
+      hit = true;
+      break;
+    }
+  }
+  if (hit && out === undefined) return true;
+  const pending = c.input.pending;
+  for (let i = 0; i < pending.length; i++) {
+    const m = pending[i] as PendingSend;
+    if (m.k === 'transactional' || c.removed?.has(m.decisionId) === true || Math.abs(m.t - t) >= gap) continue;
+    hit = true;
+    if (out === undefined) break;
+    out.blocked[i] = true;
+  }
+  return hit;
+}
+
 /** True when a new message at `t` passes every rule and the gap. With `out`, records every violation instead of stopping at the first. */
 function passes(c: Context, t: number, out: Collector | undefined): boolean {
   const { input, removed, sentDays, pendingDays } = c;
   const { sent, pending } = input;
+  // Yes/no only (allowsWithout, the allowedFrom search): the gap is the cheapest test, first.
+  if (out === undefined && gapViolated(c, t, undefined)) return false;
   let ok = true;
   let tDay = 0;
   if (sentDays !== undefined) tDay = localTime(t, input.timeZone).day;
@@ -156,28 +181,9 @@ function passes(c: Context, t: number, out: Collector | undefined): boolean {
       }
     }
   }
-  const gap = input.minGapMs;
-  if (gap > 0) {
-    let gapHit = false;
-    for (const m of sent) {
-      if (m.k !== 'transactional' && Math.abs(m.t - t) < gap) {
-        gapHit = true;
-        break;
-      }
-    }
-    if (gapHit && out === undefined) return false;
-    for (let i = 0; i < pending.length; i++) {
-      const m = pending[i] as PendingSend;
-      if (m.k === 'transactional' || removed?.has(m.decisionId) === true || Math.abs(m.t - t) >= gap) continue;
-      gapHit = true;
-      if (out === undefined) break;
-      out.blocked[i] = true;
-    }
-    if (gapHit) {
-      if (out === undefined) return false;
-      ok = false;
-      out.reasons.push('min_gap');
-    }
+  if (out !== undefined && gapViolated(c, t, out)) {
+    ok = false;
+    out.reasons.push('min_gap');
   }
   return ok;
 }
@@ -192,13 +198,23 @@ function earliestPass(c: Context): number | undefined {
   const { input } = c;
   const at = input.at;
   const candidates: number[] = [];
+  // Local midnights by day number: marks share days, and instantOf is the costly part.
+  const midnights = new Map<number, number>();
+  const midnight = (day: number): number => {
+    let t = midnights.get(day);
+    if (t === undefined) {
+      t = instantOf(day, 0, input.timeZone);
+      midnights.set(day, t);
+    }
+    return t;
+  };
   const add = (m: SendMark, day: number | undefined): void => {
     if (input.minGapMs > 0 && m.k !== 'transactional') candidates.push(m.t + input.minGapMs);
     for (const rule of c.rules) {
       if (!counts(rule, m, input)) continue;
       const rolling = rollingMs(rule);
       if (rolling !== undefined) candidates.push(m.t + rolling);
-      if (rule.localDays !== undefined && day !== undefined) candidates.push(instantOf(day + rule.localDays, 0, input.timeZone));
+      if (rule.localDays !== undefined && day !== undefined) candidates.push(midnight(day + rule.localDays));
     }
   };
   input.sent.forEach((m, i) => add(m, c.sentDays?.[i]));

@@ -137,8 +137,9 @@ export class DecisionOperator implements Operator {
     if ((event.type === 'push_open' || event.type === 'sms_click' || event.type === 'click') && channel !== undefined && event.campaignId) {
       recordClick(user.features, channel, event.ts, now);
     }
-    if (event.type === 'sms_inbound' && typeof event.text === 'string' && user.profile !== undefined) {
-      const keyword = matchKeyword(event.text, this.#rules(user.profile.country));
+    // A STOP counts even before the user's profile arrives: withdrawConsent keeps it for when it does.
+    if (event.type === 'sms_inbound' && typeof event.text === 'string') {
+      const keyword = matchKeyword(event.text, this.#rules(user.profile?.country));
       // STOP ends every SMS but the ones the user asked for (OTPs); START restores them.
       if (keyword === 'stop') withdrawConsent(user, 'sms', ['promotional', 'reminder', 'service']);
       if (keyword === 'start') grantConsent(user, 'sms', ['promotional', 'reminder', 'service']);

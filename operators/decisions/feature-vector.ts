@@ -9,6 +9,9 @@
  * vectors and trained models are keyed by it.
  */
 import type { Campaign } from '../../processor/messages/index.js';
+// The time constants and scales the feature operator writes with: imported, not copied, so
+// the writer and this reader cannot disagree (features.ts documents this module as its reader).
+import { CHANNEL_TIME_CONSTANT_MS, HOW_SCALE, HOW_STEP_MS, HOW_TIME_CONSTANT_MS, WINDOWS_MS } from './features.js';
 import { isValidTimeZone, localTime } from './local-time.js';
 import { blendShare, HOURS_PER_WEEK } from './send-time.js';
 import type { Channel, Kind, UserState } from './types.js';
@@ -16,22 +19,6 @@ import type { Channel, Kind, UserState } from './types.js';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/**
- * Time constants of ActivityFeatures.c[type] = [1 h, 24 h, 7 d, 30 d], as documented in
- * types.ts. Duplicated here rather than imported from features.ts so this module stays a leaf;
- * the two must agree (the feature operator writes with them, this reads with them).
- */
-export const ACTIVITY_WINDOWS_MS = [HOUR, DAY, 7 * DAY, 30 * DAY] as const;
-/** ActivityFeatures.ch[channel] decays with 30 d (types.ts). */
-export const CHANNEL_TIME_CONSTANT_MS = 30 * DAY;
-/**
- * ActivityFeatures.how's time constant is not stated in types.ts; 30 d is assumed (the
- * longest activity window). It only scales the user's mass (how much their own pattern is
- * trusted), never the shares, which are ratios and so unaffected by uniform decay.
- */
-export const HOW_TIME_CONSTANT_MS = 30 * DAY;
-/** ActivityFeatures.how holds integers: each count ×100. */
-export const HOW_SCALE = 100;
 /** Time constant of the per-channel "sends this week" fatigue count computed from `sent`. */
 export const WEEK_SENDS_TIME_CONSTANT_MS = 7 * DAY;
 /** Beyond this, "hours since" carries no more information and a missing event reads as this. */
@@ -163,7 +150,7 @@ export function featureVector(input: FeatureInput): Float32Array {
     const counts = f.c[type];
     for (const w of COUNTED_WINDOWS) {
       const raw = finiteNonNegative(counts?.[w]);
-      put(Math.log1p(raw * decay(f.at, now, ACTIVITY_WINDOWS_MS[w])));
+      put(Math.log1p(raw * decay(f.at, now, WINDOWS_MS[w])));
     }
   }
 
@@ -198,7 +185,10 @@ export function featureVector(input: FeatureInput): Float32Array {
   let howTotal = 0;
   const how = f.how;
   if (how !== undefined) for (let b = 0; b < HOURS_PER_WEEK; b++) howTotal += finiteNonNegative(how[b]);
-  const userMass = (howTotal / HOW_SCALE) * decay(f.at, now, HOW_TIME_CONSTANT_MS);
+  // features.ts keeps `how` as of the HOW_STEP_MS boundary at or before f.at (it decays in whole
+  // steps), so the mass is brought forward from that boundary, not from f.at.
+  const howAsOf = Math.floor(f.at / HOW_STEP_MS) * HOW_STEP_MS;
+  const userMass = (howTotal / HOW_SCALE) * decay(howAsOf, now, HOW_TIME_CONSTANT_MS);
   // Without history the user's own share is undefined; uniform is the neutral value, and
   // user_how_mass = 0 tells a model to ignore it.
   const userShare = howTotal > 0 ? finiteNonNegative(how?.[bucket]) / howTotal : 1 / HOURS_PER_WEEK;
