@@ -3,108 +3,176 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../config/load.js';
 import { ConfigError } from '../errors/index.js';
+import { VirtualClock } from '../processor/clock.js';
 import { EmbeddedLog, type AppendRecord } from '../processor/embedded/log.js';
 import { createLogger } from '../processor/logger.js';
 import { createReplica } from '../processor/create-replica.js';
-import { EVENT_TYPES } from '../processor/messages/index.js';
-import { userCounterTopology, COUNTS_STORE, type UserCount } from '../operators/user-counter.js';
+import type { Replica } from '../processor/replica.js';
+import { topologyFor } from '../operators/topologies.js';
+import type { DecisionRecord } from '../operators/decisions/decision-record.js';
+import type { SendRecord } from '../operators/sinks/dispatcher.js';
+import { localTime } from '../operators/decisions/local-time.js';
+import { DEFAULT_WORLD, profileRecord, simUser } from '../bench/sim/population.js';
+import { userEvents } from '../bench/sim/activity.js';
+import { mixSeed, mulberry32 } from '../bench/sim/random.js';
+import { demoCampaigns } from './demo-campaigns.js';
 
 export interface DemoArgs {
   users: number;
-  events: number;
   partitions: number;
   seed: number;
+  hours: number;
+  historyDays: number;
 }
 
-/** A small deterministic PRNG (mulberry32): the same seed gives the same demo everywhere. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const HOUR = 3_600_000;
+const PRODUCTS = ['running shoes', 'a kurta', 'headphones', 'a smartwatch', 'a saree', 'a backpack'];
 
 /**
- * The runtime end to end on the embedded default: a stream of user events (with a few
- * malformed records mixed in) through the partitioned processor, per-user state in LMDB,
- * outputs and dead letters on the embedded log.
+ * The whole system end to end on the embedded default: a simulated population with
+ * habits, consent and devices; an OTP, a two-hour flash sale and a cart reminder; the
+ * decision pipeline with durable scheduled sends, on a virtual clock that runs a 12-hour
+ * day in seconds. No Kafka, no credentials, nothing leaves the machine.
  */
 export async function demoCommand(args: DemoArgs): Promise<number> {
-  if (!Number.isInteger(args.users) || args.users < 1) throw new ConfigError('--users', `got ${args.users}`, 'an integer ≥ 1');
-  if (!Number.isInteger(args.events) || args.events < 1) throw new ConfigError('--events', `got ${args.events}`, 'an integer ≥ 1');
+  for (const [key, value, min] of [['--users', args.users, 10], ['--partitions', args.partitions, 1], ['--hours', args.hours, 1]] as const) {
+    if (!Number.isInteger(value) || value < min) throw new ConfigError(key, `got ${value}`, `an integer ≥ ${min}`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'nudge-demo-'));
   const logger = createLogger('warn');
+  const t0 = performance.now();
   try {
-    const config = validateConfig({ state: { dir: join(dir, 'state') }, embedded: { partitions: args.partitions }, http: { port: 0 } });
-    const log = new EmbeddedLog(join(dir, 'log'));
-    const { replica } = createReplica({ config, topology: () => userCounterTopology(), logger, embeddedLog: log });
-    const rand = random(args.seed);
-    const start = Date.UTC(2026, 10, 21, 4, 30);
-    // Activity is skewed, as in real apps: a few users produce much of the traffic.
-    const userOf = () => `u${Math.floor(args.users * rand() ** 2)}`;
-    const topic = replica.topics.input('events');
-    log.createTopic(topic, args.partitions);
-    const batch: AppendRecord[] = [];
-    for (let i = 0; i < args.events; i++) {
-      const userId = userOf();
-      const type = EVENT_TYPES[Math.floor(rand() * 6)] as string;
-      batch.push({ key: userId, value: JSON.stringify({ userId, ts: start + i * 50, type }) });
-      if (batch.length === 10_000) log.append(topic, batch.splice(0));
-    }
-    const bad: AppendRecord[] = [
-      { key: 'u1', value: '{"userId":"u1","ts":17637' },
-      { key: 'u2', value: JSON.stringify({ userId: 'u2', ts: true, type: 'view' }) },
-      { key: 'u3', value: JSON.stringify({ ts: start, type: 'view' }) },
-      { key: 'u4', value: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) },
-      { key: 'u5', value: '' },
-      { key: 'u6', value: JSON.stringify({ userId: 'u6', ts: start, type: 'view' }), headers: { 'content-type': 'text/csv' } },
-    ];
-    log.append(topic, [...batch, ...bad]);
-    const total = args.events + bad.length;
-    const ends = Array.from({ length: args.partitions }, (_, p) => log.end(topic, p));
+    // Monday 2026-11-23, 09:00 in India.
+    const start = Date.UTC(2026, 10, 23, 3, 30);
+    const clock = new VirtualClock(start);
+    const config = validateConfig({ state: { dir: join(dir, 'state') }, embedded: { partitions: args.partitions }, http: { port: 0 }, processor: { timerIntervalMs: 60_000 } });
+    const log = new EmbeddedLog(join(dir, 'log'), { now: () => clock.now() });
+    const { replica } = createReplica({ config, topology: topologyFor(config), logger, clock, embeddedLog: log });
+    const topics = replica.topics;
+    for (const t of [...topics.inputs, ...topics.outputs]) log.createTopic(t, args.partitions);
+    log.createTopic(topics.campaigns, 1);
 
-    console.log(`nudge demo: ${args.events.toLocaleString('en')} events from ${args.users.toLocaleString('en')} users (+${bad.length} malformed) on ${args.partitions} partitions, embedded log, LMDB state`);
-    const t0 = performance.now();
+    console.log(`nudge demo: ${args.users.toLocaleString('en')} simulated users (seed ${args.seed}), ${args.partitions} partitions, embedded log, LMDB state, virtual clock`);
+    const world = { ...DEFAULT_WORLD, seed: args.seed };
+    const profiles: AppendRecord[] = [];
+    const events: AppendRecord[] = [];
+    for (let i = 0; i < args.users; i++) {
+      const u = simUser(world, i);
+      profiles.push(json(u.userId, profileRecord(u)));
+      for (const e of userEvents(u, start - args.historyDays * 24 * HOUR, start, args.seed)) events.push(json(u.userId, e));
+    }
+    log.append(topics.input('profiles'), profiles);
+    for (let i = 0; i < events.length; i += 50_000) log.append(topics.input('events'), events.slice(i, i + 50_000));
     await replica.start();
-    for (;;) {
-      const done = ends.every((end, p) => (replica.tasks.get(p)?.position(topic) ?? 0) >= end);
-      if (done) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const counts: Array<[string, UserCount]> = [];
-    for (const task of replica.tasks.values()) {
-      for await (const [key, value] of task.state.store<UserCount>(COUNTS_STORE.name).scan()) counts.push([key[0] as string, value]);
-    }
-    counts.sort((a, b) => b[1].n - a[1].n);
-    const outputs = ends.reduce((n, _, p) => n + log.end(replica.topics.output('counts'), p), 0);
-    const dead = log.read(replica.topics.output('deadletter'), 0, 0, 1000);
-    for (let p = 1; p < args.partitions; p++) dead.push(...log.read(replica.topics.output('deadletter'), p, 0, 1000));
-    const stateBytes = (await Promise.all([...replica.tasks.values()].map((t) => t.state.engine.sizeOnDisk()))).reduce((a, b) => a + b, 0);
-    await replica.stop();
-    await log.close();
+    await drained(replica, log);
+    const loaded = performance.now();
+    console.log(`loaded ${profiles.length.toLocaleString('en')} profiles and ${events.length.toLocaleString('en')} past events in ${((loaded - t0) / 1000).toFixed(1)} s`);
 
-    console.log(`processed ${total.toLocaleString('en')} records in ${seconds.toFixed(2)} s (${Math.round(total / seconds).toLocaleString('en')} records/s)`);
-    console.log(`users with state: ${counts.length.toLocaleString('en')}; outputs on ${replica.topics.output('counts')}: ${outputs.toLocaleString('en')}; state on disk: ${(stateBytes / 1024 / 1024).toFixed(1)} MiB`);
-    console.log('most active users:');
-    for (const [user, c] of counts.slice(0, 5)) console.log(`  ${user.padEnd(8)} ${String(c.n).padStart(6)} events  ${JSON.stringify(c.byType)}`);
-    console.log(`dead letters (${dead.length}), each with its reason:`);
-    for (const d of dead) {
-      const letter = JSON.parse((d.value as Buffer).toString('utf8')) as { offset: number; partition: number; error: { code: string; message: string } };
-      console.log(`  p${letter.partition}@${letter.offset} ${letter.error.code}: ${letter.error.message.slice(0, 90)}`);
+    const campaigns = demoCampaigns(start, args.users);
+    log.append(topics.campaigns, campaigns.map((c) => json(c.campaignId, c, c.campaignId)));
+    const rng = mulberry32(mixSeed(args.seed, 7));
+    const candidates: AppendRecord[] = [];
+    const audience: Record<string, number> = { 'otp-login': 0.02, 'flash-sale': 0.6, 'cart-reminder': 0.25 };
+    for (let i = 0; i < args.users; i++) {
+      for (const c of campaigns) {
+        if (rng() >= (audience[c.campaignId] ?? 0)) continue;
+        const vars = c.campaignId === 'otp-login' ? { otp: String(100000 + Math.floor(rng() * 900000)) } : { product: PRODUCTS[i % PRODUCTS.length] as string };
+        candidates.push(json(`u${i}`, { campaignId: c.campaignId, userId: `u${i}`, vars }));
+      }
     }
-    const counted = counts.reduce((n, [, c]) => n + c.n, 0);
-    if (counted !== args.events || dead.length !== bad.length) {
-      console.error(`mismatch: counted ${counted} of ${args.events} events, ${dead.length} of ${bad.length} dead letters`);
-      return 1;
+    log.append(topics.input('candidates'), candidates);
+    await drained(replica, log);
+    const decided = performance.now();
+    console.log(`decided ${candidates.length.toLocaleString('en')} candidates in ${((decided - loaded) / 1000).toFixed(1)} s (${Math.round(candidates.length / ((decided - loaded) / 1000)).toLocaleString('en')}/s)`);
+
+    // Run the day: the virtual clock moves in 5-minute steps and scheduled sends fire as they fall due.
+    for (let t = start; t <= start + args.hours * HOUR; t += 5 * 60_000) {
+      clock.set(t);
+      await replica.fireTimers();
     }
-    console.log('every good event counted once, every bad record dead-lettered with a reason.');
+    await replica.stop();
+
+    const decisions = readAll<DecisionRecord>(log, topics.output('decisions'), args.partitions);
+    const sends = readAll<SendRecord>(log, topics.output('sends'), args.partitions);
+    await log.close();
+    report(decisions, sends, candidates.length, world, start);
+    console.log(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function json(key: string, value: unknown, _id?: string): AppendRecord {
+  return { key, value: JSON.stringify(value), headers: { 'content-type': 'application/json' } };
+}
+
+async function drained(replica: Replica, log: EmbeddedLog): Promise<void> {
+  for (;;) {
+    let behind = false;
+    for (const topic of replica.topics.inputs) {
+      for (const [p, task] of replica.tasks) if ((task.position(topic) ?? 0) < log.end(topic, p)) behind = true;
+    }
+    if (!behind) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function readAll<T>(log: EmbeddedLog, topic: string, partitions: number): T[] {
+  const out: T[] = [];
+  for (let p = 0; p < partitions; p++) {
+    for (let from = 0; from < log.end(topic, p); from += 10_000) {
+      for (const r of log.read(topic, p, from, 10_000)) out.push(JSON.parse((r.value as Buffer).toString('utf8')) as T);
+    }
+  }
+  return out;
+}
+
+function report(decisions: DecisionRecord[], sends: SendRecord[], candidates: number, world: typeof DEFAULT_WORLD, start: number): void {
+  // The first record of each decisionId is the decision; later ones are changes (preempted, cancelled).
+  const first = new Map<string, DecisionRecord>();
+  const changes: DecisionRecord[] = [];
+  for (const d of decisions) {
+    if (first.has(d.decisionId)) changes.push(d);
+    else first.set(d.decisionId, d);
+  }
+  console.log(`\ndecisions: ${first.size.toLocaleString('en')} for ${candidates.toLocaleString('en')} candidates, ${changes.length} later changes`);
+  const byCampaign = new Map<string, Map<string, number>>();
+  const reasons = new Map<string, number>();
+  for (const d of first.values()) {
+    const m = byCampaign.get(d.campaignId) ?? new Map<string, number>();
+    m.set(d.action, (m.get(d.action) ?? 0) + 1);
+    byCampaign.set(d.campaignId, m);
+    for (const r of d.reasons) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+  }
+  for (const c of changes) for (const r of c.reasons) reasons.set(`${r} (later)`, (reasons.get(`${r} (later)`) ?? 0) + 1);
+  for (const [campaign, m] of byCampaign) {
+    console.log(`  ${campaign.padEnd(14)} ${['send', 'schedule', 'holdout', 'skip'].map((a) => `${a} ${(m.get(a) ?? 0).toLocaleString('en')}`).join('  ')}`);
+  }
+  console.log('skip reasons:', [...reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${n.toLocaleString('en')}`).join(', '));
+  const byChannel = new Map<string, { n: number; segments: number; cost: number }>();
+  for (const s of sends) {
+    const c = byChannel.get(s.channel) ?? { n: 0, segments: 0, cost: 0 };
+    c.n++;
+    c.segments += s.segments;
+    c.cost += s.cost;
+    byChannel.set(s.channel, c);
+  }
+  console.log(`sends: ${sends.length.toLocaleString('en')} — ${[...byChannel].map(([ch, c]) => `${ch} ${c.n.toLocaleString('en')}${ch === 'sms' ? ` (${c.segments.toLocaleString('en')} segments, cost ${c.cost.toFixed(2)})` : ''}`).join(', ')}`);
+  // When did messages go out, in each user's own local time? Against their habitual hours.
+  const hours = new Array<number>(24).fill(0);
+  const users = new Map<string, ReturnType<typeof simUser>>();
+  let atHabit = 0;
+  for (const s of sends) {
+    const u = users.get(s.userId) ?? simUser(world, Number(s.userId.slice(1)));
+    users.set(s.userId, u);
+    const h = Math.floor(localTime(s.ts, u.timezone).minuteOfDay / 60);
+    hours[h] = (hours[h] ?? 0) + 1;
+    if ((u.traits.hourly[h] ?? 0) > 1) atHabit++;
+  }
+  const max = Math.max(...hours, 1);
+  console.log('sends by the user\'s local hour:');
+  for (let h = 6; h < 24; h++) console.log(`  ${String(h).padStart(2, '0')}:00 ${'█'.repeat(Math.round(((hours[h] ?? 0) / max) * 40))} ${hours[h] ?? 0}`);
+  console.log(`${((atHabit / Math.max(1, sends.length)) * 100).toFixed(0)}% of messages landed in an hour when the user is more active than their average`);
+  void start;
 }

@@ -53,12 +53,13 @@ async function main(argv: string[]): Promise<number> {
       'the whole system end to end on the embedded default: no Kafka, no credentials',
       (y) =>
         y
-          .option('users', { type: 'number', default: 20_000 })
-          .option('events', { type: 'number', default: 200_000 })
+          .option('users', { type: 'number', default: 10_000, describe: 'simulated users' })
           .option('partitions', { type: 'number', default: 4 })
-          .option('seed', { type: 'number', default: 42 }),
+          .option('seed', { type: 'number', default: 42 })
+          .option('hours', { type: 'number', default: 12, describe: 'simulated hours to run after the campaigns start' })
+          .option('history-days', { type: 'number', default: 3, describe: 'days of past activity per user' }),
       async (args) => {
-        code = await demoCommand(args);
+        code = await demoCommand({ users: args.users, partitions: args.partitions, seed: args.seed, hours: args.hours, historyDays: args['history-days'] });
       },
     )
     .command(

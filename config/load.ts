@@ -24,6 +24,7 @@ export const ENV_KEYS: Record<string, string> = {
   NUDGE_HTTP_TOKEN: 'http.token',
   NUDGE_LOG_LEVEL: 'log.level',
   NUDGE_EMBEDDED_PARTITIONS: 'embedded.partitions',
+  NUDGE_TOPOLOGY: 'processor.topology',
 };
 
 /** NUDGE_ variables that are not settings (read by tools around the processor, not by it). */

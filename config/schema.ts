@@ -126,9 +126,9 @@ export const ProcessorSchema = Type.Object(
     outputFormat: Type.Union([Type.Literal('json'), Type.Literal('msgpack')], { default: 'json' }),
     timerIntervalMs: Millis(250, 'how often due timers are looked for', 10),
     shutdownTimeoutMs: Millis(30_000, 'longest a graceful shutdown may take before the process exits', 1_000),
-    topology: Type.Union([Type.Literal('counter')], {
-      default: 'counter',
-      description: 'the operators a replica runs: counter is the reference per-user counter of the runtime',
+    topology: Type.Union([Type.Literal('decisions'), Type.Literal('counter')], {
+      default: 'decisions',
+      description: 'the operators a replica runs: decisions is the product; counter is the reference per-user counter used by runtime tests and benchmarks',
     }),
   },
   { additionalProperties: false, default: {} },

@@ -27,6 +27,7 @@ function replicaEnv(config: NudgeConfig, guarantee: string): NodeJS.ProcessEnv {
     NUDGE_KAFKA_GROUP_ID: config.kafka.groupId,
     NUDGE_GUARANTEE: guarantee,
     NUDGE_LOG_LEVEL: 'info',
+    NUDGE_TOPOLOGY: 'counter',
     KAFKAJS_NO_PARTITIONER_WARNING: '1',
   };
 }
