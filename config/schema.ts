@@ -126,6 +126,9 @@ export const ProcessorSchema = Type.Object(
     outputFormat: Type.Union([Type.Literal('json'), Type.Literal('msgpack')], { default: 'json' }),
     timerIntervalMs: Millis(250, 'how often due timers are looked for', 10),
     shutdownTimeoutMs: Millis(30_000, 'longest a graceful shutdown may take before the process exits', 1_000),
+    effectsHighWater: Type.Integer({ minimum: 1, default: 5_000, description: 'sends queued or in flight per partition above which the partition stops fetching' }),
+    effectsLowWater: Type.Integer({ minimum: 0, default: 1_000, description: '… and below which it fetches again' }),
+    effectsConcurrency: Type.Integer({ minimum: 1, maximum: 10_000, default: 512, description: 'provider calls in flight per replica' }),
     topology: Type.Union([Type.Literal('decisions'), Type.Literal('counter')], {
       default: 'decisions',
       description: 'the operators a replica runs: decisions is the product; counter is the reference per-user counter used by runtime tests and benchmarks',

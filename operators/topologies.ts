@@ -3,12 +3,10 @@ import type { TopologyFactory } from '../processor/operator.js';
 import { HeuristicScorer } from './decisions/heuristic-scorer.js';
 import type { Scorer } from './decisions/scorer.js';
 import { decisionTopology } from './decisions/topology.js';
-import { RecordingDispatcher, type Dispatcher } from './sinks/dispatcher.js';
 import { userCounterTopology } from './user-counter.js';
 
 export interface TopologyParts {
   scorer?: Scorer;
-  dispatcher?: Dispatcher;
 }
 
 /** The topology a replica runs, by name from the config; a fresh operator set per partition. */
@@ -18,8 +16,7 @@ export function topologyFor(config: NudgeConfig, parts: TopologyParts = {}): Top
       return () => userCounterTopology();
     case 'decisions': {
       const scorer = parts.scorer ?? new HeuristicScorer();
-      const dispatcher = parts.dispatcher ?? new RecordingDispatcher();
-      return () => decisionTopology(config, scorer, dispatcher);
+      return () => decisionTopology(config, scorer);
     }
   }
 }

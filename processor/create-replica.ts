@@ -9,6 +9,9 @@ import type { Logger } from './logger.js';
 import type { ProcessorMetrics } from './metrics.js';
 import type { TopologyFactory } from './operator.js';
 import { Replica } from './replica.js';
+import type { EffectHandler } from './effects.js';
+import { systemClock } from './clock.js';
+import { RecordingSink } from '../operators/sinks/recording-sink.js';
 
 export interface CreateReplicaOptions {
   config: NudgeConfig;
@@ -19,6 +22,8 @@ export interface CreateReplicaOptions {
   /** Embedded mode: an existing log (tests, the demo); otherwise one is opened under state.dir. */
   embeddedLog?: EmbeddedLog;
   env?: NodeJS.ProcessEnv;
+  /** Sinks; without any, sends are recorded as sent and nothing leaves the process. */
+  effects?: readonly EffectHandler[];
 }
 
 /** Kafka when brokers are configured, the embedded default otherwise: the same replica either way. */
@@ -52,6 +57,7 @@ export function createReplica(opts: CreateReplicaOptions): { replica: Replica; e
 
 function pick(opts: CreateReplicaOptions) {
   return {
+    effects: opts.effects ?? [new RecordingSink(opts.clock ?? systemClock)],
     config: opts.config,
     topology: opts.topology,
     logger: opts.logger,

@@ -3,6 +3,7 @@ import type { KeyValueStore } from '../state/key-value-store.js';
 import type { StoreDeclaration } from '../state/partition-state.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
+import type { Effect, EffectOutcome } from './effects.js';
 import type { InputRecord, InputRole, OutputRecord } from './record.js';
 
 /** A durable timer, kept in the partition's state until it fires or is cancelled. */
@@ -42,6 +43,12 @@ export interface OperatorContext {
   /** Returns whether a timer was pending. */
   cancel(id: string): Promise<boolean>;
   getTimer<P>(id: string): Promise<Timer<P> | undefined>;
+  /**
+   * Asks for a side effect (a provider call). It is written to the partition's outbox with
+   * this batch and performed only after the batch commits; its outcome comes back through
+   * `onOutcome` in a later batch.
+   */
+  effect<P>(id: string, kind: string, payload: P): void;
 }
 
 export interface Operator {
@@ -51,6 +58,13 @@ export interface Operator {
   init?(ctx: OperatorContext): Promise<void> | void;
   process(record: InputRecord, ctx: OperatorContext): Promise<void> | void;
   onTimer?(timer: Timer, ctx: OperatorContext): Promise<void> | void;
+  /** The outcome of an effect this operator asked for; the outbox entry is removed in the same batch. */
+  onOutcome?(effect: Effect, outcome: EffectOutcome, ctx: OperatorContext): Promise<void> | void;
+  /**
+   * An effect found unresolved when the partition starts (the replica died between asking
+   * and hearing back). 'redispatch' performs it again; 'drop' resolves it now.
+   */
+  onRecover?(effect: Effect, ctx: OperatorContext): Promise<'redispatch' | 'drop'> | 'redispatch' | 'drop';
   /** Idempotent. */
   close?(): Promise<void> | void;
 }

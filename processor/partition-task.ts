@@ -2,6 +2,9 @@ import { errorMessage, isNudgeError, RecordError, ErrorCodes, type ErrorCode } f
 import type { WriteOp } from '../state/bytes-store.js';
 import type { Checkpoint, PartitionState } from '../state/partition-state.js';
 import type { Clock } from './clock.js';
+import type { Effect, EffectOutcome } from './effects.js';
+import { OUTBOX_NAMESPACE } from '../state/partition-state.js';
+import type { KeyValueStore } from '../state/key-value-store.js';
 import { deadLetter } from './dead-letter.js';
 import { decodeRecord } from './decode.js';
 import type { Logger } from './logger.js';
@@ -37,13 +40,15 @@ export interface TaskOptions {
 /** What one batch produced, waiting to be committed by the engine and then applied locally. */
 export interface BatchResult {
   partition: number;
-  kind: 'records' | 'timers';
+  kind: 'records' | 'timers' | 'outcomes' | 'recovery';
   outputs: EncodedOutput[];
   /** State changes, in key order: they go to the changelog and then into the local store. */
   ops: WriteOp[];
   checkpoint: Checkpoint;
   /** Next offset per consumed source topic. */
   offsets: Record<string, number>;
+  /** Effects recorded in the outbox by this batch, to perform once it has committed. */
+  effects: Effect[];
   records: number;
   startedAt: number;
 }
@@ -64,6 +69,8 @@ export class PartitionTask {
   readonly #owners = new Map<string, Operator>();
   readonly #contexts = new Map<Operator, OperatorContext>();
   #outputs: OutputRecord[] = [];
+  #effects: Effect[] = [];
+  readonly #outbox: KeyValueStore<Effect>;
   #closed = false;
 
   private constructor(opts: TaskOptions) {
@@ -72,6 +79,7 @@ export class PartitionTask {
     this.state = opts.state;
     this.log = opts.log;
     this.#timers = new TimerStore(opts.state);
+    this.#outbox = opts.state.systemStore<Effect>('outbox', OUTBOX_NAMESPACE);
     for (const op of opts.topology.operators) {
       if (this.#owners.has(op.name)) throw new Error(`two operators are named ${op.name}`);
       this.#owners.set(op.name, op);
@@ -123,13 +131,15 @@ export class PartitionTask {
       }
       this.state.writes.savepoint();
       const mark = this.#outputs.length;
+      const effectMark = this.#effects.length;
       try {
         for (const op of operators) await op.process(record, this.#contexts.get(op) as OperatorContext);
         this.state.writes.release();
       } catch (err) {
-        // Undo exactly this record's writes and outputs; the batch and the partition go on.
+        // Undo exactly this record's writes, outputs and effects; the batch and the partition go on.
         this.state.writes.rollback();
         this.#outputs.length = mark;
+        this.#effects.length = effectMark;
         this.log.warn({ err: errorMessage(err), offset: raw.offset, topic }, 'operator failed on a record; dead-lettered');
         this.#deadLetter(raw, err, ErrorCodes.OPERATOR);
       }
@@ -155,17 +165,74 @@ export class PartitionTask {
       }
       this.state.writes.savepoint();
       const mark = this.#outputs.length;
+      const effectMark = this.#effects.length;
       try {
         await op.onTimer(timer, this.#contexts.get(op) as OperatorContext);
         this.state.writes.release();
       } catch (err) {
         this.state.writes.rollback();
         this.#outputs.length = mark;
+        this.#effects.length = effectMark;
         this.log.error({ err: errorMessage(err), owner: timer.owner, id: timer.id }, 'timer handler failed; timer dropped');
       }
     }
     this.#opts.metrics.timersFired.inc(due.length);
     return this.#finish('timers', {}, due.length, startedAt);
+  }
+
+  /** Resolves effects with their outcomes: the owner hears of each, and its outbox entry goes, in one batch. */
+  async processOutcomes(outcomes: ReadonlyArray<{ effect: Effect; outcome: EffectOutcome }>): Promise<BatchResult | null> {
+    const startedAt = performance.now();
+    let count = 0;
+    for (const { effect, outcome } of outcomes) {
+      // Already resolved (a duplicate report, or recovered as dropped): nothing to do.
+      if ((await this.#outbox.get([effect.id])) === undefined) continue;
+      const op = this.#owners.get(effect.owner);
+      this.state.writes.savepoint();
+      const mark = this.#outputs.length;
+      const effectMark = this.#effects.length;
+      try {
+        await op?.onOutcome?.(effect, outcome, this.#contexts.get(op) as OperatorContext);
+        this.state.writes.release();
+      } catch (err) {
+        this.state.writes.rollback();
+        this.#outputs.length = mark;
+        this.#effects.length = effectMark;
+        this.log.error({ err: errorMessage(err), owner: effect.owner, id: effect.id }, 'outcome handler failed; effect resolved without it');
+      }
+      this.#outbox.delete([effect.id]);
+      count++;
+    }
+    if (count === 0) return null;
+    return this.#finish('outcomes', {}, count, startedAt);
+  }
+
+  /**
+   * Effects left in the outbox by a previous owner or a crash: each owner decides whether
+   * to perform it again or resolve it now (DESIGN invariant 4: promotional SMS at most once).
+   */
+  async recoverEffects(): Promise<BatchResult | null> {
+    const startedAt = performance.now();
+    const found: Effect[] = [];
+    for await (const [, effect] of this.#outbox.scan()) found.push(effect);
+    if (found.length === 0) return null;
+    for (const effect of found) {
+      const op = this.#owners.get(effect.owner);
+      let verdict: 'redispatch' | 'drop' = 'drop';
+      try {
+        verdict = (await op?.onRecover?.(effect, this.#contexts.get(op) as OperatorContext)) ?? 'drop';
+      } catch (err) {
+        this.log.error({ err: errorMessage(err), id: effect.id }, 'recovery handler failed; effect dropped');
+      }
+      if (verdict === 'redispatch') {
+        const again = { ...effect, dispatches: effect.dispatches + 1 };
+        this.#outbox.put([effect.id], again);
+        this.#effects.push(again);
+      } else {
+        this.#outbox.delete([effect.id]);
+      }
+    }
+    return this.#finish('recovery', {}, found.length, startedAt);
   }
 
   /** The earliest pending timer, so the runtime can sleep until then. */
@@ -185,6 +252,7 @@ export class PartitionTask {
   abort(): void {
     this.state.writes.discard();
     this.#outputs = [];
+    this.#effects = [];
   }
 
   async close(): Promise<void> {
@@ -204,8 +272,10 @@ export class PartitionTask {
     const { limits, topics } = this.#opts;
     const outputs = this.#outputs.map((o) => encodeOutput(o, topics, limits.outputFormat));
     this.#outputs = [];
+    const effects = this.#effects;
+    this.#effects = [];
     const { ops, checkpoint } = this.state.prepareCommit(offsets);
-    return { partition: this.partition, kind, outputs, ops, checkpoint, offsets, records, startedAt };
+    return { partition: this.partition, kind, outputs, ops, checkpoint, offsets, effects, records, startedAt };
   }
 
   #deadLetter(raw: RawRecord, err: unknown, fallback: ErrorCode = ErrorCodes.OPERATOR): void {
@@ -232,6 +302,11 @@ export class PartitionTask {
       schedule: (id, at, payload) => task.#timers.schedule({ id, at, owner: op.name, payload }),
       cancel: (id) => task.#timers.cancel(id),
       getTimer: async <P>(id: string) => (await task.#timers.get(id)) as Timer<P> | undefined,
+      effect: (id, kind, payload) => {
+        const effect: Effect = { id, kind, owner: op.name, payload, dispatches: 1 };
+        task.#outbox.put([id], effect);
+        task.#effects.push(effect);
+      },
     };
   }
 }

@@ -6,6 +6,7 @@ import { PartitionState } from '../state/partition-state.js';
 import { InMemoryCampaignTable } from './campaign-table.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Engine, EngineHandler, SourceBatch } from './engine.js';
+import { EffectRunner, type Effect, type EffectHandler, type EffectOutcome } from './effects.js';
 import type { Logger } from './logger.js';
 import { ProcessorMetrics } from './metrics.js';
 import type { Topology, TopologyFactory } from './operator.js';
@@ -20,6 +21,8 @@ export interface ReplicaOptions {
   logger: Logger;
   clock?: Clock;
   metrics?: ProcessorMetrics;
+  /** Sinks: what performs the effects operators ask for (provider calls). */
+  effects?: readonly EffectHandler[];
 }
 
 type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -44,6 +47,8 @@ export class Replica implements EngineHandler {
   #timerHandle: NodeJS.Timeout | undefined;
   #timerRun: Promise<void> = Promise.resolve();
   #fatal: ((err: Error) => void) | undefined;
+  readonly effects: EffectRunner;
+  readonly #outcomes = new Map<number, Array<{ effect: Effect; outcome: EffectOutcome }>>();
 
   constructor(opts: ReplicaOptions) {
     this.#opts = opts;
@@ -54,6 +59,20 @@ export class Replica implements EngineHandler {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger.child({ replica: this.id });
     this.campaigns = new InMemoryCampaignTable(this.log.child({ table: 'campaigns' }), opts.config.processor.maxRecordBytes);
+    const p = opts.config.processor;
+    this.effects = new EffectRunner({
+      handlers: opts.effects ?? [],
+      highWater: p.effectsHighWater,
+      lowWater: p.effectsLowWater,
+      concurrency: p.effectsConcurrency,
+      log: this.log.child({ component: 'effects' }),
+      onOutcome: (partition, effect, outcome) => this.#outcome(partition, effect, outcome),
+      onPressure: (partition, paused) => {
+        this.metrics.paused.set({ partition: String(partition) }, paused ? 1 : 0);
+        if (paused) this.#engine?.pause(partition);
+        else this.#engine?.resume(partition);
+      },
+    });
   }
 
   get engine(): Engine | undefined {
@@ -95,7 +114,11 @@ export class Replica implements EngineHandler {
     this.#phase = 'stopping';
     if (this.#timerHandle !== undefined) clearTimeout(this.#timerHandle);
     await this.#timerRun;
+    // Let provider calls in flight finish and their outcomes commit, within half the shutdown budget.
+    await Promise.race([this.effects.drained(), new Promise((r) => setTimeout(r, this.config.processor.shutdownTimeoutMs / 2).unref())]);
+    await Promise.all([...this.tasks.values()].map((t) => t.lock.idle()));
     await this.#engine?.stop();
+    this.effects.close();
     // The engine revokes everything on stop; close whatever is left (e.g. start failed half-way).
     await this.revoked([...this.tasks.keys()]);
     this.#phase = 'stopped';
@@ -193,6 +216,11 @@ export class Replica implements EngineHandler {
       },
     });
     this.tasks.set(partition, task);
+    // Sends a previous owner (or this replica before a crash) asked for but never heard back about.
+    await task.lock.run(async () => {
+      const recovered = await task.recoverEffects();
+      if (recovered !== null) await this.#commit(task, recovered);
+    });
     this.metrics.partitionReady.set({ partition: String(partition) }, 1);
     this.metrics.stateBytes.set({ partition: String(partition) }, await state.engine.sizeOnDisk());
   }
@@ -210,11 +238,38 @@ export class Replica implements EngineHandler {
     await task.applyCommitted(result, outcome.changelogNext);
     this.metrics.commits.inc({ kind: result.kind, outcome: 'ok' });
     for (const o of result.outputs) this.metrics.outputs.inc({ topic: o.topic });
+    // Only now, with the intent durable, may the provider be called (send ledger).
+    if (result.effects.length > 0) this.effects.submit(task.partition, result.effects);
+  }
+
+  /** Outcomes arrive one by one; they are committed in batches per partition. */
+  #outcome(partition: number, effect: Effect, outcome: EffectOutcome): void {
+    const task = this.tasks.get(partition);
+    // The partition moved away: its new owner finds the effect unresolved and decides.
+    if (task === undefined || task.closed) return;
+    let pending = this.#outcomes.get(partition);
+    if (pending !== undefined) {
+      pending.push({ effect, outcome });
+      return;
+    }
+    pending = [{ effect, outcome }];
+    this.#outcomes.set(partition, pending);
+    void task.lock
+      .run(async () => {
+        const batch = this.#outcomes.get(partition) ?? [];
+        this.#outcomes.delete(partition);
+        if (task.closed || batch.length === 0) return;
+        const result = await task.processOutcomes(batch);
+        if (result !== null) await this.#commit(task, result);
+      })
+      .catch((err: unknown) => this.log.error({ err: errorMessage(err), partition }, 'committing send outcomes failed'));
   }
 
   /** Fires due timers of every task; wall-clock driven, one pass at a time. */
   async fireTimers(): Promise<void> {
     for (const task of [...this.tasks.values()]) {
+      // A partition whose sends are backed up fires no more until they drain.
+      if (this.effects.isPaused(task.partition)) continue;
       await task.lock.run(async () => {
         if (task.closed) return;
         for (;;) {

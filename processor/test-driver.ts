@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logger.js';
 import type { Campaign } from './messages/index.js';
 import { ProcessorMetrics } from './metrics.js';
 import type { TopologyFactory } from './operator.js';
+import type { Effect, EffectHandler, EffectOutcome } from './effects.js';
 import { PartitionTask, type BatchResult } from './partition-task.js';
 import { partitionFor } from './partitioner.js';
 import type { InputRole, OutputRole, RawRecord } from './record.js';
@@ -24,6 +25,10 @@ export interface DriverOptions {
   startTime?: number;
   config?: Record<string, unknown>;
   logger?: Logger;
+  /** Sinks; effects run right after the batch that asked for them commits, and their outcomes commit at once. */
+  effects?: (clock: VirtualClock) => EffectHandler[];
+  /** Reopen the stores in this directory (a restart); a fresh temporary one otherwise. */
+  dir?: string;
 }
 
 export interface DriverOutput {
@@ -47,6 +52,9 @@ export class TopologyTestDriver {
   readonly #dir: string;
   readonly #outputs: DriverOutput[] = [];
   readonly #offsets = new Map<string, number>();
+  readonly #handlers = new Map<string, EffectHandler>();
+  /** Effects performed so far, in order (what a sink would have been asked to do). */
+  readonly performed: Effect[] = [];
 
   private constructor(clock: VirtualClock, campaigns: InMemoryCampaignTable, config: NudgeConfig, tasks: PartitionTask[], dir: string) {
     this.clock = clock;
@@ -58,7 +66,7 @@ export class TopologyTestDriver {
   }
 
   static async create(opts: DriverOptions): Promise<TopologyTestDriver> {
-    const dir = mkdtempSync(join(tmpdir(), 'nudge-driver-'));
+    const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'nudge-driver-'));
     const config = validateConfig({ ...(opts.config ?? {}), state: { dir } });
     const clock = new VirtualClock(opts.startTime ?? 0);
     const logger = opts.logger ?? createLogger('warn');
@@ -89,7 +97,13 @@ export class TopologyTestDriver {
         }),
       );
     }
-    return new TopologyTestDriver(clock, campaigns, config, tasks, dir);
+    const driver = new TopologyTestDriver(clock, campaigns, config, tasks, dir);
+    for (const h of opts.effects?.(clock) ?? []) driver.#handlers.set(h.kind, h);
+    for (const task of tasks) {
+      const recovered = await task.recoverEffects();
+      if (recovered !== null) await driver.#commit(task, recovered);
+    }
+    return driver;
   }
 
   get partitions(): number {
@@ -168,9 +182,14 @@ export class TopologyTestDriver {
     return this.store<V>(name, this.partitionOf(key));
   }
 
-  async close(): Promise<void> {
+  /** Closes the stores; `keep` leaves them on disk for a restart with `dir`. */
+  async close(options: { keep?: boolean } = {}): Promise<void> {
     for (const task of this.#tasks) await task.close();
-    rmSync(this.#dir, { recursive: true, force: true });
+    if (options.keep !== true) rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  get dir(): string {
+    return this.#dir;
   }
 
   async #nextTimer(): Promise<number | undefined> {
@@ -190,5 +209,16 @@ export class TopologyTestDriver {
       this.#outputs.push({ role, key: o.key?.toString('utf8') ?? null, value: JSON.parse(o.value.toString('utf8')), partition: task.partition });
     }
     await task.applyCommitted(result);
+    if (result.effects.length === 0) return;
+    const outcomes: Array<{ effect: Effect; outcome: EffectOutcome }> = [];
+    for (const effect of result.effects) {
+      this.performed.push(effect);
+      const handler = this.#handlers.get(effect.kind);
+      // Without a sink the effect stays in the outbox, unresolved, as after a crash.
+      if (handler !== undefined) outcomes.push({ effect, outcome: await handler.run(effect, new AbortController().signal) });
+    }
+    if (outcomes.length === 0) return;
+    const resolved = await task.processOutcomes(outcomes);
+    if (resolved !== null) await this.#commit(task, resolved);
   }
 }

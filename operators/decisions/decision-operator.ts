@@ -5,7 +5,8 @@ import type { Campaign, Candidate, Profile, Receipt, UserEvent } from '../../pro
 import type { Operator, OperatorContext, Timer } from '../../processor/operator.js';
 import type { InputRecord } from '../../processor/record.js';
 import { TemplateError } from '../delivery/template.js';
-import type { Dispatcher } from '../sinks/dispatcher.js';
+import { SEND_EFFECT, type SendIntent, type SendOutcome, type SendRecord } from '../sinks/dispatcher.js';
+import type { Effect, EffectOutcome } from '../../processor/effects.js';
 import { pruneSent } from './caps.js';
 import { DecisionEngine, FEATURE_VERSION, type Plan } from './decide.js';
 import { decisionIdFor, round, type DecisionRecord } from './decision-record.js';
@@ -49,7 +50,6 @@ const POPULATION_WRITE_EVERY = 500;
 export interface DecisionOperatorOptions {
   config: Pick<NudgeConfig, 'policy' | 'countries'>;
   scorer: Scorer;
-  dispatcher: Dispatcher;
 }
 
 /**
@@ -62,7 +62,6 @@ export class DecisionOperator implements Operator {
   readonly inputs = ['profiles', 'events', 'receipts', 'candidates'] as const;
   readonly #engine: DecisionEngine;
   readonly #rules: (country: string | undefined) => CountryRules;
-  readonly #dispatcher: Dispatcher;
   readonly #policy: NudgeConfig['policy'];
   #population: number[] = new Array<number>(168).fill(0);
   #populationShares: number[] = populationPrior([]);
@@ -72,7 +71,6 @@ export class DecisionOperator implements Operator {
     this.#policy = opts.config.policy;
     this.#engine = new DecisionEngine(opts.config.policy, opts.scorer);
     this.#rules = countryRules(opts.config);
-    this.#dispatcher = opts.dispatcher;
   }
 
   async init(ctx: OperatorContext): Promise<void> {
@@ -351,7 +349,74 @@ export class DecisionOperator implements Operator {
     }
     user.sent.push({ t: now, ch: channel, k: campaign.kind, ...(campaign.category !== undefined ? { cat: campaign.category } : {}) });
     recordSend(user.features, channel, now, now);
-    await this.#dispatcher.dispatch(intent, ctx);
+    // The intent is committed with this batch before any provider is called (send ledger).
+    ctx.effect<SendIntent>(intent.sendId, SEND_EFFECT, intent);
+  }
+
+  // ---- send outcomes ----
+
+  async onOutcome(effect: Effect, outcome: EffectOutcome, ctx: OperatorContext): Promise<void> {
+    if (effect.kind !== SEND_EFFECT) return;
+    const intent = effect.payload as SendIntent;
+    const result = outcome as SendOutcome;
+    const attempts = Array.isArray(result.attempts) && result.attempts.length > 0 ? result.attempts : [{ provider: 'unknown', status: result.final, ts: ctx.clock.now() }];
+    for (const [i, a] of attempts.entries()) {
+      this.#sendRecord(ctx, intent, {
+        provider: a.provider,
+        status: a.status,
+        attempt: i + 1,
+        providerMessageId: a.providerMessageId ?? null,
+        error: a.error ?? null,
+        ts: a.ts,
+      });
+    }
+    const users = ctx.store<UserState>(DECISION_STORES.users.name);
+    const user = await users.get([intent.userId]);
+    if (user === undefined) return;
+    let changed = false;
+    // Provider feedback about the recipient: never message them the same way again.
+    if (result.action === 'withdraw_consent') changed = (withdrawConsent(user, 'sms', 'all'), true);
+    if (result.action === 'remove_token' && result.token !== undefined) changed = removePushToken(user, result.token) || changed;
+    if (result.action === 'invalid_number' && user.profile !== undefined) {
+      user.profile.phone = null;
+      changed = true;
+    }
+    if (changed) users.put([intent.userId], user);
+  }
+
+  /**
+   * A send found unresolved after a crash or a move: the provider may or may not have
+   * accepted it. Promotional messages are not sent again (at most once); transactional
+   * and service ones are (at least once; push uses a collapse key so a repeat replaces).
+   */
+  onRecover(effect: Effect, ctx: OperatorContext): 'redispatch' | 'drop' {
+    if (effect.kind !== SEND_EFFECT) return 'drop';
+    const intent = effect.payload as SendIntent;
+    const now = ctx.clock.now();
+    if ((intent.kind === 'transactional' || intent.kind === 'service') && now < intent.expiresAt && effect.dispatches < 3) return 'redispatch';
+    this.#sendRecord(ctx, intent, {
+      provider: 'none',
+      status: 'dropped',
+      attempt: effect.dispatches,
+      providerMessageId: null,
+      error: { code: 'NUDGE_ERR_UNRESOLVED_SEND', message: 'outcome unknown after a restart; not resent (at most once)' },
+      ts: now,
+    });
+    return 'drop';
+  }
+
+  #sendRecord(ctx: OperatorContext, intent: SendIntent, a: Pick<SendRecord, 'provider' | 'status' | 'attempt' | 'providerMessageId' | 'error' | 'ts'>): void {
+    const record: SendRecord = {
+      sendId: intent.sendId,
+      decisionId: intent.decisionId,
+      userId: intent.userId,
+      campaignId: intent.campaignId,
+      channel: intent.channel,
+      segments: intent.segments,
+      cost: a.status === 'sent' ? intent.cost : 0,
+      ...a,
+    };
+    ctx.forward({ role: 'sends', key: intent.userId, value: record });
   }
 
   // ---- capacity and budgets ----

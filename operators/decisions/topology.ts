@@ -1,13 +1,12 @@
 import type { NudgeConfig } from '../../config/schema.js';
 import type { Topology } from '../../processor/operator.js';
-import type { Dispatcher } from '../sinks/dispatcher.js';
 import { DecisionOperator } from './decision-operator.js';
 import type { Scorer } from './scorer.js';
 import { DECISION_STORES } from './stores.js';
 
-export function decisionTopology(config: Pick<NudgeConfig, 'policy' | 'countries'>, scorer: Scorer, dispatcher: Dispatcher): Topology {
+export function decisionTopology(config: Pick<NudgeConfig, 'policy' | 'countries'>, scorer: Scorer): Topology {
   return {
     stores: Object.values(DECISION_STORES),
-    operators: [new DecisionOperator({ config, scorer, dispatcher })],
+    operators: [new DecisionOperator({ config, scorer })],
   };
 }

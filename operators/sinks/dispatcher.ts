@@ -1,4 +1,3 @@
-import type { OperatorContext } from '../../processor/operator.js';
 import type { Channel, Kind } from '../decisions/types.js';
 
 /** A message ready to go: hydrated, encoded, costed. Carries the address, so it never goes to a log. */
@@ -37,32 +36,26 @@ export interface SendRecord {
   ts: number;
 }
 
-/** Where the decision operator hands messages to: the sink layer. */
-export interface Dispatcher {
-  dispatch(intent: SendIntent, ctx: OperatorContext): Promise<void> | void;
+/** The effect kind of a message send: the decision operator asks, a sink performs. */
+export const SEND_EFFECT = 'send';
+
+/** One provider attempt, as the sink reports it; each becomes a `nudge.sends` record. */
+export interface SendAttempt {
+  provider: string;
+  status: 'sent' | 'failed' | 'retrying' | 'dropped';
+  providerMessageId?: string | null;
+  error?: { code: string; message: string } | null;
+  /** Epoch ms the attempt finished (the sink's clock). */
+  ts: number;
 }
 
-/**
- * Records each intent on `nudge.sends` as sent, without calling a provider: the sink for
- * runs without providers configured. The intent is committed with the decision that made it.
- */
-export class RecordingDispatcher implements Dispatcher {
-  dispatch(intent: SendIntent, ctx: OperatorContext): void {
-    const record: SendRecord = {
-      sendId: intent.sendId,
-      decisionId: intent.decisionId,
-      userId: intent.userId,
-      campaignId: intent.campaignId,
-      channel: intent.channel,
-      provider: 'recorded',
-      status: 'sent',
-      attempt: 1,
-      providerMessageId: null,
-      segments: intent.segments,
-      cost: intent.cost,
-      error: null,
-      ts: ctx.clock.now(),
-    };
-    ctx.forward({ role: 'sends', key: intent.userId, value: record });
-  }
+/** What a sink reports for a send effect once it is done with it (after retries and failover). */
+export interface SendOutcome {
+  [key: string]: unknown;
+  final: 'sent' | 'failed' | 'dropped';
+  attempts: SendAttempt[];
+  /** Feedback for the user's state: a permanent error that says something about the recipient. */
+  action?: 'withdraw_consent' | 'remove_token' | 'invalid_number';
+  /** The token a `remove_token` refers to. */
+  token?: string;
 }

@@ -4,7 +4,7 @@ import type { Campaign } from '../../processor/messages/index.js';
 import { TopologyTestDriver } from '../../processor/test-driver.js';
 import { HeuristicScorer } from '../../operators/decisions/heuristic-scorer.js';
 import { decisionTopology } from '../../operators/decisions/topology.js';
-import { RecordingDispatcher } from '../../operators/sinks/dispatcher.js';
+import { RecordingSink } from '../../operators/sinks/recording-sink.js';
 import type { DecisionRecord } from '../../operators/decisions/decision-record.js';
 import type { SendRecord } from '../../operators/sinks/dispatcher.js';
 
@@ -20,7 +20,8 @@ export function policyConfig(overrides: Record<string, unknown> = {}): NudgeConf
 export async function decisionDriver(opts: { partitions?: number; start?: number; policy?: Record<string, unknown> } = {}): Promise<TopologyTestDriver> {
   const config = policyConfig(opts.policy);
   return TopologyTestDriver.create({
-    topology: () => decisionTopology(config, new HeuristicScorer(), new RecordingDispatcher()),
+    topology: () => decisionTopology(config, new HeuristicScorer()),
+    effects: (clock) => [new RecordingSink(clock)],
     partitions: opts.partitions ?? 2,
     startTime: opts.start ?? MONDAY,
     config: { policy: config.policy },

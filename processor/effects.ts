@@ -1,0 +1,137 @@
+import { errorMessage } from '../errors/index.js';
+import type { Logger } from './logger.js';
+
+/**
+ * A side effect an operator asks for (a provider call): recorded in the partition's
+ * outbox in the same commit as the decision that made it, performed only after that
+ * commit, and resolved by a later commit of its outcome. The send ledger of DESIGN.md.
+ */
+export interface Effect<P = unknown> {
+  id: string;
+  kind: string;
+  /** Operator that asked for it; outcomes go back to it. */
+  owner: string;
+  payload: P;
+  /** How many times it has been handed to a handler (recoveries add one). */
+  dispatches: number;
+}
+
+/** What a handler reports when it is done with an effect (after its own retries). */
+export type EffectOutcome = Record<string, unknown>;
+
+/** Performs effects of one kind (a sink). The only place that talks to the outside. */
+export interface EffectHandler {
+  readonly kind: string;
+  run(effect: Effect, signal: AbortSignal): Promise<EffectOutcome>;
+}
+
+export interface EffectRunnerOptions {
+  handlers: readonly EffectHandler[];
+  /** Effects waiting or in flight per partition above which the partition is paused. */
+  highWater: number;
+  /** … and below which it resumes. */
+  lowWater: number;
+  concurrency: number;
+  log: Logger;
+  onOutcome: (partition: number, effect: Effect, outcome: EffectOutcome) => void;
+  onPressure: (partition: number, paused: boolean) => void;
+}
+
+interface Queued {
+  partition: number;
+  effect: Effect;
+}
+
+/**
+ * Runs effects with bounded concurrency and a bounded backlog per partition: when a
+ * partition's backlog reaches the high-water mark it is paused at the source (no more
+ * fetching, no more timers) until it drains, so a slow provider never grows memory.
+ */
+export class EffectRunner {
+  readonly #opts: EffectRunnerOptions;
+  readonly #handlers = new Map<string, EffectHandler>();
+  readonly #queue: Queued[] = [];
+  readonly #backlog = new Map<number, number>();
+  readonly #paused = new Set<number>();
+  readonly #abort = new AbortController();
+  #running = 0;
+  #idle: Array<() => void> = [];
+
+  constructor(opts: EffectRunnerOptions) {
+    this.#opts = opts;
+    for (const h of opts.handlers) this.#handlers.set(h.kind, h);
+  }
+
+  hasHandler(kind: string): boolean {
+    return this.#handlers.has(kind);
+  }
+
+  backlog(partition: number): number {
+    return this.#backlog.get(partition) ?? 0;
+  }
+
+  isPaused(partition: number): boolean {
+    return this.#paused.has(partition);
+  }
+
+  get inFlight(): number {
+    return this.#running + this.#queue.length;
+  }
+
+  submit(partition: number, effects: readonly Effect[]): void {
+    for (const effect of effects) this.#queue.push({ partition, effect });
+    const n = this.backlog(partition) + effects.length;
+    this.#backlog.set(partition, n);
+    if (n >= this.#opts.highWater && !this.#paused.has(partition)) {
+      this.#paused.add(partition);
+      this.#opts.onPressure(partition, true);
+    }
+    this.#pump();
+  }
+
+  /** Resolves when nothing is queued or running. */
+  async drained(): Promise<void> {
+    if (this.inFlight === 0) return;
+    await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Stops starting new effects and aborts running ones; their outcomes are not reported. */
+  close(): void {
+    this.#queue.length = 0;
+    this.#abort.abort();
+  }
+
+  #pump(): void {
+    while (this.#running < this.#opts.concurrency && this.#queue.length > 0) {
+      const next = this.#queue.shift() as Queued;
+      this.#running++;
+      void this.#run(next).finally(() => {
+        this.#running--;
+        const left = this.backlog(next.partition) - 1;
+        this.#backlog.set(next.partition, left);
+        if (left <= this.#opts.lowWater && this.#paused.delete(next.partition)) this.#opts.onPressure(next.partition, false);
+        this.#pump();
+        if (this.inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      });
+    }
+  }
+
+  async #run({ partition, effect }: Queued): Promise<void> {
+    const handler = this.#handlers.get(effect.kind);
+    let outcome: EffectOutcome;
+    if (handler === undefined) {
+      outcome = { status: 'dropped', error: { code: 'NUDGE_ERR_NO_SINK', message: `no handler for ${effect.kind} effects` } };
+    } else {
+      try {
+        outcome = await handler.run(effect, this.#abort.signal);
+      } catch (err) {
+        if (this.#abort.signal.aborted) return;
+        // A handler that throws has a bug; the effect is resolved as dropped rather than retried forever.
+        this.#opts.log.error({ err: errorMessage(err), kind: effect.kind, id: effect.id }, 'effect handler failed');
+        outcome = { status: 'dropped', error: { code: 'NUDGE_ERR_SINK', message: errorMessage(err) } };
+      }
+    }
+    if (this.#abort.signal.aborted) return;
+    this.#opts.onOutcome(partition, effect, outcome);
+  }
+}
