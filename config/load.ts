@@ -79,7 +79,7 @@ function crossFieldRules(config: NudgeConfig): void {
     );
   }
   const t = config.topics;
-  const names = [t.events, t.profiles, t.campaigns, t.candidates, t.receipts, t.decisions, t.sends, t.deadletter, t.counts, t.changelog];
+  const names = [t.events, t.profiles, t.campaigns, t.candidates, t.receipts, t.decisions, t.sends, t.deadletter, t.counts, t.changelog, t.replicas];
   const seen = new Set<string>();
   for (const name of names) {
     if (seen.has(name)) throw new ConfigError('topics', `topic name "${name}" is used twice`, 'distinct topic names');

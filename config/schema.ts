@@ -33,6 +33,7 @@ export const TopicsSchema = Type.Object(
     deadletter: Type.String({ default: 'deadletter' }),
     counts: Type.String({ default: 'user-counts', description: 'output of the reference per-user counter topology' }),
     changelog: Type.String({ default: 'state-changelog', description: 'compacted, partitioned like the inputs' }),
+    replicas: Type.String({ default: 'replicas', description: 'compacted: which replica owns which partitions, and its HTTP address (for forwarding)' }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -142,6 +143,8 @@ export const HttpSchema = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65_535, default: 8080, description: '0 disables the HTTP server' }),
     host: Type.String({ default: '0.0.0.0' }),
     token: Type.Optional(SecretRef),
+    advertisedUrl: Type.String({ default: '', description: 'how other replicas reach this one (http://pod-0.nudge:8080); derived from the hostname when empty' }),
+    forwardTimeoutMs: Type.Integer({ minimum: 10, default: 100, description: 'a forwarded eligibility request gives up after this (the budget is 150 ms)' }),
     maxBodyBytes: Type.Integer({ minimum: 256, default: 65_536 }),
   },
   { additionalProperties: false, default: {} },

@@ -45,6 +45,8 @@ export interface Engine {
   release?(partitions: readonly number[]): Promise<void>;
   /** Makes a batch's outputs, changelog and consumed offsets durable together. */
   commit(result: BatchResult): Promise<CommitOutcome>;
+  /** Appends records to a topic outside any batch (HTTP webhooks → receipts); keyed as the processor expects. */
+  append(topic: string, records: ReadonlyArray<{ key: string; value: Buffer }>): Promise<void>;
   pause(partition: number): void;
   resume(partition: number): void;
   /** Stops fetching, waits for in-flight batches, leaves the group. Idempotent. */

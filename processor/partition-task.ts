@@ -98,6 +98,16 @@ export class PartitionTask {
     return task;
   }
 
+  /**
+   * An operator and its context, for read-only queries (the eligibility API). Queries run
+   * outside the lock: they may see the writes of a batch in flight, never a torn value.
+   */
+  query<T extends Operator>(name: string): { operator: T; ctx: OperatorContext } | undefined {
+    const op = this.#owners.get(name);
+    if (op === undefined) return undefined;
+    return { operator: op as T, ctx: this.#contexts.get(op) as OperatorContext };
+  }
+
   /** Next offset to process for a source topic, from the state's own checkpoint. */
   position(topic: string): number | undefined {
     return this.state.checkpoint.sources[topic];

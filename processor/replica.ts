@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { NudgeConfig } from '../config/schema.js';
 import { errorMessage } from '../errors/index.js';
 import { openPartitionStore } from '../state/open-store.js';
@@ -31,7 +32,7 @@ type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
  * One replica: the partition tasks it owns, the campaigns table, the timer loop and
  * the lifecycle. The engine (Kafka or embedded) calls it through EngineHandler.
  */
-export class Replica implements EngineHandler {
+export class Replica extends EventEmitter implements EngineHandler {
   readonly id: string;
   readonly config: NudgeConfig;
   readonly topics: TopicNames;
@@ -51,6 +52,8 @@ export class Replica implements EngineHandler {
   readonly #outcomes = new Map<number, Array<{ effect: Effect; outcome: EffectOutcome }>>();
 
   constructor(opts: ReplicaOptions) {
+    super();
+    this.setMaxListeners(0);
     this.#opts = opts;
     this.config = opts.config;
     this.id = opts.config.kafka.replicaId || `replica-${randomUUID().slice(0, 8)}`;
@@ -81,6 +84,11 @@ export class Replica implements EngineHandler {
 
   get phase(): Phase {
     return this.#phase;
+  }
+
+  /** Partitions being restored right now. */
+  get restoring(): ReadonlySet<number> {
+    return this.#restoring;
   }
 
   /** Ready when running and every assigned partition is restored. */
@@ -147,6 +155,7 @@ export class Replica implements EngineHandler {
     } finally {
       for (const p of fresh) this.#restoring.delete(p);
       this.metrics.assignedPartitions.set(this.tasks.size);
+      this.emit('assignment', [...this.tasks.keys()]);
     }
   }
 
@@ -162,6 +171,7 @@ export class Replica implements EngineHandler {
     );
     await this.#engine?.release?.(partitions);
     this.metrics.assignedPartitions.set(this.tasks.size);
+    this.emit('assignment', [...this.tasks.keys()]);
   }
 
   async batch(batch: SourceBatch, heartbeat: () => Promise<void>): Promise<void> {
@@ -238,6 +248,8 @@ export class Replica implements EngineHandler {
     await task.applyCommitted(result, outcome.changelogNext);
     this.metrics.commits.inc({ kind: result.kind, outcome: 'ok' });
     for (const o of result.outputs) this.metrics.outputs.inc({ topic: o.topic });
+    // Listeners (the live stream, the dashboard) see only what is committed.
+    if (this.listenerCount('commit') > 0) this.emit('commit', result);
     // Only now, with the intent durable, may the provider be called (send ledger).
     if (result.effects.length > 0) this.effects.submit(task.partition, result.effects);
   }

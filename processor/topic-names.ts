@@ -21,6 +21,9 @@ export class TopicNames {
   get campaigns(): string {
     return this.#config.prefix + this.#config.campaigns;
   }
+  get replicas(): string {
+    return this.#config.prefix + this.#config.replicas;
+  }
   get changelog(): string {
     return this.#config.prefix + this.#config.changelog;
   }

@@ -40,6 +40,8 @@ export interface DecideInput {
   capacityLeft: (slot: number) => number;
   /** True when the model must not decide (transactional, hard deadline, or a non-model arm). */
   skipModel: boolean;
+  /** Eligibility queries have no candidate vars: price the message with placeholders instead of failing. */
+  placeholderVars?: boolean;
 }
 
 const TIME_REASONS = new Set<Reason>(['legal_hours', 'quiet_hours']);
@@ -74,7 +76,7 @@ export class DecisionEngine {
         for (const r of reasons) staticReasons.add(r);
         continue;
       }
-      const priced = this.#price(channel, campaign, user, input.vars);
+      const priced = this.#price(channel, campaign, user, input.vars, input.placeholderVars === true);
       if (priced === undefined) {
         staticReasons.add('invalid_template');
         continue;
@@ -227,11 +229,13 @@ export class DecisionEngine {
   }
 
   /** Segments and cost of the message on a channel, from the hydrated template; undefined if it cannot be built. */
-  #price(channel: Channel, campaign: Campaign, user: UserState, vars: Record<string, string | number>): { segments: number; cost: number } | undefined {
+  #price(channel: Channel, campaign: Campaign, user: UserState, vars: Record<string, string | number>, placeholders: boolean): { segments: number; cost: number } | undefined {
     const picked = pickTemplate(campaign, channel, user.profile?.language);
     if (picked === undefined) return undefined;
     try {
-      const values = templateValues(user, vars);
+      const given = templateValues(user, vars);
+      // Ten characters per unknown variable: a typical product or name, enough to count segments.
+      const values = placeholders ? new Proxy(given, { get: (t, k: string) => t[k] ?? 'xxxxxxxxxx' }) : given;
       if (channel === 'push') {
         const t = picked.template as { title: string; body: string };
         hydrate(t.title, values);

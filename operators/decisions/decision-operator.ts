@@ -292,6 +292,50 @@ export class DecisionOperator implements Operator {
     this.#emitChange(ctx, { decisionId: p.decisionId, campaignId: p.campaignId, userId, reasons: ['preempted'] });
   }
 
+  // ---- read-only queries ----
+
+  /**
+   * What the pipeline would decide for this user and campaign now, without writing
+   * anything or sending: the eligibility API. The same rules, caps, budget and scoring as
+   * a candidate gets.
+   */
+  async evaluate(userId: string, campaign: Campaign, ctx: OperatorContext): Promise<{ action: Plan['action'] | 'holdout'; plan: Plan }> {
+    const now = ctx.clock.now();
+    const stored = await ctx.store<UserState>(DECISION_STORES.users.name).get([userId]);
+    const user = stored ?? newUserState(now);
+    decayTo(user.features, now);
+    user.sent = pruneSent(user.sent, now, this.#policy.historyMs);
+    const none: Plan = { action: 'skip', reasons: [], segments: 0, cost: 0, preempt: [] };
+    if ((await ctx.store<LedgerEntry>(DECISION_STORES.ledger.name).get([userId, campaign.campaignId])) !== undefined) {
+      return { action: 'skip', plan: { ...none, reasons: ['duplicate'] } };
+    }
+    const used = (await ctx.store<CampaignUsage>(DECISION_STORES.campaignUsage.name).get([campaign.campaignId])) ?? { sends: 0, cost: 0 };
+    const share = budgetShare(campaign, ctx.partitionCount);
+    if (used.sends + 1 > share.sends || used.cost >= share.cost) return { action: 'skip', plan: { ...none, reasons: ['budget_exhausted'] } };
+    const { arm } = assignArm(userId, campaign.experiment);
+    const plan = await this.#engine.decide({
+      now,
+      user,
+      campaign,
+      vars: {},
+      rules: this.#rules(user.profile?.country),
+      timeZone: this.#timeZone(user),
+      population: this.#populationShares,
+      capacityLeft: await this.#capacity(campaign, ctx),
+      skipModel: campaign.kind === 'transactional' || campaign.deadline === 'hard' || arm === 'blast',
+      placeholderVars: true,
+    });
+    const promotional = campaign.kind === 'promotional' || campaign.kind === 'reminder';
+    const control = promotional && inControlGroup(userId, this.#policy.controlGroupPercent, this.#policy.controlGroupSalt);
+    if (plan.action !== 'skip' && (control || arm === 'holdout' || arm === 'control')) return { action: 'holdout', plan };
+    return { action: plan.action, plan };
+  }
+
+  /** The user's state as the API shows it: no phone number, no token. */
+  async view(userId: string, ctx: OperatorContext): Promise<UserState | undefined> {
+    return ctx.store<UserState>(DECISION_STORES.users.name).get([userId]);
+  }
+
   // ---- scheduled sends ----
 
   async #fire(t: SendTimer, ctx: OperatorContext): Promise<void> {

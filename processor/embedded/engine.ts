@@ -64,6 +64,10 @@ export class EmbeddedEngine implements Engine {
     return {};
   }
 
+  async append(topic: string, records: ReadonlyArray<{ key: string; value: Buffer }>): Promise<void> {
+    this.#opts.log.append(topic, records.map((r) => ({ key: r.key, value: r.value, headers: { 'content-type': 'application/json' } })));
+  }
+
   pause(partition: number): void {
     this.#paused.add(partition);
   }

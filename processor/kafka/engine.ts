@@ -1,4 +1,4 @@
-import type { Admin, Consumer, Kafka, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer, RecordMetadata, TopicMessages, Transaction } from 'kafkajs';
 import type { NudgeConfig } from '../../config/schema.js';
 import { errorMessage, NudgeError } from '../../errors/index.js';
 import type { PartitionState } from '../../state/partition-state.js';
@@ -39,12 +39,20 @@ export class KafkaEngine implements Engine {
   readonly #exactlyOnce: boolean;
   readonly #producers = new Map<number, Producer>();
   #sharedProducer: Producer | undefined;
+  #appender: Producer | undefined;
   #consumer: Consumer | undefined;
   #table: TableReader | undefined;
   #handler: EngineHandler | undefined;
   #assignment = new Set<number>();
-  /** Resolves when the latest assignment change has been applied; batches wait on it. */
+  /** Resolves when the latest assignment change has been applied; batches wait on it. Never rejects. */
   #settled: Promise<void> = Promise.resolve();
+  /**
+   * Owned partitions whose task must be rebuilt before their next batch: a commit failed (its
+   * transaction may or may not have committed, and the producer may be stuck), or opening them
+   * failed. Rebuilding re-initialises the transactional id, which settles the old transaction,
+   * then restores the changelog tail, so the local store matches what Kafka committed.
+   */
+  readonly #resync = new Set<number>();
   #stopped = false;
   partitionCount = 0;
   /** Partition counts of output topics that differ from the inputs' (pre-existing topics). */
@@ -87,10 +95,9 @@ export class KafkaEngine implements Engine {
     this.#consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const next = new Set<number>(e.payload.memberAssignment[topics.inputs[0] as string] ?? []);
-      this.#settled = this.#settled.then(() => this.#reassign(next)).catch((err: unknown) => {
-        log.error({ err: errorMessage(err) }, 'partition assignment failed');
-        throw err;
-      });
+      // A failed assignment must not leave #settled rejected: every later batch and every later
+      // assignment would fail on it for good. The partitions it could not open are retried instead.
+      this.#settled = this.#settled.then(() => this.#reassign(next));
     });
     consumer.on(consumer.events.CRASH, (e) => {
       log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
@@ -104,6 +111,12 @@ export class KafkaEngine implements Engine {
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         await this.#settled;
         if (!isRunning() || isStale() || !this.#assignment.has(batch.partition)) return;
+        if (this.#resync.has(batch.partition)) {
+          // Serialised with assignment changes; throws (and kafkajs redelivers) while the broker is unreachable.
+          await (this.#settled = this.#settled.then(() => this.#rebuild(batch.partition)));
+          if (this.#resync.has(batch.partition)) throw new NudgeError('NUDGE_ERR_KAFKA', `partition ${batch.partition} could not be rebuilt yet`, { retriable: true });
+          if (!isRunning() || isStale() || !this.#assignment.has(batch.partition)) return;
+        }
         const records: RawRecord[] = batch.messages.map((m) => ({
           topic: batch.topic,
           partition: batch.partition,
@@ -155,15 +168,26 @@ export class KafkaEngine implements Engine {
 
     let metadata: RecordMetadata[];
     if (this.#exactlyOnce) {
+      if (this.#resync.has(result.partition)) {
+        // E.g. a timer batch computed on a store that may be behind the last (failed) commit.
+        throw new NudgeError('NUDGE_ERR_KAFKA', `partition ${result.partition} must be restored before it commits again`, { retriable: true });
+      }
       const producer = await this.#producerFor(result.partition);
-      const txn = await producer.transaction();
+      let txn: Transaction | undefined;
       try {
+        txn = await producer.transaction();
         metadata = [];
         for (const topicMessages of requests) metadata.push(...(await txn.sendBatch({ topicMessages, acks: -1 })));
         if (offsets.length > 0) await txn.sendOffsets({ consumerGroupId: config.kafka.groupId, topics: offsets });
         await txn.commit();
       } catch (err) {
-        await txn.abort().catch(() => undefined);
+        await txn?.abort().catch(() => undefined);
+        // The outcome may be unknown (a commit whose answer was lost) and kafkajs' transaction state
+        // may be stuck (COMMITTING/ABORTING after the broker went away): this producer is done for, and
+        // the partition is rebuilt before its next batch.
+        this.#resync.add(result.partition);
+        if (this.#producers.get(result.partition) === producer) this.#producers.delete(result.partition);
+        await producer.disconnect().catch(() => undefined);
         throw new NudgeError('NUDGE_ERR_KAFKA', `transaction for partition ${result.partition} failed: ${errorMessage(err)}`, { cause: err, retriable: true });
       }
     } else {
@@ -175,6 +199,14 @@ export class KafkaEngine implements Engine {
     const last = metadata.filter((m) => m.topicName === topics.changelog && m.partition === result.partition).pop();
     const inLast = requests.at(-1)?.find((t) => t.topic === topics.changelog)?.messages.length ?? 0;
     return last?.baseOffset === undefined ? {} : { changelogNext: Number(last.baseOffset) + inLast };
+  }
+
+  async append(topic: string, records: ReadonlyArray<{ key: string; value: Buffer }>): Promise<void> {
+    if (this.#appender === undefined) {
+      this.#appender = this.#opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await this.#appender.connect();
+    }
+    await this.#appender.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, headers: { 'content-type': 'application/json' } })) });
   }
 
   #outputPartition(topic: string, key: Buffer | null, source: number): number {
@@ -202,6 +234,7 @@ export class KafkaEngine implements Engine {
     await this.#handler?.revoked(owned);
     await this.release([...this.#producers.keys()]);
     await this.#sharedProducer?.disconnect().catch(() => undefined);
+    await this.#appender?.disconnect().catch(() => undefined);
     await this.#table?.stop();
   }
 
@@ -210,9 +243,31 @@ export class KafkaEngine implements Engine {
     const lost = [...this.#assignment].filter((p) => !next.has(p));
     const gained = [...next].filter((p) => !this.#assignment.has(p));
     this.#assignment = next;
-    if (lost.length > 0) await handler.revoked(lost);
-    if (gained.length > 0) await handler.assigned(gained);
+    for (const p of lost) this.#resync.delete(p);
+    try {
+      if (lost.length > 0) await handler.revoked(lost);
+      if (gained.length > 0) await handler.assigned(gained);
+    } catch (err) {
+      // E.g. the restore could not reach the broker: open them again before their first batch.
+      for (const p of gained) this.#resync.add(p);
+      this.#opts.log.error({ err: errorMessage(err), gained }, 'partition assignment failed; retried before their next batch');
+      return;
+    }
     this.#opts.log.info({ lost, gained, owned: [...next].sort((a, b) => a - b) }, 'partitions assigned');
+  }
+
+  /** Closes and reopens one owned partition: new transactional producer (fencing), changelog tail restore, new task. */
+  async #rebuild(partition: number): Promise<void> {
+    if (!this.#resync.has(partition) || !this.#assignment.has(partition)) return;
+    const handler = this.#handler as EngineHandler;
+    try {
+      await handler.revoked([partition]);
+      await handler.assigned([partition]);
+      this.#resync.delete(partition);
+      this.#opts.log.warn({ partition }, 'partition rebuilt from the changelog after a failed commit');
+    } catch (err) {
+      this.#opts.log.error({ err: errorMessage(err), partition }, 'partition rebuild failed; retried before its next batch');
+    }
   }
 
   async #producerFor(partition: number): Promise<Producer> {
@@ -227,7 +282,14 @@ export class KafkaEngine implements Engine {
     });
     this.#producers.set(partition, producer);
     // connect() initialises the transactional id: from here on the previous owner is fenced.
-    await producer.connect();
+    try {
+      await producer.connect();
+    } catch (err) {
+      // Not kept: a producer whose id was never initialised cannot begin a transaction.
+      if (this.#producers.get(partition) === producer) this.#producers.delete(partition);
+      await producer.disconnect().catch(() => undefined);
+      throw err;
+    }
     return producer;
   }
 }

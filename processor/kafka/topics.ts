@@ -11,7 +11,7 @@ import type { TopicNames } from '../topic-names.js';
  */
 export async function prepareTopics(admin: Admin, config: NudgeConfig, topics: TopicNames, log: Logger): Promise<{ partitions: number; counts: Map<string, number> }> {
   const coPartitioned = [...topics.inputs, topics.changelog];
-  const all = [...coPartitioned, ...topics.outputs, topics.campaigns];
+  const all = [...coPartitioned, ...topics.outputs, topics.campaigns, topics.replicas];
   const existing = new Set(await admin.listTopics());
   const counts = new Map<string, number>();
   const present = all.filter((t) => existing.has(t));
@@ -34,10 +34,10 @@ export async function prepareTopics(admin: Admin, config: NudgeConfig, topics: T
     if (!config.kafka.autoCreateTopics) {
       throw new NudgeError('NUDGE_ERR_CONFIG', `topics missing and kafka.autoCreateTopics is false: ${missing.join(', ')}`);
     }
-    const compacted = new Set([topics.changelog, topics.campaigns, topics.input('profiles')]);
+    const compacted = new Set([topics.changelog, topics.campaigns, topics.replicas, topics.input('profiles')]);
     const specs: ITopicConfig[] = missing.map((topic) => ({
       topic,
-      numPartitions: topic === topics.campaigns ? 1 : partitions,
+      numPartitions: topic === topics.campaigns || topic === topics.replicas ? 1 : partitions,
       replicationFactor: config.kafka.replicationFactor,
       ...(compacted.has(topic) ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
     }));
@@ -52,6 +52,6 @@ export async function prepareTopics(admin: Admin, config: NudgeConfig, topics: T
   if (policy !== undefined && !policy.includes('compact')) {
     throw new NudgeError('NUDGE_ERR_CONFIG', `changelog topic ${topics.changelog} has cleanup.policy=${policy}; it must be compact`);
   }
-  for (const t of missing) counts.set(t, t === topics.campaigns ? 1 : partitions);
+  for (const t of missing) counts.set(t, t === topics.campaigns || t === topics.replicas ? 1 : partitions);
   return { partitions, counts };
 }
