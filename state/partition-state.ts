@@ -9,6 +9,7 @@ import { decodeValue, encodeValue } from './value-codec.js';
 export const SYSTEM_NAMESPACE = 0x00;
 export const TIMERS_BY_TIME_NAMESPACE = 0x01;
 export const TIMERS_BY_ID_NAMESPACE = 0x02;
+export const OUTBOX_NAMESPACE = 0x03;
 export const FIRST_USER_NAMESPACE = 0x10;
 
 const CHECKPOINT_KEY = Uint8Array.of(SYSTEM_NAMESPACE, 0x63, 0x6b, 0x70, 0x74); // "ckpt"
