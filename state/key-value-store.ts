@@ -3,6 +3,12 @@ import { decodeKey, encodeKey, isEncodableKeyPart, prefixBounds, type KeyTuple }
 import type { PendingWrites } from './pending-writes.js';
 import { decodeValue, encodeValue } from './value-codec.js';
 
+/** Maps a store's values to and from what is encoded (e.g. a compact positional form). */
+export interface StoreCodec<V> {
+  encode(value: V): unknown;
+  decode(stored: unknown, key: KeyTuple): V;
+}
+
 export interface ScanOptions {
   /** Tuple prefix: every key starting with these elements. */
   prefix?: KeyTuple;
@@ -21,20 +27,27 @@ export class KeyValueStore<V> {
   readonly name: string;
   readonly #namespace: number;
   readonly #writes: PendingWrites;
+  readonly #codec: StoreCodec<V> | undefined;
 
-  constructor(name: string, namespace: number, writes: PendingWrites) {
+  constructor(name: string, namespace: number, writes: PendingWrites, codec?: StoreCodec<V>) {
     this.name = name;
     this.#namespace = namespace;
     this.#writes = writes;
+    this.#codec = codec;
   }
 
   async get(key: KeyTuple): Promise<V | undefined> {
     const bytes = await this.#writes.get(this.#key(key));
-    return bytes === undefined ? undefined : decodeValue<V>(bytes);
+    return bytes === undefined ? undefined : this.#decode(bytes, key);
   }
 
   put(key: KeyTuple, value: V): void {
-    this.#writes.put(this.#key(key), encodeValue(value));
+    this.#writes.put(this.#key(key), encodeValue(this.#codec === undefined ? value : this.#codec.encode(value)));
+  }
+
+  #decode(bytes: Uint8Array, key: KeyTuple): V {
+    const raw = decodeValue<unknown>(bytes);
+    return this.#codec === undefined ? (raw as V) : this.#codec.decode(raw, key);
   }
 
   delete(key: KeyTuple): void {
@@ -55,7 +68,8 @@ export class KeyValueStore<V> {
     if (options.reverse === true) range.reverse = true;
     if (options.limit !== undefined) range.limit = options.limit;
     for await (const [key, value] of this.#writes.range(range)) {
-      yield [decodeKey(key), decodeValue<V>(value)];
+      const tuple = decodeKey(key);
+      yield [tuple, this.#decode(value, tuple)];
     }
   }
 

@@ -1,6 +1,6 @@
 import { PartitionError } from '../errors/index.js';
 import type { BytesStore, WriteOp } from './bytes-store.js';
-import { KeyValueStore } from './key-value-store.js';
+import { KeyValueStore, type StoreCodec } from './key-value-store.js';
 import { PendingWrites } from './pending-writes.js';
 import { ReadCache } from './read-cache.js';
 import { decodeValue, encodeValue } from './value-codec.js';
@@ -31,6 +31,8 @@ export interface StoreDeclaration {
   name: string;
   /** Stable namespace byte, ≥ 0x10; never reuse one for a different store. */
   namespace: number;
+  /** How values are stored, when not as they are. */
+  codec?: StoreCodec<never>;
 }
 
 /** One partition's state: one engine store, a read cache, the batch's pending writes and named typed views. */
@@ -61,7 +63,7 @@ export class PartitionState {
         throw new PartitionError('NUDGE_ERR_STATE', `stores ${clash} and ${d.name} share namespace ${d.namespace}`, partition);
       }
       used.set(d.namespace, d.name);
-      state.#stores.set(d.name, new KeyValueStore(d.name, d.namespace, state.writes));
+      state.#stores.set(d.name, new KeyValueStore(d.name, d.namespace, state.writes, d.codec as StoreCodec<unknown> | undefined));
     }
     await state.reloadCheckpoint();
     return state;

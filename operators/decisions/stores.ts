@@ -1,8 +1,10 @@
 import type { StoreDeclaration } from '../../state/partition-state.js';
+import type { StoreCodec } from '../../state/key-value-store.js';
+import { userCodec } from './user-codec.js';
 
 /** The decision topology's stores; namespaces are part of the on-disk format: never reuse one. */
 export const DECISION_STORES = {
-  users: { name: 'users', namespace: 0x20 },
+  users: { name: 'users', namespace: 0x20, codec: userCodec as StoreCodec<never> },
   ledger: { name: 'ledger', namespace: 0x21 },
   campaignUsage: { name: 'campaign-usage', namespace: 0x22 },
   slotUsage: { name: 'slot-usage', namespace: 0x23 },
