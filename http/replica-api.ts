@@ -1,5 +1,8 @@
 import type { Channel, Reason } from '../operators/decisions/types.js';
 
+/** Header a replica sets when it forwards a request to the owner: the owner never forwards it again. */
+export const FORWARDED_HEADER = 'x-nudge-forwarded';
+
 /** POST /v1/eligibility request: a campaign by id, or inline. */
 export interface EligibilityRequest {
   userId: string;
@@ -68,8 +71,8 @@ export interface ReplicaApi {
   ready(): boolean;
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Answers for a local user, or forwards to the owning replica. */
-  eligibility(request: EligibilityRequest): Promise<EligibilityAnswer>;
-  user(userId: string): Promise<UserView | undefined>;
+  eligibility(request: EligibilityRequest, forwarded?: boolean): Promise<EligibilityAnswer>;
+  user(userId: string, forwarded?: boolean): Promise<UserView | undefined>;
   /** Provider delivery webhooks, parsed into receipts and appended to the receipts topic; returns how many. */
   receipts(records: ReadonlyArray<Record<string, unknown>>): Promise<number>;
   subscribe(listener: (event: LiveEvent) => void): () => void;

@@ -8,9 +8,9 @@ import type { Directory } from '../processor/kafka/directory.js';
 import { isNudgeError, errorMessage } from '../errors/index.js';
 import type { DecisionOperator } from '../operators/decisions/decision-operator.js';
 import type { DecisionRecord } from '../operators/decisions/decision-record.js';
-import type { SendRecord } from '../operators/sinks/dispatcher.js';
+import { userIdFromSendId, type SendRecord } from '../operators/sinks/dispatcher.js';
 import { round } from '../operators/decisions/decision-record.js';
-import { ApiError, type DashboardSnapshot, type EligibilityAnswer, type EligibilityRequest, type LiveEvent, type ReplicaApi, type UserView } from './replica-api.js';
+import { ApiError, FORWARDED_HEADER as FORWARDED, type DashboardSnapshot, type EligibilityAnswer, type EligibilityRequest, type LiveEvent, type ReplicaApi, type UserView } from './replica-api.js';
 
 export interface BindingOptions {
   directory: Directory;
@@ -19,7 +19,6 @@ export interface BindingOptions {
   forwardTimeoutMs: number;
 }
 
-const FORWARDED = 'x-nudge-forwarded';
 
 /** The HTTP API's view of a real replica: local answers from its partitions, others forwarded to their owner. */
 export class ReplicaBinding implements ReplicaApi {
@@ -96,7 +95,9 @@ export class ReplicaBinding implements ReplicaApi {
   async receipts(records: ReadonlyArray<Record<string, unknown>>): Promise<number> {
     const engine = this.#replica.engine;
     if (engine === undefined) throw new ApiError(503, 'NUDGE_ERR_NOT_RUNNING', 'replica not started');
-    const usable = records.filter((r) => typeof r['userId'] === 'string' && r['userId'] !== '');
+    const usable = records
+      .map((r) => (typeof r['userId'] === 'string' && r['userId'] !== '' ? r : { ...r, userId: userIdFromSendId(String(r['sendId'] ?? '')) }))
+      .filter((r) => typeof r['userId'] === 'string' && r['userId'] !== '');
     if (usable.length === 0) return 0;
     await engine.append(
       this.#replica.topics.input('receipts'),

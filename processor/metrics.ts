@@ -20,6 +20,13 @@ export class ProcessorMetrics {
   readonly timersFired: Counter;
   readonly commits: Counter<'kind' | 'outcome'>;
   readonly paused: Gauge<'partition'>;
+  readonly decisions: Counter<'action' | 'reason'>;
+  readonly sends: Counter<'provider' | 'status'>;
+  readonly providerLatency: Histogram<'provider'>;
+  readonly scoringBatch: Histogram;
+  readonly scoringSeconds: Histogram;
+  readonly tfjsBackend: Gauge<'backend'>;
+  readonly featurePsi: Gauge<'feature'>;
 
   constructor(registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
@@ -51,5 +58,19 @@ export class ProcessorMetrics {
     this.timersFired = new Counter({ name: 'nudge_timers_fired_total', help: 'Durable timers fired', registers: r });
     this.commits = new Counter({ name: 'nudge_commits_total', help: 'Batch commits by kind and outcome', labelNames: ['kind', 'outcome'], registers: r });
     this.paused = new Gauge({ name: 'nudge_partition_paused', help: '1 while a partition is paused for backpressure', labelNames: ['partition'], registers: r });
+    // One series per decision: the first reason (or "none"), so summing by action does not double-count.
+    this.decisions = new Counter({ name: 'nudge_decisions_total', help: 'Decisions committed, by action and first reason', labelNames: ['action', 'reason'], registers: r });
+    this.sends = new Counter({ name: 'nudge_sends_total', help: 'Provider attempt outcomes committed, by provider and status', labelNames: ['provider', 'status'], registers: r });
+    this.providerLatency = new Histogram({
+      name: 'nudge_provider_latency_seconds',
+      help: 'Provider request latency',
+      labelNames: ['provider'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    });
+    this.scoringBatch = new Histogram({ name: 'nudge_scoring_batch_size', help: 'Rows per scoring call', buckets: [1, 8, 32, 64, 128, 256, 512, 1024, 4096], registers: r });
+    this.scoringSeconds = new Histogram({ name: 'nudge_scoring_seconds', help: 'Time per scoring call', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1], registers: r });
+    this.tfjsBackend = new Gauge({ name: 'nudge_tfjs_backend', help: '1 for the TensorFlow.js backend in use', labelNames: ['backend'], registers: r });
+    this.featurePsi = new Gauge({ name: 'nudge_feature_psi', help: 'Population stability index of each feature against the training baseline', labelNames: ['feature'], registers: r });
   }
 }

@@ -49,6 +49,8 @@ export interface BatchResult {
   offsets: Record<string, number>;
   /** Effects recorded in the outbox by this batch, to perform once it has committed. */
   effects: Effect[];
+  /** Decisions and sends by their metric labels, counted before encoding; applied on commit. */
+  tally: Map<string, number>;
   records: number;
   startedAt: number;
 }
@@ -256,6 +258,11 @@ export class PartitionTask {
     await this.state.apply(result.ops, checkpoint);
     this.#opts.metrics.batchSeconds.observe({ kind: result.kind }, (performance.now() - result.startedAt) / 1000);
     this.#opts.metrics.batchRecords.observe({ kind: result.kind }, result.records);
+    for (const [key, n] of result.tally) {
+      const [what, a, b] = key.split('\u0000') as [string, string, string];
+      if (what === 'd') this.#opts.metrics.decisions.inc({ action: a, reason: b }, n);
+      else this.#opts.metrics.sends.inc({ provider: a, status: b }, n);
+    }
   }
 
   /** The engine could not commit: nothing of the batch may remain. */
@@ -280,12 +287,18 @@ export class PartitionTask {
 
   #finish(kind: BatchResult['kind'], offsets: Record<string, number>, records: number, startedAt: number): BatchResult {
     const { limits, topics } = this.#opts;
+    const tally = new Map<string, number>();
+    for (const o of this.#outputs) {
+      const v = o.value as { action?: string; reasons?: string[]; provider?: string; status?: string };
+      const key = o.role === 'decisions' ? `d\u0000${v.action}\u0000${v.reasons?.[0] ?? 'none'}` : o.role === 'sends' ? `s\u0000${v.provider}\u0000${v.status}` : undefined;
+      if (key !== undefined) tally.set(key, (tally.get(key) ?? 0) + 1);
+    }
     const outputs = this.#outputs.map((o) => encodeOutput(o, topics, limits.outputFormat));
     this.#outputs = [];
     const effects = this.#effects;
     this.#effects = [];
     const { ops, checkpoint } = this.state.prepareCommit(offsets);
-    return { partition: this.partition, kind, outputs, ops, checkpoint, offsets, effects, records, startedAt };
+    return { partition: this.partition, kind, outputs, ops, checkpoint, offsets, effects, tally, records, startedAt };
   }
 
   #deadLetter(raw: RawRecord, err: unknown, fallback: ErrorCode = ErrorCodes.OPERATOR): void {

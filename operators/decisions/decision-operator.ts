@@ -5,7 +5,7 @@ import type { Campaign, Candidate, Profile, Receipt, UserEvent } from '../../pro
 import type { Operator, OperatorContext, Timer } from '../../processor/operator.js';
 import type { InputRecord } from '../../processor/record.js';
 import { TemplateError } from '../delivery/template.js';
-import { SEND_EFFECT, type SendIntent, type SendOutcome, type SendRecord } from '../sinks/dispatcher.js';
+import { SEND_EFFECT, sendIdFor, type SendIntent, type SendOutcome, type SendRecord } from '../sinks/dispatcher.js';
 import type { Effect, EffectOutcome } from '../../processor/effects.js';
 import { pruneSent } from './caps.js';
 import { DecisionEngine, FEATURE_VERSION, type Plan } from './decide.js';
@@ -385,7 +385,7 @@ export class DecisionOperator implements Operator {
     const now = ctx.clock.now();
     let intent;
     try {
-      intent = this.#engine.buildIntent({ sendId: `${decisionId}-s1`, decisionId, userId, campaign, channel, user, vars });
+      intent = this.#engine.buildIntent({ sendId: sendIdFor(decisionId, userId, 1), decisionId, userId, campaign, channel, user, vars });
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       this.#emitChange(ctx, { decisionId, campaignId: campaign.campaignId, userId, reasons: ['invalid_template'] });

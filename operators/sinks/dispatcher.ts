@@ -36,6 +36,22 @@ export interface SendRecord {
   ts: number;
 }
 
+/**
+ * Send ids carry the user id (base64url), so a delivery report that names only the send
+ * (Gupshup has one report URL per account) can still be keyed by user, as every
+ * user-keyed topic must be.
+ */
+export function sendIdFor(decisionId: string, userId: string, n: number): string {
+  return `${decisionId}.${n}.${Buffer.from(userId, 'utf8').toString('base64url')}`;
+}
+
+export function userIdFromSendId(sendId: string): string | undefined {
+  const parts = sendId.split('.');
+  if (parts.length !== 3 || !/^[A-Za-z0-9_-]+$/.test(parts[2] as string)) return undefined;
+  const userId = Buffer.from(parts[2] as string, 'base64url').toString('utf8');
+  return userId === '' ? undefined : userId;
+}
+
 /** The effect kind of a message send: the decision operator asks, a sink performs. */
 export const SEND_EFFECT = 'send';
 

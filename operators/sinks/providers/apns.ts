@@ -92,7 +92,7 @@ export function createApnsAdapter(opts: ApnsOptions): ProviderAdapter {
       'content-type': 'application/json',
     };
     if (p.collapseKey !== undefined) headers['apns-collapse-id'] = p.collapseKey;
-    const out = await post(opts.dispatcher, { origin, path: `${prefix}/3/device/${encodeURIComponent(token)}`, headers, body, signal, timeoutMs });
+    const out = await post(opts.dispatcher, { origin, path: `${prefix}/3/device/${encodeURIComponent(token)}`, headers, body, signal, timeoutMs, multiplex: true });
     return out.ok ? fromReply(out.reply, opts.now()) : out.result;
   }
 

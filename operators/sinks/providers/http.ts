@@ -17,6 +17,13 @@ export interface PostRequest {
   signal?: AbortSignal | undefined;
   /** Time allowed for the response headers, and then between body chunks. */
   timeoutMs: number;
+  /**
+   * Let undici run this POST concurrently with others on one HTTP/2 session. undici dispatches
+   * a non-idempotent request only when nothing else is in flight (client-h2 `busy`), which
+   * turns APNs' many streams into one at a time; marking it idempotent lifts that. undici itself
+   * never retries it (only its RetryAgent would), so no duplicate comes from this.
+   */
+  multiplex?: boolean;
 }
 
 /** A reply, or the transport failure already turned into a retry result. */
@@ -55,6 +62,7 @@ export async function post(dispatcher: Dispatcher, req: PostRequest): Promise<Po
       signal: req.signal ?? null,
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
+      ...(req.multiplex === true ? { idempotent: true } : {}),
     });
     const text = await res.body.text();
     return { ok: true, reply: { status: res.statusCode, headers: res.headers, text } };
