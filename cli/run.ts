@@ -6,6 +6,7 @@ import { topologyFor } from '../operators/topologies.js';
 import type { Replica } from '../processor/replica.js';
 import { configFromArgs, type CommonArgs } from './config-from-args.js';
 import { parseJsonLines } from './json-lines.js';
+import { serve, type Serving } from './serve.js';
 
 export interface RunArgs extends CommonArgs {
   input?: string[] | undefined;
@@ -32,13 +33,23 @@ export async function runCommand(args: RunArgs): Promise<number> {
       logger.info({ topic: name, file, records: records.length }, 'appended input file');
     }
   }
-  return runUntilSignal(replica, config.processor.shutdownTimeoutMs, async () => {
-    await embeddedLog?.close();
-  });
+  let serving: Serving | undefined;
+  return runUntilSignal(
+    replica,
+    config.processor.shutdownTimeoutMs,
+    async () => {
+      await serving?.stop();
+      await embeddedLog?.close();
+    },
+    async () => {
+      serving = await serve(replica, config, logger);
+      if (serving.port !== undefined) logger.info({ port: serving.port }, 'http listening');
+    },
+  );
 }
 
 /** Runs until SIGTERM/SIGINT, then shuts down within the bound or exits 1. */
-export async function runUntilSignal(replica: Replica, shutdownTimeoutMs: number, after: () => Promise<void>): Promise<number> {
+export async function runUntilSignal(replica: Replica, shutdownTimeoutMs: number, after: () => Promise<void>, started: () => Promise<void> = async () => undefined): Promise<number> {
   let fatal: Error | undefined;
   const stopped = new Promise<string>((resolve) => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve(signal));
@@ -48,6 +59,7 @@ export async function runUntilSignal(replica: Replica, shutdownTimeoutMs: number
     });
   });
   await replica.start();
+  await started();
   const reason = await stopped;
   replica.log.info({ reason }, 'shutting down');
   let timer: NodeJS.Timeout | undefined;
