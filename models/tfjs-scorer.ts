@@ -1,0 +1,150 @@
+/**
+ * The trained response model as a `Scorer` (operators/decisions/scorer.ts): normalise with the
+ * model's feature spec, one TF.js predict() per chunk of rows giving the three heads' logits,
+ * sigmoid, then each head's calibration. Rows must be FEATURE_SPEC vectors of the version the
+ * model was trained on; construction refuses a model of another feature version.
+ *
+ * Also feeds a drift accumulator (PSI against the training baseline) with a sample of the rows
+ * it scores, so the processor can export drift without a second pass over the features.
+ */
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Scorer, Scores } from '../operators/decisions/scorer.js';
+import { initBackend, type BackendName, type BackendOptions } from './backend.js';
+import { calibrate, sigmoid, type Calibrator } from './calibration.js';
+import { DriftAccumulator } from './drift.js';
+import { assertMatchesRunningSpec, normaliseInto } from './feature-spec-file.js';
+import type { Head } from './heads.js';
+import { latestVersion, loadModel, type LoadedModel } from './registry.js';
+
+/**
+ * Rows per predict() call. models/BATCH-SIZE.md has the measurement behind it: on the wasm
+ * backend rows/s climbs to a plateau from ~64 rows per call, holds to ~2,000, and falls about
+ * 3× at 8,192 rows (8,192 rows in chunks of 256: 109K rows/s of CPU, in one call: 41K). 256 is
+ * on the plateau with a short time per call (~2 ms CPU), so one large batch never holds the
+ * event loop for long.
+ */
+export const DEFAULT_CHUNK_ROWS = 256;
+
+/** Drift bookkeeping costs ~1 µs a row (40 binary searches); one row in 16 is plenty for PSI. */
+export const DEFAULT_DRIFT_SAMPLE_EVERY = 16;
+
+export interface TfjsScorerOptions {
+  /** Rows per predict() call (default DEFAULT_CHUNK_ROWS). */
+  chunkRows?: number;
+  /** Feed one scored row in this many to the drift accumulator; 0 disables drift tracking. */
+  driftSampleEvery?: number;
+  /** Passed to initBackend by the static constructors. */
+  backend?: BackendOptions;
+}
+
+export class TfjsScorer implements Scorer {
+  readonly version: string;
+  readonly featureVersion: string;
+  /** The registry version directory this scorer serves. */
+  readonly modelDir: string;
+  /** PSI per feature against the training baseline, fed while scoring; undefined when disabled. */
+  readonly drift: DriftAccumulator | undefined;
+  readonly #model: tf.LayersModel;
+  readonly #mean: Float32Array;
+  readonly #invStd: Float32Array;
+  readonly #cal: Record<Head, Calibrator>;
+  readonly #chunk: number;
+  readonly #sampleEvery: number;
+  #seen = 0;
+  #disposed = false;
+
+  /** Takes ownership of `loaded.model` (disposed by dispose()). Call initBackend() first. */
+  constructor(loaded: LoadedModel, opts: TfjsScorerOptions = {}) {
+    const spec = loaded.weights.spec;
+    assertMatchesRunningSpec(spec);
+    this.version = `tfjs-${loaded.version}`;
+    this.featureVersion = spec.version;
+    this.modelDir = loaded.dir;
+    this.#model = loaded.model;
+    this.#mean = Float32Array.from(spec.mean);
+    this.#invStd = Float32Array.from(spec.std, (s) => 1 / s);
+    this.#cal = loaded.weights.calibration;
+    this.#chunk = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
+    if (!(Number.isInteger(this.#chunk) && this.#chunk > 0)) throw new RangeError(`chunkRows must be a positive integer, got ${this.#chunk}`);
+    this.#sampleEvery = opts.driftSampleEvery ?? DEFAULT_DRIFT_SAMPLE_EVERY;
+    this.drift = this.#sampleEvery > 0 ? new DriftAccumulator(loaded.driftBaseline) : undefined;
+  }
+
+  /** Initialises TF.js, loads a model directory, and returns the scorer with the backend in use. */
+  static async fromDir(dir: string, opts: TfjsScorerOptions = {}): Promise<{ scorer: TfjsScorer; backend: BackendName }> {
+    const backend = await initBackend(opts.backend);
+    const loaded = await loadModel(dir);
+    try {
+      return { scorer: new TfjsScorer(loaded, opts), backend };
+    } catch (err) {
+      loaded.model.dispose();
+      throw err;
+    }
+  }
+
+  /** Same, for the newest version in a registry directory. */
+  static async fromRegistry(registryDir: string, opts: TfjsScorerOptions = {}): Promise<{ scorer: TfjsScorer; backend: BackendName }> {
+    const version = await latestVersion(registryDir);
+    if (version === undefined) throw new Error(`no model in registry ${registryDir}`);
+    return TfjsScorer.fromDir(join(registryDir, version), opts);
+  }
+
+  async score(rows: readonly Float32Array[]): Promise<Scores[]> {
+    if (this.#disposed) throw new Error(`scorer ${this.version} was disposed`);
+    const n = rows.length;
+    const d = this.#mean.length;
+    for (const row of rows) {
+      // A row of another length was built by another feature version: refuse, as the heuristic scorer does.
+      if (row.length !== d) throw new RangeError(`row has ${row.length} features, model ${this.version} has ${d}`);
+    }
+    const out = new Array<Scores>(n);
+    const cal = this.#cal;
+    for (let start = 0; start < n; start += this.#chunk) {
+      const m = Math.min(this.#chunk, n - start);
+      // A fresh buffer per chunk: the cpu backend keeps a reference to the array it is given.
+      const x = new Float32Array(m * d);
+      for (let r = 0; r < m; r++) {
+        const row = rows[start + r] as Float32Array;
+        normaliseInto(row, this.#mean, this.#invStd, x, r * d);
+        if (this.drift !== undefined && this.#seen++ % this.#sampleEvery === 0) this.drift.add(row);
+      }
+      const logits = tf.tidy(() => this.#model.predict(tf.tensor2d(x, [m, d])) as tf.Tensor);
+      let z: Float32Array;
+      try {
+        // data(), not dataSync(): does not block the event loop on backends that compute asynchronously.
+        z = (await logits.data()) as Float32Array;
+      } finally {
+        logits.dispose();
+      }
+      for (let r = 0; r < m; r++) {
+        out[start + r] = {
+          click: calibrate(cal.click, sigmoid(z[3 * r] as number)),
+          convert: calibrate(cal.convert, sigmoid(z[3 * r + 1] as number)),
+          unsubscribe: calibrate(cal.unsubscribe, sigmoid(z[3 * r + 2] as number)),
+        };
+      }
+    }
+    return out;
+  }
+
+  /** Uncalibrated logits [n×3, HEADS order] of rows, for numerical checks against the forward pass. */
+  async logits(rows: readonly Float32Array[]): Promise<Float32Array> {
+    const d = this.#mean.length;
+    const x = new Float32Array(rows.length * d);
+    rows.forEach((row, r) => normaliseInto(row, this.#mean, this.#invStd, x, r * d));
+    const t = tf.tidy(() => this.#model.predict(tf.tensor2d(x, [rows.length, d])) as tf.Tensor);
+    try {
+      return Float32Array.from(await t.data());
+    } finally {
+      t.dispose();
+    }
+  }
+
+  /** Frees the model's tensors. Idempotent. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#model.dispose();
+  }
+}

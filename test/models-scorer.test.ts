@@ -1,0 +1,192 @@
+/**
+ * The model directory and the TF.js scorer: save/load round trip, the TF.js output equals the
+ * hand-written forward pass, no tensor leaks, and a model of another feature spec is refused.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { FEATURE_COUNT, FEATURE_SPEC } from '../operators/decisions/feature-vector.js';
+import { initBackend } from '../models/backend.js';
+import type { Calibrator } from '../models/calibration.js';
+import { computeBaseline } from '../models/drift.js';
+import { fitNormalisation } from '../models/feature-spec-file.js';
+import { ForwardPassScorer } from '../models/forward-pass.js';
+import { HEADS, type Head } from '../models/heads.js';
+import type { HeadWeights } from '../models/mlp.js';
+import { mulberry32, normal, type Rng } from '../models/random.js';
+import { latestVersion, loadModel, saveModel, type SaveModelInput } from '../models/registry.js';
+import { syntheticRow } from '../models/synthetic.js';
+import { TfjsScorer } from '../models/tfjs-scorer.js';
+
+let backend = '';
+before(async () => {
+  backend = await initBackend();
+});
+
+function randomHead(rng: Rng, sizes: number[]): HeadWeights {
+  const layers = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const inDim = sizes[l] as number;
+    const outDim = sizes[l + 1] as number;
+    layers.push({
+      inDim,
+      outDim,
+      kernel: Float32Array.from({ length: inDim * outDim }, () => normal(rng) * Math.sqrt(2 / inDim)),
+      bias: Float32Array.from({ length: outDim }, () => normal(rng) * 0.1),
+    });
+  }
+  return { layers };
+}
+
+function rows(rng: Rng, n: number): Float32Array[] {
+  return Array.from({ length: n }, () => {
+    const r = syntheticRow(rng, rng() < 0.5 ? 'sms' : 'push');
+    // Raw-scale features (not standardised) so normalisation matters.
+    for (let f = 0; f < 15; f++) r[f] = Math.abs(r[f] as number) * 3;
+    return r;
+  });
+}
+
+function modelInput(seed: number, createdAt: number, calibration?: Record<Head, Calibrator>): SaveModelInput {
+  const rng = mulberry32(seed);
+  const train = rows(rng, 2000);
+  return {
+    heads: { click: randomHead(rng, [FEATURE_COUNT, 32, 16, 1]), convert: randomHead(rng, [FEATURE_COUNT, 32, 16, 1]), unsubscribe: randomHead(rng, [FEATURE_COUNT, 8, 1]) },
+    spec: fitNormalisation(train, FEATURE_SPEC.names, FEATURE_SPEC.version),
+    calibration: calibration ?? {
+      click: { method: 'platt', a: 0.9, b: -0.3 },
+      convert: { method: 'isotonic', x: [0.01, 0.2, 0.5, 0.9], y: [0.005, 0.1, 0.3, 0.6] },
+      unsubscribe: { method: 'identity' },
+    },
+    metrics: { note: 'test' },
+    trainingData: { note: 'test' },
+    driftBaseline: computeBaseline(train, FEATURE_SPEC.names, FEATURE_SPEC.version),
+    createdAt,
+    tfjsVersion: tf.version.tfjs,
+  };
+}
+
+async function withRegistry(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'nudge-models-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('initBackend picks wasm here (tfjs-node is not installable) and is idempotent', async () => {
+  assert.ok(['tensorflow', 'wasm', 'cpu'].includes(backend));
+  assert.equal(await initBackend(), backend);
+  assert.equal(tf.getBackend(), backend);
+});
+
+test('save / load round trip keeps weights, spec, calibration and baseline; latestVersion is the newest', async () => {
+  await withRegistry(async (reg) => {
+    assert.equal(await latestVersion(reg), undefined);
+    const input = modelInput(1, Date.UTC(2026, 10, 20, 9, 0));
+    const older = await saveModel(reg, input);
+    const newer = await saveModel(reg, modelInput(2, Date.UTC(2026, 10, 21, 9, 0)));
+    assert.match(older.version, /^20261120T090000Z-[0-9a-f]{10}$/);
+    assert.equal(await latestVersion(reg), newer.version);
+    // Saving the same model at the same time again is a no-op, not a second version.
+    assert.equal((await saveModel(reg, input)).version, older.version);
+    assert.deepEqual((await readdir(reg)).sort(), [older.version, newer.version].sort());
+
+    const loaded = await loadModel(older.dir);
+    try {
+      assert.deepEqual(loaded.weights.spec, input.spec);
+      assert.deepEqual(loaded.weights.calibration, input.calibration);
+      assert.deepEqual(loaded.driftBaseline, input.driftBaseline);
+      assert.deepEqual(loaded.metrics, { note: 'test' });
+      assert.deepEqual(loaded.manifest.hidden, { click: [32, 16], convert: [32, 16], unsubscribe: [8] });
+      for (const h of HEADS) {
+        const a = input.heads[h].layers;
+        const b = loaded.weights.heads[h].layers;
+        assert.equal(b.length, a.length);
+        a.forEach((layer, i) => {
+          assert.deepEqual(b[i]?.kernel, layer.kernel, `${h} layer ${i} kernel`);
+          assert.deepEqual(b[i]?.bias, layer.bias, `${h} layer ${i} bias`);
+        });
+      }
+    } finally {
+      loaded.model.dispose();
+    }
+  });
+});
+
+test('TfjsScorer equals the Float32Array forward pass within 1e-5, across chunk boundaries', async () => {
+  await withRegistry(async (reg) => {
+    await saveModel(reg, modelInput(3, Date.UTC(2026, 10, 21)));
+    const { scorer } = await TfjsScorer.fromRegistry(reg, { chunkRows: 64 });
+    const loaded = await loadModel(scorer.modelDir);
+    loaded.model.dispose();
+    const reference = new ForwardPassScorer(loaded.weights);
+    try {
+      assert.equal(scorer.featureVersion, FEATURE_SPEC.version);
+      assert.match(scorer.version, /^tfjs-/);
+      const batch = rows(mulberry32(9), 300);
+      const got = await scorer.score(batch);
+      const want = await reference.score(batch);
+      assert.equal(got.length, batch.length);
+      let maxDiff = 0;
+      got.forEach((s, i) => {
+        for (const h of HEADS) maxDiff = Math.max(maxDiff, Math.abs(s[h] - (want[i] as typeof s)[h]));
+      });
+      assert.ok(maxDiff <= 1e-5, `max |TF.js − forward pass| = ${maxDiff}`);
+      const z = await scorer.logits(batch.slice(0, 20));
+      batch.slice(0, 20).forEach((row, i) => {
+        const ref = reference.logits(row);
+        HEADS.forEach((h, j) => assert.ok(Math.abs((z[3 * i + j] as number) - ref[h]) < 1e-4, `logit ${h} row ${i}`));
+      });
+      assert.deepEqual(await scorer.score([]), []);
+      await assert.rejects(scorer.score([new Float32Array(3)]), /3 features/);
+    } finally {
+      scorer.dispose();
+    }
+  });
+});
+
+test('no tensor leaks after 100 score() calls; dispose frees the model', async () => {
+  await withRegistry(async (reg) => {
+    await saveModel(reg, modelInput(4, 0));
+    const before = tf.memory().numTensors;
+    const { scorer } = await TfjsScorer.fromRegistry(reg, { chunkRows: 128 });
+    const withModel = tf.memory().numTensors;
+    const rng = mulberry32(5);
+    for (let i = 0; i < 100; i++) await scorer.score(rows(rng, 1 + (i % 7) * 50));
+    assert.equal(tf.memory().numTensors, withModel, 'tensors left behind by score()');
+    scorer.dispose();
+    assert.equal(tf.memory().numTensors, before, 'tensors left behind by the model');
+  });
+});
+
+test('the scorer refuses a model built for another feature spec', async () => {
+  await withRegistry(async (reg) => {
+    const input = modelInput(6, 0);
+    const { dir } = await saveModel(reg, { ...input, spec: { ...input.spec, version: 'f0' } });
+    await assert.rejects(TfjsScorer.fromDir(dir), /feature version f0/);
+    const reordered = [...input.spec.names];
+    [reordered[0], reordered[1]] = [reordered[1] as string, reordered[0] as string];
+    const { dir: dir2 } = await saveModel(reg, { ...input, createdAt: 1000, spec: { ...input.spec, names: reordered } });
+    await assert.rejects(TfjsScorer.fromDir(dir2), /names differ/);
+  });
+});
+
+test('scoring feeds the drift accumulator with a sample of rows', async () => {
+  await withRegistry(async (reg) => {
+    await saveModel(reg, modelInput(7, 0));
+    const { scorer } = await TfjsScorer.fromRegistry(reg, { driftSampleEvery: 2 });
+    try {
+      await scorer.score(rows(mulberry32(7), 4000));
+      assert.equal(scorer.drift?.count, 2000);
+      // Same generator as the baseline: every feature stable (PSI sampling noise ≈ bins/n ≈ 0.005).
+      for (const f of scorer.drift?.snapshot() ?? []) assert.ok(f.psi < 0.1, `${f.name} PSI ${f.psi}`);
+    } finally {
+      scorer.dispose();
+    }
+  });
+});
