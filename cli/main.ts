@@ -63,6 +63,37 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'train',
+      'train click, conversion and unsubscribe models from a decision log and its events',
+      (y) =>
+        y
+          .option('decisions', { type: 'string', demandOption: true, describe: 'JSON lines of nudge.decisions' })
+          .option('events', { type: 'string', demandOption: true, describe: 'JSON lines of nudge.events' })
+          .option('registry', { type: 'string', demandOption: true, describe: 'model registry directory (a new version is added)' })
+          .option('as-of', { type: 'string', describe: 'training time (ISO-8601); default now' })
+          .option('hidden', { type: 'string', describe: 'hidden layer sizes, e.g. 32,16; "" for logistic regression' })
+          .option('delayed', { type: 'string', describe: 'delayed-conversion handling: fnw | wait | naive' })
+          .option('seed', { type: 'number' }),
+      async (args) => {
+        const { trainCommand } = await import('./train.js');
+        code = await trainCommand(args);
+      },
+    )
+    .command(
+      'eval',
+      'evaluate a model version on a decision log: AUC, log loss, ECE, O/E per channel and country',
+      (y) =>
+        y
+          .option('model', { type: 'string', demandOption: true, describe: 'a registry version directory' })
+          .option('decisions', { type: 'string', demandOption: true })
+          .option('events', { type: 'string', demandOption: true })
+          .option('as-of', { type: 'string' }),
+      async (args) => {
+        const { evalCommand } = await import('./train.js');
+        code = await evalCommand(args);
+      },
+    )
+    .command(
       'bench <scenario>',
       'run a benchmark scenario and update bench/RESULTS.md',
       (y) => y.positional('scenario', { type: 'string', demandOption: true }).strict(false),

@@ -7,6 +7,8 @@ import type { Replica } from '../processor/replica.js';
 import { configFromArgs, type CommonArgs } from './config-from-args.js';
 import { parseJsonLines } from './json-lines.js';
 import { serve, type Serving } from './serve.js';
+import { buildScorer } from './scorer.js';
+import { ProcessorMetrics } from '../processor/metrics.js';
 
 export interface RunArgs extends CommonArgs {
   input?: string[] | undefined;
@@ -23,7 +25,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
   if (inputs.length > 0 && config.kafka.brokers.length > 0) {
     throw new ConfigError('--input', 'input files feed the embedded log only', 'no --input with --brokers (use `nudge produce`)');
   }
-  const { replica, embeddedLog } = createReplica({ config, topology: topologyFor(config), logger });
+  const metrics = new ProcessorMetrics();
+  const scoring = await buildScorer(config, metrics, logger);
+  const { replica, embeddedLog } = createReplica({ config, topology: topologyFor(config, { scorer: scoring.scorer }), logger, metrics });
   if (embeddedLog !== undefined) {
     for (const { topic, file } of [...config.embedded.inputs, ...inputs]) {
       const name = topic.includes('.') ? topic : config.topics.prefix + topic;
@@ -40,6 +44,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
     async () => {
       await serving?.stop();
       await embeddedLog?.close();
+      scoring.stop();
     },
     async () => {
       serving = await serve(replica, config, logger);

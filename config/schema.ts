@@ -150,6 +150,16 @@ export const HttpSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const ModelsSchema = Type.Object(
+  {
+    registryDir: Type.String({ default: '', description: 'model registry; the latest version is served; empty serves the transparent heuristic scorer' }),
+    chunkRows: Type.Integer({ minimum: 1, maximum: 8192, default: 256, description: 'rows per TF.js predict call (measured: models/BATCH-SIZE.md)' }),
+    driftSampleEvery: Type.Integer({ minimum: 0, default: 16, description: 'feed one scored row in this many to the drift (PSI) tracker; 0 disables it' }),
+    driftExportMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'how often PSI per feature is exported as a metric' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const LogSchema = Type.Object(
   {
     level: Type.Union(
@@ -170,6 +180,7 @@ export const ConfigSchema = Type.Object(
     http: HttpSchema,
     log: LogSchema,
     policy: PolicySchema,
+    models: ModelsSchema,
     /** Per-country rules merged over the shipped defaults (config/default-countries.ts); key `default` for the rest. */
     countries: Type.Record(Type.String({ pattern: '^([A-Z]{2}|default)$' }), Type.Partial(CountryRulesSchema), { default: {} }),
   },

@@ -1,0 +1,43 @@
+import type { NudgeConfig } from '../config/schema.js';
+import { errorMessage } from '../errors/index.js';
+import type { Logger } from '../processor/logger.js';
+import type { ProcessorMetrics } from '../processor/metrics.js';
+import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
+import type { Scorer } from '../operators/decisions/scorer.js';
+import { latestVersion } from '../models/registry.js';
+import { TfjsScorer } from '../models/tfjs-scorer.js';
+
+/** The scorer a replica serves: the registry's latest model when there is one, else the heuristics. */
+export async function buildScorer(config: NudgeConfig, metrics: ProcessorMetrics, log: Logger): Promise<{ scorer: Scorer; stop: () => void }> {
+  const dir = config.models.registryDir;
+  if (dir === '' || (await latestVersion(dir).catch(() => undefined)) === undefined) {
+    if (dir !== '') log.warn({ registryDir: dir }, 'model registry is empty; serving the heuristic scorer');
+    return { scorer: new HeuristicScorer(), stop: () => undefined };
+  }
+  const { scorer, backend } = await TfjsScorer.fromRegistry(dir, {
+    chunkRows: config.models.chunkRows,
+    driftSampleEvery: config.models.driftSampleEvery,
+    backend: { onFallback: (b, reason) => log.warn({ backend: b, reason }, 'tfjs backend unavailable; falling back') },
+  });
+  metrics.tfjsBackend.set({ backend }, 1);
+  log.info({ model: scorer.version, backend }, 'serving model');
+  // PSI per feature against the training baseline, exported each period from a fresh window.
+  const timer = setInterval(() => {
+    try {
+      const snapshot = scorer.drift?.snapshot();
+      if (snapshot === undefined) return;
+      for (const f of snapshot) if (Number.isFinite(f.psi)) metrics.featurePsi.set({ feature: f.name }, f.psi);
+      scorer.drift?.reset();
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'drift export failed');
+    }
+  }, config.models.driftExportMs);
+  timer.unref();
+  return {
+    scorer,
+    stop: () => {
+      clearInterval(timer);
+      scorer.dispose();
+    },
+  };
+}

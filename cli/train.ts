@@ -1,0 +1,54 @@
+import { ConfigError } from '../errors/index.js';
+import { trainModels } from '../models/train.js';
+import { evaluateModelOnLog } from '../models/evaluate-log.js';
+
+export interface TrainArgs {
+  decisions: string;
+  events: string;
+  registry: string;
+  'as-of'?: string | undefined;
+  hidden?: string | undefined;
+  delayed?: string | undefined;
+  seed?: number | undefined;
+}
+
+function asOfMs(value: string | undefined): number {
+  if (value === undefined) return Date.now();
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) throw new ConfigError('--as-of', `"${value}" is not a date`, 'an ISO-8601 date');
+  return ms;
+}
+
+/** `nudge train`: models from the decision log (with its feature vectors) and the events that label it. */
+export async function trainCommand(args: TrainArgs): Promise<number> {
+  const delayed = args.delayed ?? 'fnw';
+  if (delayed !== 'fnw' && delayed !== 'wait' && delayed !== 'naive') throw new ConfigError('--delayed', `"${delayed}"`, '"fnw" | "wait" | "naive"');
+  const hidden = args.hidden === undefined ? undefined : args.hidden === '' ? [] : args.hidden.split(',').map(Number);
+  if (hidden?.some((n) => !Number.isInteger(n) || n < 1)) throw new ConfigError('--hidden', `"${args.hidden}"`, 'comma-separated layer sizes, or "" for logistic regression');
+  const result = await trainModels({
+    decisions: args.decisions,
+    events: args.events,
+    registryDir: args.registry,
+    asOf: asOfMs(args['as-of']),
+    delayed,
+    ...(hidden !== undefined ? { hidden } : {}),
+    ...(args.seed !== undefined ? { seed: args.seed } : {}),
+    log: (event, fields) => console.error(JSON.stringify({ event, ...fields })),
+  });
+  console.log(JSON.stringify({ version: result.version, dir: result.dir, metrics: result.metrics }, null, 2));
+  return 0;
+}
+
+export interface EvalArgs {
+  model: string;
+  decisions: string;
+  events: string;
+  'as-of'?: string | undefined;
+}
+
+/** `nudge eval`: AUC, log loss, ECE, O/E per channel and country, and drift, for a model on a decision log. */
+export async function evalCommand(args: EvalArgs): Promise<number> {
+  const report = await evaluateModelOnLog({ modelDir: args.model, decisions: args.decisions, events: args.events, asOf: asOfMs(args['as-of']) });
+  console.log(JSON.stringify(report, null, 2));
+  return 0;
+}
