@@ -91,6 +91,9 @@ export class KafkaEngine implements Engine {
       maxWaitTimeInMs: config.kafka.maxWaitTimeMs,
       readUncommitted: false,
       partitionAssigners: [coPartitionedAssigner(() => ({ owned: [...this.#assignment] }))],
+      // A crash while stopping must not restart the consumer behind disconnect()'s back (kafkajs
+      // does when the restart is still joining the group): it would rejoin and reconnect forever.
+      retry: { retries: 5, restartOnFailure: async () => !this.#stopped },
     });
     this.#consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {

@@ -67,6 +67,8 @@ export async function restoreFromChangelog(targets: RestoreTarget[], opts: Resto
     maxBytesPerPartition: 8 * 1024 * 1024,
     maxWaitTimeInMs: 100,
     readUncommitted: false,
+    // A crash fails the restore (the caller retries it); a restart would outlive the disconnect below.
+    retry: { retries: 5, restartOnFailure: async () => false },
   });
   let settle: (err?: Error) => void = () => undefined;
   const finished = new Promise<void>((resolve, reject) => {

@@ -18,6 +18,7 @@ export interface TableReaderOptions {
 export class TableReader {
   readonly #opts: TableReaderOptions;
   #consumer: Consumer | undefined;
+  #stopped = false;
 
   constructor(opts: TableReaderOptions) {
     this.#opts = opts;
@@ -37,7 +38,14 @@ export class TableReader {
       if (behind.size === 0) caughtUp();
     };
     if (behind.size === 0) caughtUp();
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, readUncommitted: false });
+    const consumer = kafka.consumer({
+      groupId,
+      maxWaitTimeInMs: 250,
+      readUncommitted: false,
+      // kafkajs restarts a crashed consumer even when disconnect() came while the restart was still
+      // joining (e.g. after a broker restart): without this the stopped reader reconnects forever.
+      retry: { retries: 5, restartOnFailure: async () => !this.#stopped },
+    });
     this.#consumer = consumer;
     consumer.on(consumer.events.END_BATCH_PROCESS, (e) => advance(e.payload.partition, Number(e.payload.lastOffset)));
     await consumer.connect();
@@ -73,6 +81,7 @@ export class TableReader {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     await this.#consumer?.disconnect().catch(() => undefined);
   }
 }
