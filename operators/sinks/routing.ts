@@ -184,7 +184,9 @@ export class Router {
     const s = this.#providers.get(provider);
     if (s === undefined) return;
     s.samples++;
-    s.delivered = s.samples === 1 ? (delivered ? 1 : 0) : s.delivered + DELIVERY_ALPHA * ((delivered ? 1 : 0) - s.delivered);
+    // A plain mean until there are 1/α receipts (so the first one does not dominate), then an EWMA.
+    const w = Math.max(DELIVERY_ALPHA, 1 / s.samples);
+    s.delivered += w * ((delivered ? 1 : 0) - s.delivered);
   }
 
   health(): ProviderHealth[] {

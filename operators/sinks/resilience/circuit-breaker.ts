@@ -3,8 +3,14 @@ import { retry } from '../providers/provider.js';
 import type { Timers } from './timers.js';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
-/** What `acquire` granted: an ordinary call, or one of the half-open probes. */
-export type Permit = 'call' | 'probe';
+/**
+ * What `acquire` granted: an ordinary call, or one of the half-open probes of a given cycle
+ * (a probe still in flight when its cycle ended must not vote in the next one).
+ */
+export interface Permit {
+  readonly kind: 'call' | 'probe';
+  readonly cycle: number;
+}
 
 export interface CircuitBreakerOptions {
   timers: Timers;
@@ -41,6 +47,8 @@ export class CircuitBreaker {
   #consecutive = 0;
   #probesInFlight = 0;
   #probeSuccesses = 0;
+  /** Incremented on every transition: permits from an earlier state are stale. */
+  #cycle = 0;
   readonly #calls = new Array<number>(BUCKETS).fill(0);
   readonly #fails = new Array<number>(BUCKETS).fill(0);
   #bucketStart: number;
@@ -78,24 +86,23 @@ export class CircuitBreaker {
    */
   acquire(): Permit | undefined {
     const s = this.state;
-    if (s === 'closed') return 'call';
+    if (s === 'closed') return { kind: 'call', cycle: this.#cycle };
     if (s === 'open' || this.#probesInFlight >= this.#o.halfOpenProbes) return undefined;
     this.#probesInFlight++;
-    return 'probe';
+    return { kind: 'probe', cycle: this.#cycle };
   }
 
   /** Reports the outcome of a call made under `permit`. */
   record(permit: Permit, result: ProviderResult, latencyMs: number): void {
     const failure = (result.status === 'retry' && result.throttled !== true) || (this.#o.slowCallMs !== undefined && latencyMs > this.#o.slowCallMs);
-    if (permit === 'probe') {
-      if (this.#state !== 'half_open') return;
+    // A call started in an earlier state tells nothing about this one.
+    if (permit.cycle !== this.#cycle) return;
+    if (permit.kind === 'probe') {
       this.#probesInFlight = Math.max(0, this.#probesInFlight - 1);
       if (failure) this.#open();
       else if (++this.#probeSuccesses >= this.#o.halfOpenProbes) this.#close();
       return;
     }
-    // A call started while closed that ends after the breaker moved on tells nothing new.
-    if (this.#state !== 'closed') return;
     this.#rotate();
     this.#calls[this.#bucketIndex] = (this.#calls[this.#bucketIndex] ?? 0) + 1;
     if (failure) {
@@ -109,7 +116,7 @@ export class CircuitBreaker {
 
   /** Gives back a permit whose call ended in an exception: no verdict on the provider. */
   release(permit: Permit): void {
-    if (permit === 'probe' && this.#state === 'half_open') this.#probesInFlight = Math.max(0, this.#probesInFlight - 1);
+    if (permit.kind === 'probe' && permit.cycle === this.#cycle) this.#probesInFlight = Math.max(0, this.#probesInFlight - 1);
   }
 
   #rotate(): void {
@@ -145,6 +152,7 @@ export class CircuitBreaker {
   #transition(to: BreakerState): void {
     if (this.#state === to) return;
     this.#state = to;
+    this.#cycle++;
     this.#o.onStateChange?.(to);
   }
 }

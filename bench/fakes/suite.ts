@@ -1,0 +1,67 @@
+import { generateKeyPairSync } from 'node:crypto';
+import type { ProviderConfig } from '../../operators/sinks/providers/factory.js';
+import { startApnsFake } from './apns.js';
+import { startFcmFake } from './fcm.js';
+import { startGupshupFake } from './gupshup.js';
+import { startMsg91Fake } from './msg91.js';
+import type { FakeServer } from './server.js';
+import { startTwilioFake } from './twilio.js';
+
+export interface FakeProviders {
+  twilio: FakeServer;
+  gupshup: FakeServer;
+  msg91: FakeServer;
+  fcm: FakeServer;
+  apns: FakeServer;
+  /** Adapter configs pointing at the fakes, with throwaway credentials: feed them to createProviderAdapter. */
+  configs: { twilio: ProviderConfig; gupshup: ProviderConfig; msg91: ProviderConfig; fcm: ProviderConfig; apns: ProviderConfig };
+  close(): Promise<void>;
+}
+
+export interface FakeProvidersOptions {
+  /** Where the fakes send status callbacks and DLRs (the `/v1/receipts/{provider}` webhook base). */
+  receiptsBaseUrl?: string;
+  /** MSG91 flows by DLT template id: flow id, template text and variable count. */
+  msg91Templates?: Record<string, { flowId: string; dltTemplate?: string; vars: number }>;
+  now?: () => number;
+}
+
+/**
+ * Every provider fake on loopback, with credentials generated for this run: what the demo and
+ * benchmarks start instead of real providers. Nothing here is a real secret.
+ */
+export async function startFakeProviders(opts: FakeProvidersOptions = {}): Promise<FakeProviders> {
+  const now = opts.now ?? Date.now;
+  const accountSid = `AC${'0f'.repeat(16)}`;
+  const authToken = 'fake-twilio-token';
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const email = 'nudge-fake@nudge-fake.iam.gserviceaccount.com';
+  const templates = opts.msg91Templates ?? { '1107000000000000001': { flowId: 'fake-flow', vars: 1 } };
+  const receipts = opts.receiptsBaseUrl?.replace(/\/+$/, '');
+
+  const twilio = await startTwilioFake({ accountSid, authToken, now });
+  const gupshup = await startGupshupFake({ userid: '2000000001', password: 'fake-gupshup', now, ...(receipts !== undefined ? { dlrUrl: `${receipts}/gupshup` } : {}) });
+  const msg91 = await startMsg91Fake({ authkey: 'fake-msg91', flows: Object.fromEntries(Object.values(templates).map((t) => [t.flowId, t.vars])), now });
+  const fcm = await startFcmFake({ projectId: 'nudge-fake', clientEmail: email, publicKey: rsa.publicKey, now });
+  const apns = await startApnsFake({ teamId: 'FAKETEAM01', keyId: 'FAKEKEY001', publicKey: ec.publicKey, topics: ['com.example.nudge'], now });
+
+  const configs: FakeProviders['configs'] = {
+    twilio: { type: 'twilio', baseUrl: twilio.url, accountSid, authToken, from: '+15005550006', ...(receipts !== undefined ? { statusCallbackUrl: `${receipts}/twilio` } : {}) },
+    gupshup: { type: 'gupshup', baseUrl: gupshup.url, userid: '2000000001', password: 'fake-gupshup' },
+    msg91: { type: 'msg91', baseUrl: msg91.url, authkey: 'fake-msg91', templates: Object.fromEntries(Object.entries(templates).map(([id, t]) => [id, { flowId: t.flowId, ...(t.dltTemplate !== undefined ? { dltTemplate: t.dltTemplate } : {}) }])) },
+    fcm: { type: 'fcm', baseUrl: fcm.server.url, projectId: 'nudge-fake', tokenUrl: fcm.tokenUrl, serviceAccount: { client_email: email, private_key: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), token_uri: fcm.tokenUrl } },
+    apns: { type: 'apns', baseUrl: apns.server.url, ca: apns.ca, topic: 'com.example.nudge', keyId: 'FAKEKEY001', teamId: 'FAKETEAM01', privateKey: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+  };
+  return {
+    twilio,
+    gupshup,
+    msg91,
+    fcm: fcm.server,
+    apns: apns.server,
+    configs,
+    async close() {
+      await Promise.all([twilio.close(), gupshup.close(), msg91.close(), fcm.server.close(), apns.server.close()]);
+    },
+  };
+}
