@@ -8,6 +8,8 @@ import { configFromArgs, type CommonArgs } from './config-from-args.js';
 import { parseJsonLines } from './json-lines.js';
 import { serve, type Serving } from './serve.js';
 import { buildScorer } from './scorer.js';
+import { buildSinks } from './sinks.js';
+import { systemClock } from '../processor/clock.js';
 import { ProcessorMetrics } from '../processor/metrics.js';
 
 export interface RunArgs extends CommonArgs {
@@ -27,7 +29,8 @@ export async function runCommand(args: RunArgs): Promise<number> {
   }
   const metrics = new ProcessorMetrics();
   const scoring = await buildScorer(config, metrics, logger);
-  const { replica, embeddedLog } = createReplica({ config, topology: topologyFor(config, { scorer: scoring.scorer }), logger, metrics });
+  const sinks = buildSinks(config, systemClock, metrics);
+  const { replica, embeddedLog } = createReplica({ config, topology: topologyFor(config, { scorer: scoring.scorer }), logger, metrics, effects: sinks.handlers });
   if (embeddedLog !== undefined) {
     for (const { topic, file } of [...config.embedded.inputs, ...inputs]) {
       const name = topic.includes('.') ? topic : config.topics.prefix + topic;
@@ -44,6 +47,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
     async () => {
       await serving?.stop();
       await embeddedLog?.close();
+      await sinks.close();
       scoring.stop();
     },
     async () => {

@@ -160,6 +160,50 @@ export const ModelsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const ProviderType = Type.Union(['twilio', 'gupshup', 'msg91', 'fcm', 'apns'].map((t) => Type.Literal(t)));
+
+export const DeliverySchema = Type.Object(
+  {
+    providers: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ minLength: 1, maxLength: 64, description: 'unique; what sends records and metrics call it' }),
+          type: ProviderType,
+          baseUrl: Type.Optional(Type.String({ minLength: 1, description: "the provider's API; point at a test server by changing only this" })),
+          timeoutMs: Type.Optional(Type.Integer({ minimum: 100 })),
+          /** Type-specific settings; credentials as {"env":…} or {"file":…} references. */
+          settings: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), SecretRef, Type.Record(Type.String(), Type.Unknown())]), { default: {} }),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
+    routes: Type.Array(
+      Type.Object(
+        {
+          country: Type.String({ pattern: '^([A-Z]{2}|\\*)$' }),
+          channel: Type.Union([Type.Literal('sms'), Type.Literal('push')]),
+          providers: Type.Array(
+            Type.Object(
+              {
+                name: Type.String({ minLength: 1 }),
+                pricePerSegment: Type.Number({ minimum: 0 }),
+                ratePerSec: Type.Number({ exclusiveMinimum: 0 }),
+                adaptiveMinRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'adapt the rate to 429s and latency, down to this' })),
+              },
+              { additionalProperties: false },
+            ),
+            { minItems: 1 },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [], description: 'per country and channel, providers in order of preference; empty records sends without calling anyone' },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const LogSchema = Type.Object(
   {
     level: Type.Union(
@@ -181,6 +225,7 @@ export const ConfigSchema = Type.Object(
     log: LogSchema,
     policy: PolicySchema,
     models: ModelsSchema,
+    delivery: DeliverySchema,
     /** Per-country rules merged over the shipped defaults (config/default-countries.ts); key `default` for the rest. */
     countries: Type.Record(Type.String({ pattern: '^([A-Z]{2}|default)$' }), Type.Partial(CountryRulesSchema), { default: {} }),
   },

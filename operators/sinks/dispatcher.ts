@@ -46,8 +46,9 @@ export function sendIdFor(decisionId: string, userId: string, n: number): string
 }
 
 export function userIdFromSendId(sendId: string): string | undefined {
+  // Per-device push sends append ".<device>" (providers/targets.ts): the user is always the third part.
   const parts = sendId.split('.');
-  if (parts.length !== 3 || !/^[A-Za-z0-9_-]+$/.test(parts[2] as string)) return undefined;
+  if (parts.length < 3 || !/^[A-Za-z0-9_-]+$/.test(parts[2] as string)) return undefined;
   const userId = Buffer.from(parts[2] as string, 'base64url').toString('utf8');
   return userId === '' ? undefined : userId;
 }

@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Agent } from 'undici';
+import { TopologyTestDriver } from '../processor/test-driver.js';
+import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
+import { decisionTopology } from '../operators/decisions/topology.js';
+import { createProviderAdapter } from '../operators/sinks/providers/index.js';
+import { ProviderSink } from '../operators/sinks/provider-sink.js';
+import { realTimers } from '../operators/sinks/resilience/timers.js';
+import { Router } from '../operators/sinks/routing.js';
+import type { SendRecord } from '../operators/sinks/dispatcher.js';
+import { startFakeProviders } from '../bench/fakes/index.js';
+import { HOUR, MONDAY, activate, campaign, decisions, indiaUser, policyConfig } from './support/decisions.js';
+
+const config = policyConfig();
+
+test('delivery: decisions reach the providers through routing; an outage fails over with nothing lost or sent twice', { timeout: 120_000 }, async () => {
+  const fakes = await startFakeProviders();
+  const agent = new Agent({ keepAliveTimeout: 10_000 });
+  const gupshup = createProviderAdapter({ ...fakes.configs.gupshup, name: 'gupshup-in' }, { now: Date.now, dispatcher: agent });
+  const twilio = createProviderAdapter({ ...fakes.configs.twilio, name: 'twilio' }, { now: Date.now, dispatcher: agent });
+  const fcm = createProviderAdapter({ ...fakes.configs.fcm, name: 'fcm' }, { now: Date.now, dispatcher: agent });
+  const router = new Router({
+    timers: realTimers,
+    routes: [
+      // Gupshup is cheaper in India, so it is chosen first; Twilio takes over in an outage.
+      { country: 'IN', channel: 'sms', providers: [{ adapter: gupshup, pricePerSegment: 0.1, ratePerSec: 500 }, { adapter: twilio, pricePerSegment: 0.5, ratePerSec: 500 }] },
+      { country: '*', channel: 'push', providers: [{ adapter: fcm, pricePerSegment: 0.0001, ratePerSec: 500 }] },
+    ],
+    breaker: { consecutiveFailures: 3, coolDownMs: 60_000 },
+  });
+  const d = await TopologyTestDriver.create({
+    topology: () => decisionTopology(config, new HeuristicScorer()),
+    partitions: 2,
+    startTime: MONDAY + 5 * HOUR, // 10:30 IST: SMS may go out at once
+    config: { policy: config.policy },
+    effects: (clock) => [new ProviderSink(router, clock)],
+  });
+  try {
+    const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
+    for (const u of users) {
+      await d.pipe('profiles', u, indiaUser(u, { phone: `+9198000${String(10000 + Number(u.slice(1)))}`, quietHours: null }));
+      await activate(d, u);
+    }
+    d.putCampaign(campaign('otp', { kind: 'transactional', deadline: 'hard', channels: ['sms'], window: { start: MONDAY, end: MONDAY + 8 * HOUR } }));
+    for (const u of users.slice(0, 20)) await d.pipe('candidates', u, { campaignId: 'otp', userId: u, vars: { product: 'x' } });
+    // The primary goes down half-way through.
+    fakes.gupshup.outage('unavailable');
+    for (const u of users.slice(20)) await d.pipe('candidates', u, { campaignId: 'otp', userId: u, vars: { product: 'x' } });
+    const sends = d.readOutputs('sends').map((o) => o.value as SendRecord);
+    const final = sends.filter((s) => s.status === 'sent');
+    assert.equal(final.length, users.length, 'every message sent once');
+    assert.equal(new Set(final.map((s) => s.userId)).size, users.length);
+    assert.ok(final.slice(0, 20).every((s) => s.provider === 'gupshup-in'), 'the cheaper provider first');
+    assert.ok(final.some((s) => s.provider === 'twilio'), 'failover to the next provider');
+    // Counted at the providers: each recipient exactly once across both.
+    for (const u of users) {
+      const phone = `+9198000${String(10000 + Number(u.slice(1)))}`;
+      const count = fakes.gupshup.countFor(phone) + fakes.gupshup.countFor(phone.slice(1)) + fakes.twilio.countFor(phone);
+      assert.equal(count, 1, `${u} received exactly one message`);
+    }
+    assert.equal(decisions(d).filter((r) => r.action === 'send').length, users.length);
+  } finally {
+    await d.close();
+    await agent.close();
+    await fakes.close();
+  }
+});
