@@ -13,7 +13,7 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 // kafkajs logs every retriable broker answer at ERROR (a coordinator loading, a group
 // rebalancing, a leader moving) and then retries. Those are routine; real failures
 // still surface as errors from the calls themselves.
-const ROUTINE = /coordinator is (not available|loading)|rebalancing|not the leader|leader is not available|not coordinator|not the correct coordinator|CONCURRENT_TRANSACTIONS|concurrent transactions|Limiting retries for the idempotent producer/i;
+const ROUTINE = /coordinator is (not available|loading)|rebalancing|not the leader|leader is not available|not coordinator|not the correct coordinator|CONCURRENT_TRANSACTIONS|concurrent transactions|another concurrent operation on the same transaction|Limiting retries for the idempotent producer/i;
 
 /** A kafkajs client from the validated config; its log lines go through pino (and its redaction). */
 export function createKafka(config: NudgeConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Kafka {
