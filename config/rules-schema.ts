@@ -78,6 +78,12 @@ export const PolicySchema = Type.Object(
     controlGroupPercent: Type.Number({ minimum: 0, maximum: 50, default: 5, description: 'global control group: no promotional messages' }),
     controlGroupSalt: Type.String({ default: 'nudge-global-control-v1', description: 'changing it reshuffles the control group' }),
     slotMinutes: Type.Integer({ minimum: 1, maximum: 240, default: 15, description: 'send-time granularity' }),
+    maxSlotsScored: Type.Integer({
+      minimum: 1,
+      maximum: 672,
+      default: 32,
+      description: 'slots scored per channel per candidate, evenly spread over the window; scoring is most of a decision\'s cost',
+    }),
     unsubscribeWeight: Type.Number({
       minimum: 0,
       default: 0.05,

@@ -113,9 +113,14 @@ export class PartitionState {
     this.#checkpoint = checkpoint;
   }
 
-  /** Raw writes from a changelog restore, with the checkpoint they lead to. */
+  /**
+   * Raw writes from a changelog restore, with the checkpoint they lead to. They go to the
+   * engine directly: a restore touches every key once, so caching it would only evict.
+   */
   async applyRestored(ops: readonly WriteOp[], checkpoint: Checkpoint): Promise<void> {
-    await this.apply(ops, checkpoint);
+    await this.engine.write([...ops, { type: 'put', key: CHECKPOINT_KEY, value: encodeValue(checkpoint) }]);
+    this.#cache.clear();
+    this.#checkpoint = checkpoint;
   }
 
   static isCheckpointKey(key: Uint8Array): boolean {

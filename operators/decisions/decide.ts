@@ -119,7 +119,7 @@ export class DecisionEngine {
     best: boolean,
   ): Promise<Plan> {
     const { campaign, user, timeZone, rules } = input;
-    const slots = candidateSlots(start, campaign.window.end, input.now, this.policy.slotMinutes);
+    const slots = candidateSlots(start, campaign.window.end, input.now, this.policy.slotMinutes, this.policy.maxSlotsScored);
     const threshold = campaign.threshold ?? this.policy.defaultThreshold;
     const reasons = new Set<Reason>();
     let winner: Plan | undefined;

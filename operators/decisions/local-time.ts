@@ -9,7 +9,9 @@ const DAY = 86_400_000;
 const BUCKET = 15 * MINUTE;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
-const offsets = new Map<string, number>();
+/** Offsets per zone, by 15-minute bucket: a map per zone, so the hot path builds no string keys. */
+const offsets = new Map<string, Map<number, number>>();
+let cachedOffsets = 0;
 const validity = new Map<string, boolean>();
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
@@ -46,8 +48,9 @@ export function isValidTimeZone(timeZone: string): boolean {
 /** The zone's offset from UTC at instant `ms`, in minutes (India: +330, Nepal: +345). */
 export function offsetMinutes(ms: number, timeZone: string): number {
   const bucket = Math.floor(ms / BUCKET);
-  const key = `${timeZone}|${bucket}`;
-  let offset = offsets.get(key);
+  let zone = offsets.get(timeZone);
+  if (zone === undefined) offsets.set(timeZone, (zone = new Map()));
+  let offset = zone.get(bucket);
   if (offset === undefined) {
     const at = bucket * BUCKET;
     const parts = formatter(timeZone).formatToParts(at);
@@ -55,8 +58,12 @@ export function offsetMinutes(ms: number, timeZone: string): number {
     const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'));
     offset = Math.round((asUtc - at) / MINUTE);
     // Bounded: a long-running replica must not grow this map without limit.
-    if (offsets.size > 200_000) offsets.clear();
-    offsets.set(key, offset);
+    if (++cachedOffsets > 200_000) {
+      offsets.clear();
+      cachedOffsets = 0;
+      offsets.set(timeZone, (zone = new Map()));
+    }
+    zone.set(bucket, offset);
   }
   return offset;
 }

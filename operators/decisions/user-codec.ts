@@ -29,13 +29,14 @@ const markCode = (ch: Channel, k: Kind) => CHANNELS.indexOf(ch) * 4 + KINDS.inde
 function encodeProfile(p: ProfileState): CompactProfile {
   // Two bits per (channel, kind): granted, and withdrawn (a STOP that must outlive later profile records).
   let bits = 0;
-  CHANNELS.forEach((ch, i) =>
-    KINDS.forEach((k, j) => {
-      const v = p.consent[ch][k];
+  for (let i = 0; i < 2; i++) {
+    const given = p.consent[CHANNELS[i] as Channel];
+    for (let j = 0; j < 4; j++) {
+      const v = given[KINDS[j] as Kind];
       if (v === true) bits |= 1 << (i * 8 + j);
-      if (v === false) bits |= 1 << (i * 8 + 4 + j);
-    }),
-  );
+      else if (v === false) bits |= 1 << (i * 8 + 4 + j);
+    }
+  }
   const ncpr = p.ncpr === undefined ? 0 : [p.ncpr.fullyBlocked === true ? 1 : 0, ...(p.ncpr.allowedCategories ?? [])];
   const tokens = p.pushTokens.flatMap((t) => [PLATFORMS.indexOf(t.platform), t.token]);
   const quiet: [number, number] | 0 = p.quietHours ? [minutes(p.quietHours.start), minutes(p.quietHours.end)] : 0;
@@ -45,41 +46,50 @@ function encodeProfile(p: ProfileState): CompactProfile {
 function decodeProfile(c: CompactProfile): ProfileState {
   const [country, timezone, language, phone, bits, ncpr, tokens, quiet, value, name] = c;
   const consent: ProfileState['consent'] = { sms: {}, push: {} };
-  CHANNELS.forEach((ch, i) =>
-    KINDS.forEach((k, j) => {
-      if (bits & (1 << (i * 8 + j))) consent[ch][k] = true;
-      else if (bits & (1 << (i * 8 + 4 + j))) consent[ch][k] = false;
-    }),
-  );
+  for (let i = 0; i < 2; i++) {
+    const out = consent[CHANNELS[i] as Channel];
+    for (let j = 0; j < 4; j++) {
+      if (bits & (1 << (i * 8 + j))) out[KINDS[j] as Kind] = true;
+      else if (bits & (1 << (i * 8 + 4 + j))) out[KINDS[j] as Kind] = false;
+    }
+  }
   const pushTokens: ProfileState['pushTokens'] = [];
   for (let i = 0; i + 1 < tokens.length; i += 2) pushTokens.push({ platform: PLATFORMS[tokens[i] as number] ?? 'fcm', token: tokens[i + 1] as string });
-  return {
-    ...(country !== 0 ? { country } : {}),
-    ...(timezone !== 0 ? { timezone } : {}),
-    ...(language !== 0 ? { language } : {}),
-    ...(phone !== null ? { phone } : {}),
-    consent,
-    ...(ncpr !== 0 ? { ncpr: { fullyBlocked: ncpr[0] === 1, allowedCategories: ncpr.slice(1) } } : {}),
-    pushTokens,
-    ...(quiet !== 0 ? { quietHours: { start: hhmm(quiet[0]), end: hhmm(quiet[1]) } } : {}),
-    ...(value !== null ? { value } : {}),
-    ...(name !== null ? { name } : {}),
-  };
+  // Assigned field by field: this runs for every event of every user, and spreads allocate.
+  const p: ProfileState = { consent, pushTokens };
+  if (country !== 0) p.country = country;
+  if (timezone !== 0) p.timezone = timezone;
+  if (language !== 0) p.language = language;
+  if (phone !== null) p.phone = phone;
+  if (ncpr !== 0) p.ncpr = { fullyBlocked: ncpr[0] === 1, allowedCategories: ncpr.slice(1) };
+  if (quiet !== 0) p.quietHours = { start: hhmm(quiet[0]), end: hhmm(quiet[1]) };
+  if (value !== null) p.value = value;
+  if (name !== null) p.name = name;
+  return p;
 }
 
 function encodeFeatures(f: ActivityFeatures): CompactFeatures {
   const counts: number[] = [];
-  for (const [type, c] of Object.entries(f.c)) {
+  for (const type in f.c) {
+    const c = f.c[type];
     if (c === undefined) continue;
-    counts.push(TYPES.indexOf(type), ...c.map(hundredths));
+    counts.push(TYPES.indexOf(type), hundredths(c[0]), hundredths(c[1]), hundredths(c[2]), hundredths(c[3]));
   }
   const last: number[] = [];
-  for (const [type, t] of Object.entries(f.last)) if (t !== undefined) last.push(TYPES.indexOf(type), sec(t));
+  for (const type in f.last) {
+    const t = f.last[type];
+    if (t !== undefined) last.push(TYPES.indexOf(type), sec(t));
+  }
   let how: Uint8Array | 0 = 0;
   let max = 0;
-  if (f.how !== undefined) {
-    max = Math.max(...f.how);
-    if (max > 0) how = Uint8Array.from(f.how, (v) => Math.round((v / max) * 255));
+  const h = f.how;
+  if (h !== undefined) {
+    for (let i = 0; i < h.length; i++) if ((h[i] as number) > max) max = h[i] as number;
+    if (max > 0) {
+      how = new Uint8Array(h.length);
+      const scale = 255 / max;
+      for (let i = 0; i < h.length; i++) how[i] = Math.round((h[i] as number) * scale);
+    }
   }
   const ch: number[] = [];
   for (const c of CHANNELS) {
@@ -93,10 +103,15 @@ function decodeFeatures(c: CompactFeatures): ActivityFeatures {
   const [at, counts, last, how, max, ch] = c;
   const f: ActivityFeatures = { at: ms(at), c: {}, last: {}, ch: {} };
   for (let i = 0; i + 4 < counts.length; i += 5) {
-    f.c[TYPES[counts[i] as number] as string] = [counts[i + 1] as number, counts[i + 2] as number, counts[i + 3] as number, counts[i + 4] as number].map((v) => v / 100) as [number, number, number, number];
+    f.c[TYPES[counts[i] as number] as string] = [(counts[i + 1] as number) / 100, (counts[i + 2] as number) / 100, (counts[i + 3] as number) / 100, (counts[i + 4] as number) / 100];
   }
   for (let i = 0; i + 1 < last.length; i += 2) f.last[TYPES[last[i] as number] as string] = ms(last[i + 1] as number);
-  if (how !== 0) f.how = Array.from(how, (b) => Math.round((b / 255) * max));
+  if (how !== 0) {
+    const out = new Array<number>(how.length);
+    const scale = max / 255;
+    for (let i = 0; i < how.length; i++) out[i] = Math.round((how[i] as number) * scale);
+    f.how = out;
+  }
   CHANNELS.forEach((name, i) => {
     const s = ch[i * 2] as number;
     if (s >= 0) f.ch[name] = { s: s / 100, c: (ch[i * 2 + 1] as number) / 100 };

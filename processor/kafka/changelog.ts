@@ -20,6 +20,14 @@ export function changelogMessages(result: BatchResult): Message[] {
   return messages;
 }
 
+/**
+ * A torn tail (at-least-once mode, a crash mid-write) is at most one batch long; anything
+ * further back without a checkpoint after it is a compacted stretch, whose checkpoint
+ * records compaction removed. Those are applied, not held: holding them would keep a
+ * whole compacted changelog in memory.
+ */
+const TAIL_LIMIT = 50_000;
+
 /** Restored ops up to the last complete batch, and the checkpoint that batch ended with. */
 export class ChangelogReplay {
   #pending: WriteOp[] = [];
@@ -34,14 +42,22 @@ export class ChangelogReplay {
     if (PartitionState.isCheckpointKey(key)) {
       this.#checkpoint = value === null ? undefined : decodeValue<Checkpoint>(value);
       this.#resumeAt = offset + 1;
-      this.#ready.push(...this.#pending);
+      for (const op of this.#pending) this.#ready.push(op);
       this.#pending = [];
       return;
     }
     this.#pending.push(value === null ? { type: 'del', key } : { type: 'put', key, value });
+    if (this.#pending.length > 2 * TAIL_LIMIT) {
+      const older = this.#pending.splice(0, this.#pending.length - TAIL_LIMIT);
+      for (const op of older) this.#ready.push(op);
+    }
   }
 
-  /** Ops of complete batches seen so far (and forgets them); the torn tail stays pending. */
+  /**
+   * Ops that are safe to apply now (and forgets them); the possibly torn tail stays pending.
+   * The checkpoint is the last one seen: ops applied past it are re-applied, idempotently,
+   * if the restore is interrupted and resumes from it.
+   */
   takeComplete(): { ops: WriteOp[]; checkpoint: Checkpoint | undefined } {
     const ops = this.#ready;
     this.#ready = [];

@@ -109,7 +109,8 @@ export async function restoreFromChangelog(targets: RestoreTarget[], opts: Resto
           p.replay.add(m.key, m.value, Number(m.offset));
         }
         const { ops, checkpoint } = p.replay.takeComplete();
-        if (checkpoint !== undefined) await p.target.state.applyRestored(ops, checkpoint);
+        // A compacted stretch may come before any checkpoint: apply it under the store's current one.
+        if (ops.length > 0 || checkpoint !== undefined) await p.target.state.applyRestored(ops, checkpoint ?? p.target.state.checkpoint);
         metrics.restoreRecords.inc({ partition: String(batch.partition) }, batch.messages.length);
       },
     });
