@@ -4,6 +4,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { errorMessage } from '../errors/index.js';
 import { defaultOutDir, fmtInt, fmtMiB, fmtRatio, fmtSec } from './report.js';
+import { runDecisionsBench, type DecisionsReport } from './decisions.js';
+import { runRestoreBench, type RestoreReport } from './restore.js';
 import { runRuntimeBench, type RuntimeReport } from './runtime.js';
 
 class UsageError extends Error {}
@@ -59,7 +61,63 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
           process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\n`);
         },
       )
-      .demandCommand(1, 'name a scenario: runtime')
+      .command(
+        'restore',
+        'restore rate and time to ready of ONE partition of N users from its changelog, vs bare kafkajs and raw LMDB writes',
+        (y) =>
+          y
+            .option('users', { type: 'number', default: 1_000_000, describe: 'users (one changelog entry each) in the partition' })
+            .option('brokers', { type: 'string', describe: 'use this Kafka (host:port[,…]) instead of starting a broker' })
+            .option('cpu-prof', { type: 'string', describe: 'profile the restoring replica and write the .cpuprofile into this directory' })
+            .option('compaction', { type: 'boolean', default: false, describe: "let the broker's log cleaner compact the changelog during the run (see RESULTS.md)" })
+            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/restore.json and RESULTS.md' })
+            .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
+        async (args) => {
+          const t0 = performance.now();
+          const report = await runRestoreBench({
+            users: args.users,
+            ...(args.brokers !== undefined ? { brokers: args.brokers } : {}),
+            ...(args['cpu-prof'] !== undefined ? { cpuProfDir: args['cpu-prof'] } : {}),
+            compaction: args.compaction,
+            ...(args.write ? { out: args.out } : {}),
+            signal: abort.signal,
+            log: (s) => process.stderr.write(`${s}\n`),
+          });
+          process.stdout.write(`${restoreTable(report)}\n`);
+          process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
+        },
+      )
+      .command(
+        'decisions',
+        'candidates decided per second (and per core) on the embedded default with N users in state, vs the per-user counter',
+        (y) =>
+          y
+            .option('users', { type: 'number', default: 1_000_000, describe: 'users with a profile in state' })
+            .option('candidates', { type: 'number', default: 100_000, describe: 'candidates to decide (distinct random users)' })
+            .option('partitions', { type: 'number', describe: "embedded partitions (nudge's default when omitted)" })
+            .option('active-share', { type: 'number', default: 0.1, describe: 'share of users with recent activity events' })
+            .option('events-per-active', { type: 'number', default: 8, describe: 'activity events per active user' })
+            .option('cpu-prof', { type: 'string', describe: 'profile the decide phase and write the .cpuprofile into this directory (updates the decisions-profile section instead)' })
+            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/decisions.json and RESULTS.md' })
+            .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
+        async (args) => {
+          const t0 = performance.now();
+          const report = await runDecisionsBench({
+            users: args.users,
+            candidates: args.candidates,
+            ...(args.partitions !== undefined ? { partitions: args.partitions } : {}),
+            activeShare: args['active-share'],
+            eventsPerActive: args['events-per-active'],
+            ...(args['cpu-prof'] !== undefined ? { cpuProfDir: args['cpu-prof'] } : {}),
+            ...(args.write ? { out: args.out } : {}),
+            signal: abort.signal,
+            log: (s) => process.stderr.write(`${s}\n`),
+          });
+          process.stdout.write(`${decisionsTable(report)}\n`);
+          process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
+        },
+      )
+      .demandCommand(1, 'name a scenario: runtime, restore or decisions')
       .strict()
       .exitProcess(false)
       .fail((msg: string | null, err: Error | undefined) => {
@@ -103,6 +161,52 @@ export function runtimeTable(r: RuntimeReport): string {
     lines.push(`kafka: produce ${fmtInt(eos.produce.msgsPerSec)} msg/s; EOS batch p50/p99 ≈ ${eos.batch.p50Ms.toFixed(0)}/${eos.batch.p99Ms.toFixed(0)} ms over ${fmtInt(eos.batch.batches)} batches; peak RSS EOS ${fmtMiB(eos.peakRssBytes)}, ALOS ${fmtMiB(alos.peakRssBytes)}`);
     lines.push(`cpu (node / broker, % of a core): EOS ${pct(eos.cpuMs, eos.elapsedMs)} / ${pct(eos.brokerCpuMs, eos.elapsedMs)}, ALOS ${pct(alos.cpuMs, alos.elapsedMs)} / ${pct(alos.brokerCpuMs, alos.elapsedMs)}, bare ${pct(k.bareKafkajs.cpuMs, k.bareKafkajs.elapsedMs)} / ${pct(k.bareKafkajs.brokerCpuMs, k.bareKafkajs.elapsedMs)}`);
   }
+  return lines.join('\n');
+}
+
+function padTable(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
+  const lines = rows.map((row) => row.map((cell, i) => (i === 0 || i === 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '));
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  return lines.join('\n');
+}
+
+export function restoreTable(r: RestoreReport): string {
+  const x = r.restore;
+  const t = x.timeline;
+  const raw = r.rawLmdb;
+  const rows: string[][] = [
+    ['subject', 'rate', 'wall', 'reference', 'ratio'],
+    ['restore', `${fmtInt(x.recordsPerSec)} rec/s`, fmtSec(t.lastRecordsMs - t.plannedMs), `bare kafkajs ${fmtInt(r.bareKafkajs.msgsPerSec)} msg/s`, fmtRatio(r.ratios.restoreVsBareKafkajs)],
+    ['restore steady', x.steadyRecordsPerSec === null ? '– (one batch)' : `${fmtInt(x.steadyRecordsPerSec)} rec/s`, fmtSec(t.lastRecordsMs - t.firstRecordsMs), `bare steady ${fmtInt(r.bareKafkajs.steadyMsgsPerSec)} msg/s`, fmtRatio(r.ratios.restoreSteadyVsBareKafkajsSteady)],
+    ['restore vs write', `${fmtInt(x.recordsPerSec)} rec/s`, '', `raw LMDB ${fmtInt(raw.meanOpsPerSec)} op/s`, fmtRatio(r.ratios.restoreVsRawLmdb)],
+    ['time to ready', fmtSec(t.readyMs), '', `read ${fmtSec(r.bareKafkajs.elapsedMs)} + write ${fmtSec((raw.before.elapsedMs + raw.after.elapsedMs) / 2)}`, fmtRatio(r.ratios.readyVsReadPlusWrite)],
+  ];
+  const lines = [padTable(rows), ''];
+  lines.push(`changelog: ${fmtInt(r.changelog.records)} records, ${fmtMiB(r.changelog.payloadBytes)} payload${r.changelog.segmentBytes === null ? '' : `, ${fmtMiB(r.changelog.segmentBytes)} on the broker`}; restored ${fmtInt(x.records)} records`);
+  lines.push(`timeline: planned ${fmtSec(t.plannedMs)}, first batch ${fmtSec(t.firstRecordsMs)}, last ${fmtSec(t.lastRecordsMs)}, ready ${fmtSec(t.readyMs)}`);
+  lines.push(`state: ${(x.stateFileBytes / x.usersStored).toFixed(0)} B/user on disk (${(x.stateUsedBytes / x.usersStored).toFixed(0)} B live), built incrementally ${(r.build.stateFileBytes / r.build.usersStored).toFixed(0)} B/user; peak RSS ${fmtMiB(x.peakRssBytes)}; node CPU ${Math.round((100 * x.cpuMs) / t.readyMs)}% of a core`);
+  lines.push(`build: produce ${fmtInt(r.build.produce.msgsPerSec)} msg/s, first replica ${fmtInt(r.build.eventsPerSec)} events/s (${fmtSec(r.build.elapsedMs)})`);
+  return lines.join('\n');
+}
+
+export function decisionsTable(r: DecisionsReport): string {
+  const d = r.decide;
+  const c = r.counter;
+  const rows: string[][] = [
+    ['phase', 'rate', 'wall', 'reference', 'ratio'],
+    ['decide', `${fmtInt(d.recordsPerSec)} dec/s`, fmtSec(d.elapsedMs), `counter ${fmtInt(c.meanEventsPerSec)} ev/s`, fmtRatio(r.ratios.decisionsVsCounter)],
+    ['decide per core', `${fmtInt(d.perCpuSecond)} dec/CPU-s`, '', `counter ${fmtInt(c.meanPerCpuSecond)} ev/CPU-s`, fmtRatio(r.ratios.decisionsPerCpuVsCounterPerCpu)],
+    ['load profiles', `${fmtInt(r.load.profiles.recordsPerSec)} prof/s`, fmtSec(r.load.profiles.elapsedMs), `counter ${fmtInt(c.meanEventsPerSec)} ev/s`, fmtRatio(r.ratios.profilesVsCounter)],
+    ['load events', `${fmtInt(r.load.events.recordsPerSec)} ev/s`, fmtSec(r.load.events.elapsedMs), `counter ${fmtInt(c.meanEventsPerSec)} ev/s`, fmtRatio(r.ratios.eventsVsCounter)],
+  ];
+  const m = d.mix;
+  const kv = (o: Record<string, number>) => Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${fmtInt(n)}`).join(', ');
+  const lines = [padTable(rows), ''];
+  lines.push(`decide: cores busy ${(d.cpuMs / d.elapsedMs).toFixed(2)}, batch wall p50/p99 ≈ ${d.batch.p50Ms.toFixed(0)}/${d.batch.p99Ms.toFixed(0)} ms (5000 = the histogram's top), CPU per batch ${((d.batch.meanRecords * 1000) / Math.max(1, d.perCpuSecond)).toFixed(0)} ms, peak RSS ${fmtMiB(d.peakRssBytes)}`);
+  lines.push(`actions: ${kv(m.actions)}; skip reasons: ${kv(m.skipReasons)}; sends ${fmtInt(m.sends)}`);
+  lines.push(`state: ${(r.load.state.fileBytes / r.load.state.users).toFixed(0)} B/user on disk after load (${(r.load.state.usedBytes / r.load.state.users).toFixed(0)} live, UserState ${(r.load.state.userValueBytes / r.load.state.users).toFixed(0)} B), ${(d.state.fileBytes / d.state.users).toFixed(0)} B/user after deciding`);
+  if (r.profile !== null) lines.push('', 'UNDER THE CPU PROFILER: rates are lower than an unprofiled run.');
   return lines.join('\n');
 }
 

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem, type as osType, arch } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DecisionsReport } from './decisions.js';
+import type { RestoreReport } from './restore.js';
 import type { RuntimeReport } from './runtime.js';
 
 export interface MachineInfo {
@@ -65,6 +67,54 @@ export async function writeRuntimeReport(report: RuntimeReport, out: string): Pr
   const markdown = join(dir, 'RESULTS.md');
   await writeAtomically(json, `${JSON.stringify(report, null, 2)}\n`);
   await updateResultsSection(markdown, 'runtime', renderRuntimeSection(report));
+  return { json, markdown };
+}
+
+/** Writes <out>/results/restore.json and regenerates the restore section of <out>/RESULTS.md. */
+export async function writeRestoreReport(report: RestoreReport, out: string): Promise<{ json: string; markdown: string }> {
+  // One file per partition size as well, so that runs at different sizes are reported side by side.
+  const dir = resolve(out);
+  await writeAtomically(join(dir, 'results', `restore-${report.params.users}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  const bySize = await readRestoreRuns(join(dir, 'results'));
+  return writeScenario('restore', report, renderRestoreSection(report, bySize), out);
+}
+
+/** The latest run of every partition size (results/restore-<users>.json), smallest first. */
+async function readRestoreRuns(dir: string): Promise<RestoreReport[]> {
+  let files: string[];
+  try {
+    files = (await readdir(dir)).filter((f) => /^restore-\d+\.json$/.test(f));
+  } catch {
+    return [];
+  }
+  const runs: RestoreReport[] = [];
+  for (const f of files) {
+    try {
+      const r = JSON.parse(await readFile(join(dir, f), 'utf8')) as RestoreReport;
+      if (r.scenario === 'restore') runs.push(r);
+    } catch {
+      // A file that does not parse is not a run to report.
+    }
+  }
+  return runs.sort((a, b) => a.params.users - b.params.users);
+}
+
+/**
+ * Writes <out>/results/decisions.json and the decisions section. A run under the CPU profiler
+ * writes decisions-profile.json and its own section instead, so that its slowed-down rates never
+ * replace the figures of an unprofiled run.
+ */
+export async function writeDecisionsReport(report: DecisionsReport, out: string): Promise<{ json: string; markdown: string }> {
+  if (report.profile !== null) return writeScenario('decisions-profile', report, renderDecisionsProfileSection(report), out);
+  return writeScenario('decisions', report, renderDecisionsSection(report), out);
+}
+
+async function writeScenario(name: string, report: object, section: string, out: string): Promise<{ json: string; markdown: string }> {
+  const dir = resolve(out);
+  const json = join(dir, 'results', `${name}.json`);
+  const markdown = join(dir, 'RESULTS.md');
+  await writeAtomically(json, `${JSON.stringify(report, null, 2)}\n`);
+  await updateResultsSection(markdown, name, section);
   return { json, markdown };
 }
 
@@ -215,5 +265,271 @@ export function renderRuntimeSection(r: RuntimeReport): string {
   out.push(
     `Batch durations come from the replica's \`nudge_batch_duration_seconds\` histogram (from the start of processing a batch to its local apply after the commit), interpolated within its buckets: approximate. Partitions' batches interleave at every \`await\`, so with ${p.partitions} partitions busy a batch's wall time includes the other partitions' work (the embedded p50 is about ${p.partitions}× a batch's own cost). Peak RSS is the kernel's high-water mark (VmHWM, reset at the start of each phase; ${e.peakRssSource === 'VmHWM' ? 'used in this run' : 'unavailable here, so 100 ms samples'}) in one process that ran the earlier phases too (RSS at start shows what they left); it includes LMDB pages mapped into memory and V8 heap not yet collected. State per user: the partitions' \`data.mdb\` file sizes ÷ users stored (${fmtInt(e.usersStored)}); "used" counts live LMDB pages only. The raw reference's live pages come to ${(raw.after.usedBytes / raw.after.users).toFixed(0)} B per user for the same data.`,
   );
+  return out.join('\n');
+}
+
+function machineLine(m: MachineInfo): string {
+  return `Machine: ${m.cpuCount} × ${m.cpuModel}, ${(m.totalMemBytes / 1024 ** 3).toFixed(1)} GiB RAM, ${m.os}, Node ${m.node}, Kafka ${m.kafka ?? 'not run'}; 1-min load average at start ${m.loadAvg1m.toFixed(2)}.`;
+}
+
+function pct(cpuMs: number | null, wallMs: number): string {
+  return cpuMs === null || wallMs <= 0 ? '–' : `${Math.round((100 * cpuMs) / wallMs)}%`;
+}
+
+export function renderRestoreSection(r: RestoreReport, bySize: readonly RestoreReport[] = []): string {
+  const out: string[] = [];
+  const p = r.params;
+  const x = r.restore;
+  const t = x.timeline;
+  const c = r.changelog;
+  const bare = r.bareKafkajs;
+  const raw = r.rawLmdb;
+  out.push('## restore: one partition back from its changelog');
+  out.push('');
+  out.push(`Latest run: ${r.date} (took ${fmtSec(r.durationMs)}). Regenerated by \`bench/report.ts\`; edits between the markers are overwritten.`);
+  out.push('');
+  out.push(`Reproduce: \`npx tsc -p . && ${r.command}\``);
+  out.push('');
+  out.push(machineLine(r.machine));
+  out.push('');
+  out.push(
+    `Workload: ${fmtInt(p.users)} users in ONE partition (\`kafka.partitions\` 1). A replica of \`operators/user-counter.ts\` (${p.guarantee}, batches of ${fmtInt(p.maxBatchRecords)}) consumed one event per user and so wrote the changelog as production would (read cache off for speed: it serves reads only, so the changelog is the same); it was stopped, its state dir deleted, and a second replica started in the same group (inputs already consumed), so everything it did before \`ready\` was restoring. The restoring replica runs nudge's defaults (read cache ${fmtInt(p.cacheEntries)} entries per partition).`,
+  );
+  out.push('');
+  out.push(
+    p.compaction === true
+      ? "Changelog compaction: the broker's cleaner was free to compact the changelog during the run (`--compaction`)."
+      : "Changelog compaction: held off for the run (the bench creates the changelog with `min.compaction.lag.ms` of a day; `--compaction` lifts that). With it, once the changelog rolls a segment (64 MiB on the bench broker: about 900k users) the cleaner keeps only the last of the checkpoint records, which all share one key; the restore then meets hundreds of thousands of entries before its first checkpoint record and, at 1M users on 2026-11-21, failed with `RangeError: Maximum call stack size exceeded` in `ChangelogReplay.add` (`this.#ready.push(...this.#pending)`), retrying forever.",
+  );
+  out.push('');
+  if (bySize.length > 1) {
+    out.push('### By partition size (latest run of each)');
+    out.push('');
+    out.push(
+      table(
+        ['users', 'run', 'restore', 'vs bare kafkajs', 'vs raw LMDB', 'time to ready', 'ready ÷ (read + write)', 'state per user', 'reproduce'],
+        bySize.map((x) => [
+          fmtInt(x.params.users),
+          `${x.date.slice(0, 16).replace('T', ' ')} (load ${x.machine.loadAvg1m.toFixed(1)})`,
+          `${fmtInt(x.restore.recordsPerSec)} records/s`,
+          fmtRatio(x.ratios.restoreVsBareKafkajs),
+          fmtRatio(x.ratios.restoreVsRawLmdb),
+          fmtSec(x.restore.timeline.readyMs),
+          fmtRatio(x.ratios.readyVsReadPlusWrite),
+          `${(x.restore.stateFileBytes / x.restore.usersStored).toFixed(0)} B`,
+          `\`${x.command}\``,
+        ]),
+      ),
+    );
+    out.push('');
+    out.push(`The rest of this section details the latest run (${fmtInt(p.users)} users).`);
+    out.push('');
+  }
+  out.push('### Restore and ratios');
+  out.push('');
+  out.push(
+    table(
+      ['subject', 'rate', 'wall time', 'node CPU', 'broker CPU', 'reference (same run)', 'ratio'],
+      [
+        ['nudge restore (start → last batch applied)', `${fmtInt(x.recordsPerSec)} records/s`, fmtSec(t.lastRecordsMs - t.plannedMs), pct(x.cpuMs, t.readyMs), pct(x.brokerCpuMs, t.readyMs), `bare kafkajs ${fmtInt(bare.msgsPerSec)} msgs/s`, fmtRatio(r.ratios.restoreVsBareKafkajs)],
+        ['nudge restore, steady (after the first batch)', x.steadyRecordsPerSec === null ? '– (one batch)' : `${fmtInt(x.steadyRecordsPerSec)} records/s`, fmtSec(t.lastRecordsMs - t.firstRecordsMs), '', '', `bare kafkajs steady ${fmtInt(bare.steadyMsgsPerSec)} msgs/s`, fmtRatio(r.ratios.restoreSteadyVsBareKafkajsSteady)],
+        ['nudge restore vs writing alone', `${fmtInt(x.recordsPerSec)} records/s`, '', '', '', `raw LMDB put ${fmtInt(raw.meanOpsPerSec)} ops/s`, fmtRatio(r.ratios.restoreVsRawLmdb)],
+        ['time to ready', fmtSec(t.readyMs), '', '', '', `bare read ${fmtSec(bare.elapsedMs)} + raw write ${fmtSec((raw.before.elapsedMs + raw.after.elapsedMs) / 2)}`, fmtRatio(r.ratios.readyVsReadPlusWrite)],
+        [
+          'per CPU second of this process',
+          `${fmtInt((1000 * x.records) / x.cpuMs)} records/CPU-s`,
+          '',
+          '',
+          '',
+          `bare kafkajs ${fmtInt((1000 * bare.messages) / bare.cpuMs)} msgs/CPU-s${raw.before.cpuMs !== undefined && raw.after.cpuMs !== undefined ? `; raw LMDB ${fmtInt((2000 * raw.before.ops) / (raw.before.cpuMs + raw.after.cpuMs))} ops/CPU-s` : ''}`,
+          fmtRatio((x.records / x.cpuMs) / (bare.messages / bare.cpuMs)),
+        ],
+        ['bare kafkajs (reference)', `${fmtInt(bare.msgsPerSec)} msgs/s`, fmtSec(bare.elapsedMs), pct(bare.cpuMs, bare.elapsedMs), pct(bare.brokerCpuMs, bare.elapsedMs), '–', '1'],
+      ],
+    ),
+  );
+  out.push('');
+  out.push(
+    'CPU columns are CPU time ÷ the window (100% = one core busy throughout); the broker shares the two cores. On this shared machine the wall-clock rates move with other tenants\' load (compare the three bare runs below); CPU time is ours alone, so the per-CPU-second row is the steadier comparison.',
+  );
+  out.push('');
+  out.push(
+    `Time line of the restoring replica, from \`replica.start()\`: restore planned (group joined, transactional producer initialised, offsets read) at ${fmtMs(t.plannedMs)}; first changelog batch applied at ${fmtMs(t.firstRecordsMs)} (${fmtInt(t.firstRecordsCount)} records); last at ${fmtMs(t.lastRecordsMs)}; \`ready\` with its task running at ${fmtMs(t.readyMs)}. ${fmtInt(x.records)} records restored (\`nudge_restore_records_total\`); ${fmtInt(x.toReadyRecordsPerSec)} records/s over the whole time to ready. The counters are sampled every 5 ms, and a batch is applied synchronously, so batch boundaries are exact to a few ms.`,
+  );
+  out.push('');
+  out.push('### Changelog and state');
+  out.push('');
+  out.push(
+    table(
+      ['what', 'value'],
+      [
+        ['changelog offsets (low – end)', `${fmtInt(c.low)} – ${fmtInt(c.high)}`],
+        ['changelog records read', `${fmtInt(c.records)} (${fmtInt(c.records - p.users)} checkpoint records; the other offsets are transaction markers)`],
+        ['changelog payload (keys + values)', `${fmtMiB(c.payloadBytes)} (${(c.payloadBytes / c.records).toFixed(1)} B/record)`],
+        ['changelog on the broker\'s disk', c.segmentBytes === null ? '– (external broker)' : `${fmtMiB(c.segmentBytes)} (${(c.segmentBytes / p.users).toFixed(1)} B/user)`],
+        ['state restored: users, counts', `${fmtInt(x.usersStored)}, ${fmtInt(x.counted)} (must both equal ${fmtInt(p.users)})`],
+        ['state on disk per user after restore', `${(x.stateFileBytes / x.usersStored).toFixed(0)} B (${(x.stateUsedBytes / x.usersStored).toFixed(0)} B in live pages); ${fmtMiB(x.stateFileBytes)} in all`],
+        ['state on disk per user as built incrementally', `${(r.build.stateFileBytes / r.build.usersStored).toFixed(0)} B`],
+        ['raw LMDB reference file per user', `${(raw.after.fileBytes / raw.after.ops).toFixed(0)} B`],
+        ['peak RSS while restoring', `${fmtMiB(x.peakRssBytes)} (${fmtMiB(x.rssStartBytes)} at start; ${x.peakRssSource})`],
+      ],
+    ),
+  );
+  out.push('');
+  out.push('### References and how the changelog was made');
+  out.push('');
+  out.push(
+    `- bare kafkajs: one consumer in a fresh group with the restore consumer's fetch settings (\`maxBytesPerPartition\` 8 MiB, \`maxWaitTimeInMs\` 100, read_committed), reading the changelog partition from the beginning and doing nothing with the records; done when the batch holding the last offset arrives (the restore's own test). ${fmtInt(bare.batches)} batches of ${fmtInt(bare.messages / Math.max(1, bare.batches))} records on average. Run once before the restore and twice after: ${r.bareKafkajsRuns.map((b) => fmtInt(b.msgsPerSec)).join(', ')} msgs/s; the ratios use the median. Both it and the restore include a fresh consumer group's join.`,
+  );
+  out.push(
+    `- raw LMDB: the ${fmtInt(raw.before.ops)} changelog key/values (as read by the first bare run) put into a fresh environment opened as \`LmdbStore\` opens it, ${fmtInt(raw.before.opsPerTransaction)} puts plus one checkpoint put per \`transactionSync\` (the mean batch the restore applies at a time). Run before and after the restore: ${fmtInt(raw.before.opsPerSec)} and ${fmtInt(raw.after.opsPerSec)} ops/s (the ratio uses their mean).`,
+  );
+  out.push(
+    `- building: produced ${fmtInt(p.users)} events (kafkajs, idempotent, requests of 10,000, acks=-1) at ${fmtInt(r.build.produce.msgsPerSec)} msgs/s; the first replica processed them at ${fmtInt(r.build.eventsPerSec)} events/s (${fmtSec(r.build.elapsedMs)}).`,
+  );
+  if (r.broker.startMs !== null) out.push(`- broker: started for the run in ${fmtSec(r.broker.startMs)} (single node, KRaft, \`scripts/kafka-broker.ts\`).`);
+  const prof = r.profile;
+  if (prof !== null) {
+    out.push('');
+    out.push('### Where the restoring replica spends its CPU');
+    out.push('');
+    out.push(
+      `This run had the restoring replica (start() to ready) under V8's sampling profiler (1 ms; rates a little lower for it): ${fmtInt(prof.samples)} samples over ${fmtSec(prof.totalMs)}. Top functions by self time (lines of the compiled \`dist/\` files):`,
+    );
+    out.push('');
+    out.push(table(['#', 'self time', 'share', 'function', 'where'], prof.top.map((f, i) => [String(i + 1), fmtMs(f.selfMs), `${(100 * f.selfShare).toFixed(1)}%`, `\`${f.name}\``, f.location === '' ? '–' : `\`${f.location}\``])));
+  }
+  return out.join('\n');
+}
+
+/** A histogram quantile; at the last finite bucket only a lower bound is known. */
+function fmtBatchMs(ms: number, maxBucketMs: number): string {
+  return ms >= 5000 && ms >= maxBucketMs ? '≥ 5 s' : fmtMs(ms);
+}
+
+function shares(counts: Record<string, number>, total: number): string {
+  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+  if (entries.length === 0) return '–';
+  return entries.map(([k, n]) => `${k} ${fmtInt(n)} (${((100 * n) / Math.max(1, total)).toFixed(1)}%)`).join(', ');
+}
+
+function phaseRow(name: string, x: DecisionsReport['decide'] | DecisionsReport['load']['profiles'], unit: string, counterMean: number, ratio: number): string[] {
+  return [
+    name,
+    `${fmtInt(x.recordsPerSec)} ${unit}/s`,
+    fmtSec(x.elapsedMs),
+    `${(x.cpuMs / x.elapsedMs).toFixed(2)}`,
+    `${fmtInt(x.perCpuSecond)} ${unit}/CPU-s`,
+    `counter ${fmtInt(counterMean)} events/s`,
+    fmtRatio(ratio),
+  ];
+}
+
+export function renderDecisionsSection(r: DecisionsReport): string {
+  const out: string[] = [];
+  const p = r.params;
+  const d = r.decide;
+  const m = d.mix;
+  const c = r.counter;
+  const ls = r.load.state;
+  out.push('## decisions: candidates decided per second on the embedded default');
+  out.push('');
+  out.push(`Latest run: ${r.date} (took ${fmtSec(r.durationMs)}). Regenerated by \`bench/report.ts\`; edits between the markers are overwritten.`);
+  out.push('');
+  out.push(`Reproduce: \`npx tsc -p . && ${r.command}\``);
+  out.push('');
+  out.push(machineLine(r.machine));
+  out.push('');
+  out.push(
+    `Workload: the decision topology as \`nudge run\` builds it (\`decisionTopology\` with \`HeuristicScorer\`, sends performed by \`RecordingSink\`, default policy: 5% global control group, default caps) on the embedded default, ${p.partitions} partitions, read cache ${fmtInt(p.cacheEntries)} entries per partition, batches of ${fmtInt(p.maxBatchRecords)}. State: ${fmtInt(p.users)} varied profiles (88% India; partial consent, NCPR blocks, missing phones and tokens, quiet hours, several languages) and ${fmtInt(p.events)} activity events for ${fmtInt(p.activeUsers)} active users. Then one promotional campaign (category 5, sms then push, DLT ids present, 12 h window, no budget) and ${fmtInt(p.candidates)} candidates for distinct random users. The operators' clock is virtual time starting ${p.virtualStart} (Monday 10:00 IST) and moving with real time, so the mix below does not depend on when the bench runs.`,
+  );
+  out.push('');
+  out.push('### Throughput and ratios');
+  out.push('');
+  out.push(
+    table(
+      ['phase', 'rate', 'wall time', 'cores busy (CPU ÷ wall)', 'per core', 'reference (same run)', 'ratio'],
+      [
+        phaseRow('decide (candidates)', d, 'decisions', c.meanEventsPerSec, r.ratios.decisionsVsCounter),
+        ['  per core', '', '', '', `${fmtInt(d.perCpuSecond)} decisions/CPU-s`, `counter ${fmtInt(c.meanPerCpuSecond)} events/CPU-s`, fmtRatio(r.ratios.decisionsPerCpuVsCounterPerCpu)],
+        phaseRow('load: profiles', r.load.profiles, 'profiles', c.meanEventsPerSec, r.ratios.profilesVsCounter),
+        phaseRow('load: events', r.load.events, 'events', c.meanEventsPerSec, r.ratios.eventsVsCounter),
+        ['counter (reference)', `${fmtInt(c.meanEventsPerSec)} events/s`, `${fmtSec(c.before.elapsedMs)} / ${fmtSec(c.after.elapsedMs)}`, `${((c.before.cpuMs + c.after.cpuMs) / (c.before.elapsedMs + c.after.elapsedMs)).toFixed(2)}`, `${fmtInt(c.meanPerCpuSecond)} events/CPU-s`, '–', '1'],
+      ],
+    ),
+  );
+  out.push('');
+  out.push(
+    `Each phase is one replica run over records appended to the log while no replica ran, timed from \`replica.start()\` until the replica's checkpoints cover the phase's topic (committed, not just seen); start-up (opening ${p.partitions} stores) is inside: decide phase ready after ${fmtMs(d.readyMs)}, ${fmtInt(d.steadyRecordsPerSec)} decisions/s after it. "Per core" is records ÷ CPU seconds of this process (user + system, all threads, so LMDB and GC threads count). Reference: \`operators/user-counter.ts\` on the same embedded setup (${p.partitions} partitions, fresh state) over ${fmtInt(p.candidates)} events for random users among ${fmtInt(p.users)} (bench/embedded.ts, as the runtime scenario runs it), right before and right after the decide phase: ${fmtInt(c.before.eventsPerSec)} and ${fmtInt(c.after.eventsPerSec)} events/s (${fmtInt((p.candidates * 1000) / c.before.cpuMs)} and ${fmtInt((p.candidates * 1000) / c.after.cpuMs)} per CPU second); ratios use the mean. On this shared machine the wall-clock rates move with other tenants' load (compare the two counter runs); the per-core figures, CPU time being ours alone, are the ones to compare between runs.`,
+  );
+  out.push('');
+  out.push('### What was decided');
+  out.push('');
+  out.push(
+    table(
+      ['what', 'value'],
+      [
+        ['decisions (distinct ids)', `${fmtInt(m.decisions)} (${fmtInt(m.distinctDecisionIds)}), one per candidate`],
+        ['actions', shares(m.actions, m.decisions)],
+        ['skip reasons (a skip may name several)', shares(m.skipReasons, m.actions['skip'] ?? 0)],
+        ['channel of send / schedule / holdout', shares(m.channels, m.decisions - (m.actions['skip'] ?? 0))],
+        ['sends performed (RecordingSink) in the window / sends records after stop', `${fmtInt(d.sinkSends)} / ${fmtInt(m.sends)}`],
+        ['scheduled-send timers after the run', fmtInt(d.state.timers)],
+        ['dead letters', fmtInt(m.deadLetters)],
+      ],
+    ),
+  );
+  out.push('');
+  out.push('### Batches, memory, state');
+  out.push('');
+  const b = (x: DecisionsReport['load']['profiles']) => [
+    fmtInt(x.batch.batches),
+    fmtInt(x.batch.meanRecords),
+    fmtBatchMs(x.batch.p50Ms, x.batch.maxBucketMs),
+    fmtBatchMs(x.batch.p99Ms, x.batch.maxBucketMs),
+    fmtMs((x.batch.meanRecords * 1000) / Math.max(1, x.perCpuSecond)),
+  ];
+  out.push(
+    table(
+      ['phase', 'batches', 'records/batch', 'batch p50 (wall)', 'batch p99 (wall)', 'CPU per batch', 'RSS at start', 'peak RSS', 'V8 heap / external at end'],
+      [
+        ['decide', ...b(d), fmtMiB(d.rssStartBytes), fmtMiB(d.peakRssBytes), `${fmtMiB(d.heapUsedBytes)} / ${fmtMiB(d.externalBytes)}`],
+        ['load: profiles', ...b(r.load.profiles), fmtMiB(r.load.profiles.rssStartBytes), fmtMiB(r.load.profiles.peakRssBytes), `${fmtMiB(r.load.profiles.heapUsedBytes)} / ${fmtMiB(r.load.profiles.externalBytes)}`],
+        ['load: events', ...b(r.load.events), fmtMiB(r.load.events.rssStartBytes), fmtMiB(r.load.events.peakRssBytes), `${fmtMiB(r.load.events.heapUsedBytes)} / ${fmtMiB(r.load.events.externalBytes)}`],
+      ],
+    ),
+  );
+  out.push('');
+  out.push(
+    `State on disk: after loading, ${(ls.fileBytes / ls.users).toFixed(0)} B per user (data.mdb files ÷ ${fmtInt(ls.users)} users; ${(ls.usedBytes / ls.users).toFixed(0)} B in live pages; the encoded UserState averages ${(ls.userValueBytes / ls.users).toFixed(0)} B); after deciding, ${(d.state.fileBytes / d.state.users).toFixed(0)} B per user (${(d.state.usedBytes / d.state.users).toFixed(0)} B live; UserState ${(d.state.userValueBytes / d.state.users).toFixed(0)} B; ${fmtInt(d.state.ledgerEntries)} ledger entries). Batch durations come from \`nudge_batch_duration_seconds\` (interpolated within buckets, approximate); with ${p.partitions} partitions interleaving at every \`await\` (every store read), a batch's wall time includes the other partitions' batches, so it is about ${p.partitions}× its own cost; "≥ 5 s" means beyond the histogram's last bucket. "CPU per batch" is a batch's own cost: records per batch ÷ records per CPU second. Peak RSS is VmHWM reset at the start of each phase (${d.peakRssSource}), in a process that ran the earlier phases; it includes the pages of the LMDB files (state and embedded log) that were touched, which is why it is far above the V8 heap.`,
+  );
+  out.push('');
+  out.push(
+    `Where the time goes: \`node dist/bench/main.js decisions --cpu-prof <dir>\` profiles the decide phase alone (V8 sampling profiler over the same run) and regenerates the "decisions-profile" section below; a plain \`node --cpu-prof\` profile of any run is summarised by \`node dist/bench/cpu-profile.js FILE.cpuprofile\`.`,
+  );
+  return out.join('\n');
+}
+
+export function renderDecisionsProfileSection(r: DecisionsReport): string {
+  const prof = r.profile;
+  const out: string[] = [];
+  out.push('## decisions-profile: where the decide phase spends its CPU');
+  out.push('');
+  out.push(`Latest run: ${r.date} (took ${fmtSec(r.durationMs)}). Regenerated by \`bench/report.ts\`; edits between the markers are overwritten.`);
+  out.push('');
+  out.push(`Reproduce: \`npx tsc -p . && ${r.command}\``);
+  out.push('');
+  out.push(machineLine(r.machine));
+  out.push('');
+  if (prof === null) return out.join('\n');
+  out.push(
+    `The decide phase (${fmtInt(r.params.candidates)} candidates, ${fmtInt(r.params.users)} users in state, ${r.params.partitions} partitions) under V8's sampling profiler (1 ms interval): ${fmtInt(r.decide.recordsPerSec)} decisions/s, against ${fmtInt(r.counter.meanEventsPerSec)} events/s for the counter reference (ratio ${fmtRatio(r.ratios.decisionsVsCounter)}; the profiler slows the phase, so use the "decisions" section's figures for throughput). ${fmtInt(prof.samples)} samples over ${fmtSec(prof.totalMs)}, ${((100 * prof.idleMs) / Math.max(1, prof.totalMs)).toFixed(1)}% idle. Lines are those of the compiled \`dist/\` files.`,
+  );
+  out.push('');
+  out.push(table(['#', 'self time', 'share', 'function', 'where'], prof.top.map((f, i) => [String(i + 1), fmtMs(f.selfMs), `${(100 * f.selfShare).toFixed(1)}%`, `\`${f.name}\``, f.location === '' ? '–' : `\`${f.location}\``])));
+  out.push('');
+  out.push('By file (self time summed; packages collapsed):');
+  out.push('');
+  out.push(table(['file', 'self time', 'share'], prof.byFile.map((f) => [`\`${f.file}\``, fmtMs(f.selfMs), `${(100 * f.selfShare).toFixed(1)}%`])));
   return out.join('\n');
 }
