@@ -1,7 +1,7 @@
 /**
  * A real single-node Kafka 3.9.1 broker (KRaft, combined broker+controller) for
- * tests and benchmarks, run from Maven Central jars because there is no Docker
- * and no Kafka package on these machines. See /work/shared/notes/kafka-local.md.
+ * tests and benchmarks, run from Maven Central jars: it needs only a JVM and Maven,
+ * no Docker and no system package.
  *
  * Library:
  *   const broker = await startBroker();          // broker.brokers === '127.0.0.1:<port>'
