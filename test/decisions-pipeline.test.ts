@@ -249,3 +249,24 @@ test('pipeline: the global control group gets holdout for promotional campaigns,
     await d.close();
   }
 });
+
+test('pipeline: an India SMS whose hydrated text does not fit its registered DLT template (or a variable over 30 characters) is refused as invalid_template', async () => {
+  const d = await decisionDriver();
+  try {
+    const dlt = { senderId: 'SHPPLS-P', dltEntityId: '1101000000000', dltTemplateId: '1107000000000', dltTemplate: '{#var#}, 40% off {#var#} till midnight' };
+    d.putCampaign(campaign('fits', { templates: { en: { sms: { body: '{{name}}, 40% off {{product}} till midnight', ...dlt } } } } as never));
+    d.putCampaign(campaign('long', { templates: { en: { sms: { body: '{{name}}, 40% off {{product}} till midnight', ...dlt } } } } as never));
+    d.putCampaign(campaign('edited', { templates: { en: { sms: { body: '{{name}}, 50% off {{product}} today', ...dlt } } } } as never));
+    await d.pipe('profiles', 'u1', indiaUser('u1'));
+    await activate(d, 'u1');
+    await d.pipe('candidates', 'u1', { campaignId: 'fits', userId: 'u1', vars: { product: 'shoes' } });
+    await d.pipe('candidates', 'u1', { campaignId: 'long', userId: 'u1', vars: { product: 'an extraordinarily long product name here' } });
+    await d.pipe('candidates', 'u1', { campaignId: 'edited', userId: 'u1', vars: { product: 'shoes' } });
+    const [fits, long, edited] = decisions(d);
+    assert.notEqual(fits?.action, 'skip', JSON.stringify(fits?.reasons));
+    assert.deepEqual(long?.reasons, ['invalid_template']);
+    assert.deepEqual(edited?.reasons, ['invalid_template']);
+  } finally {
+    await d.close();
+  }
+});

@@ -2,6 +2,7 @@ import type { CountryRules, PolicyConfig } from '../../config/rules-schema.js';
 import type { Campaign } from '../../processor/messages/index.js';
 import { pickTemplate, hydrate, TemplateError } from '../delivery/template.js';
 import { smsEncoding } from '../delivery/sms-encoding.js';
+import { dltMismatch } from '../delivery/dlt.js';
 import type { SendIntent } from '../sinks/dispatcher.js';
 import { allowsWithout, checkCaps } from './caps.js';
 import { channelReasons } from './eligibility.js';
@@ -76,7 +77,7 @@ export class DecisionEngine {
         for (const r of reasons) staticReasons.add(r);
         continue;
       }
-      const priced = this.#price(channel, campaign, user, input.vars, input.placeholderVars === true);
+      const priced = this.#price(channel, campaign, user, input.vars, input.placeholderVars === true, input.rules.requireDlt);
       if (priced === undefined) {
         staticReasons.add('invalid_template');
         continue;
@@ -229,7 +230,7 @@ export class DecisionEngine {
   }
 
   /** Segments and cost of the message on a channel, from the hydrated template; undefined if it cannot be built. */
-  #price(channel: Channel, campaign: Campaign, user: UserState, vars: Record<string, string | number>, placeholders: boolean): { segments: number; cost: number } | undefined {
+  #price(channel: Channel, campaign: Campaign, user: UserState, vars: Record<string, string | number>, placeholders: boolean, requireDlt: boolean): { segments: number; cost: number } | undefined {
     const picked = pickTemplate(campaign, channel, user.profile?.language);
     if (picked === undefined) return undefined;
     try {
@@ -242,7 +243,10 @@ export class DecisionEngine {
         hydrate(t.body, values);
         return { segments: 0, cost: this.policy.pushPrice };
       }
-      const body = hydrate((picked.template as { body: string }).body, values);
+      const t = picked.template as { body: string; dltTemplate?: string };
+      const body = hydrate(t.body, values);
+      // Where DLT applies and the registered text is known, a body that does not fit it is refused.
+      if (requireDlt && t.dltTemplate !== undefined && !placeholders && dltMismatch(body, t.dltTemplate) !== undefined) return undefined;
       const { segments } = smsEncoding(body);
       return { segments, cost: segments * this.policy.smsSegmentPrice };
     } catch (err) {
