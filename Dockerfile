@@ -19,6 +19,9 @@ USER node
 ENV NUDGE_STATE_DIR=/var/lib/nudge
 VOLUME ["/var/lib/nudge"]
 EXPOSE 8080
+# The slim image has no curl: Node's own fetch asks the liveness endpoint.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.NUDGE_HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Node is PID 1 here and handles SIGTERM itself: stop fetching, commit, close stores, leave the group.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "dist/cli/main.js"]

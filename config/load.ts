@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import { Kind, KindGuard, type TSchema } from '@sinclair/typebox';
 import { ConfigError } from '../errors/index.js';
@@ -31,7 +32,7 @@ export const ENV_KEYS: Record<string, string> = {
 const ENV_NOT_SETTINGS = new Set(['NUDGE_CONFIG', 'NUDGE_KAFKA_CACHE', 'NUDGE_KEEP_KAFKA_DATA', 'NUDGE_REPO_ROOT']);
 
 export interface LoadOptions {
-  /** Path of a JSON config file. */
+  /** Path of a config file: JSON, or YAML when it ends in .yaml or .yml. */
   file?: string | undefined;
   /** Parsed object, instead of or on top of the file. */
   object?: Record<string, unknown> | undefined;
@@ -94,14 +95,15 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError('--config', `cannot read ${file}`, 'a readable JSON file', { cause: err });
   }
+  const yaml = /\.ya?ml$/i.test(file);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw new ConfigError('--config', `${file} is not valid JSON: ${(err as Error).message}`, 'a JSON object', { cause: err });
+    throw new ConfigError('--config', `${file} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`, yaml ? 'a YAML mapping' : 'a JSON object', { cause: err });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ConfigError('--config', `${file} does not hold a JSON object`, 'a JSON object');
+    throw new ConfigError('--config', `${file} does not hold ${yaml ? 'a mapping' : 'an object'}`, yaml ? 'a YAML mapping' : 'a JSON object');
   }
   return parsed as Record<string, unknown>;
 }

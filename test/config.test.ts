@@ -89,3 +89,22 @@ test('cli: a configuration error exits with status 2 and names the setting and t
   assert.match(r.stderr, /processor\.guarantee/);
   assert.match(r.stderr, /"exactly_once" \| "at_least_once"/);
 });
+
+test('config: a YAML file is read like JSON, and a YAML error names the file', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'nudge.yaml');
+    writeFileSync(file, 'kafka:\n  brokers: [10.0.0.5:9092, 10.0.0.6:9092]\n  groupId: prod\nstate:\n  backend: rocksdb\n');
+    const c = loadConfig({ file });
+    assert.deepEqual(c.kafka.brokers, ['10.0.0.5:9092', '10.0.0.6:9092']);
+    assert.equal(c.state.backend, 'rocksdb');
+    writeFileSync(file, 'kafka:\n  brokers: [\n');
+    const e = configError(() => loadConfig({ file }));
+    assert.equal(e.key, '--config');
+    assert.match(e.message, /not valid YAML/);
+    writeFileSync(file, 'state:\n  backend: leveldb\n');
+    assert.equal(configError(() => loadConfig({ file })).key, 'state.backend');
+  } finally {
+    cleanup();
+  }
+});
