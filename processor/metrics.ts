@@ -30,7 +30,14 @@ export class ProcessorMetrics {
 
   constructor(registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'nudge_' });
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: registry, prefix: 'nudge_' });
+      // prom-client names some gauges *_total (active handles, requests), which promtool's
+      // linter rejects: only counters may end in _total. They are dropped, not renamed.
+      for (const m of registry.getMetricsAsArray()) {
+        if (m.name.endsWith('_total') && !(m instanceof Counter)) registry.removeSingleMetric(m.name);
+      }
+    }
     const r = [registry];
     this.recordsIn = new Counter({ name: 'nudge_records_in_total', help: 'Input records read, by topic and partition', labelNames: ['topic', 'partition'], registers: r });
     this.deadLetters = new Counter({ name: 'nudge_deadletters_total', help: 'Records sent to the dead-letter topic, by error code', labelNames: ['code', 'topic'], registers: r });
