@@ -5,7 +5,7 @@ import type { ProcessorMetrics } from '../processor/metrics.js';
 import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
 import type { Scorer } from '../operators/decisions/scorer.js';
 import { latestVersion } from '../models/registry.js';
-import { TfjsScorer } from '../models/tfjs-scorer.js';
+import { ReloadingScorer } from '../models/reloading-scorer.js';
 
 /** The scorer a replica serves: the registry's latest model when there is one, else the heuristics. */
 export async function buildScorer(config: NudgeConfig, metrics: ProcessorMetrics, log: Logger): Promise<{ scorer: Scorer; stop: () => void }> {
@@ -14,11 +14,16 @@ export async function buildScorer(config: NudgeConfig, metrics: ProcessorMetrics
     if (dir !== '') log.warn({ registryDir: dir }, 'model registry is empty; serving the heuristic scorer');
     return { scorer: new HeuristicScorer(), stop: () => undefined };
   }
-  const { scorer, backend } = await TfjsScorer.fromRegistry(dir, {
+  const { scorer, backend } = await ReloadingScorer.open(dir, {
     chunkRows: config.models.chunkRows,
     driftSampleEvery: config.models.driftSampleEvery,
+    shadowCalls: config.models.shadowCalls,
     backend: { onFallback: (b, reason) => log.warn({ backend: b, reason }, 'tfjs backend unavailable; falling back') },
+    onSwap: (from, to) => log.info({ from, to }, 'serving a new model version'),
+    onShadow: (r) => log.info(r, 'shadow model scored'),
+    onError: (err) => log.warn({ err: errorMessage(err) }, 'model registry check failed'),
   });
+  scorer.watch(config.models.reloadMs);
   metrics.tfjsBackend.set({ backend }, 1);
   log.info({ model: scorer.version, backend }, 'serving model');
   // PSI per feature against the training baseline, exported each period from a fresh window.

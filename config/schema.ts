@@ -156,6 +156,8 @@ export const ModelsSchema = Type.Object(
     chunkRows: Type.Integer({ minimum: 1, maximum: 8192, default: 256, description: 'rows per TF.js predict call (measured: models/BATCH-SIZE.md)' }),
     driftSampleEvery: Type.Integer({ minimum: 0, default: 16, description: 'feed one scored row in this many to the drift (PSI) tracker; 0 disables it' }),
     driftExportMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'how often PSI per feature is exported as a metric' }),
+    reloadMs: Type.Integer({ minimum: 1000, default: 30_000, description: 'how often the registry is checked for a newer version (served without a restart)' }),
+    shadowCalls: Type.Integer({ minimum: 0, default: 0, description: 'scoring calls a new version runs in the shadow, its differences logged, before it is served; 0 serves it at once' }),
   },
   { additionalProperties: false, default: {} },
 );
