@@ -16,6 +16,11 @@ import { DEFAULT_WORLD, profileRecord, simUser } from '../bench/sim/population.j
 import { userEvents } from '../bench/sim/activity.js';
 import { mixSeed, mulberry32 } from '../bench/sim/random.js';
 import { demoCampaigns } from './demo-campaigns.js';
+import { baselines, evaluate, type CandidateOffer } from '../bench/sim/quality.js';
+import type { Message } from '../bench/sim/response.js';
+import { isAllowed } from '../operators/decisions/hours.js';
+import { countryRules } from '../config/country-rules.js';
+import type { CampaignInput } from '../processor/messages/index.js';
 
 export interface DemoArgs {
   users: number;
@@ -96,6 +101,7 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
     const sends = readAll<SendRecord>(log, topics.output('sends'), args.partitions);
     await log.close();
     report(decisions, sends, candidates.length, world, start);
+    quality(sends, candidates, campaigns, world, args.seed);
     console.log(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return 0;
   } finally {
@@ -175,4 +181,60 @@ function report(decisions: DecisionRecord[], sends: SendRecord[], candidates: nu
   for (let h = 6; h < 24; h++) console.log(`  ${String(h).padStart(2, '0')}:00 ${'█'.repeat(Math.round(((hours[h] ?? 0) / max) * 40))} ${hours[h] ?? 0}`);
   console.log(`${((atHabit / Math.max(1, sends.length)) * 100).toFixed(0)}% of messages landed in an hour when the user is more active than their average`);
   void start;
+}
+
+/**
+ * How good were the decisions? Expected clicks, conversions and opt-outs per 1,000 promotional
+ * messages under the simulator's ground truth, for nudge and for simpler policies on the same
+ * candidates, and for an oracle that knows the true probabilities.
+ */
+function quality(sends: SendRecord[], candidates: AppendRecord[], campaigns: CampaignInput[], world: typeof DEFAULT_WORLD, seed: number): void {
+  const users = new Map<string, ReturnType<typeof simUser>>();
+  const userOf = (id: string) => {
+    let u = users.get(id);
+    if (u === undefined) users.set(id, (u = simUser(world, Number(id.slice(1)))));
+    return u;
+  };
+  const promo = new Map(campaigns.filter((c) => c.kind === 'promotional' || c.kind === 'reminder').map((c) => [c.campaignId, c]));
+  const nudge: Message[] = sends
+    .filter((s) => s.status === 'sent' && promo.has(s.campaignId))
+    .map((s) => ({ userId: s.userId, channel: s.channel, at: s.ts, category: promo.get(s.campaignId)?.category ?? 5 }));
+  const rules = countryRules({ countries: {} });
+  const offers: CandidateOffer[] = [];
+  for (const r of candidates) {
+    const c = JSON.parse(String(r.value)) as { campaignId: string; userId: string };
+    const campaign = promo.get(c.campaignId);
+    if (campaign === undefined) continue;
+    const u = userOf(c.userId);
+    const kind = campaign.kind;
+    const order = campaign.channels.includes('best') ? (['push', 'sms'] as const) : (campaign.channels as Array<'push' | 'sms'>);
+    const channel = order.find((ch) => (ch === 'sms' ? u.phone !== null && u.consent.sms.promotional : u.pushToken !== null && u.consent.push.promotional));
+    if (channel === undefined) continue;
+    const window = campaign.window as { start: number; end: number };
+    offers.push({
+      userId: u.userId,
+      channel,
+      category: campaign.category ?? 5,
+      windowStart: window.start,
+      windowEnd: window.end,
+      allowed: (at) => isAllowed(at, channel, kind, u.timezone, rules(u.country), u.quietHours),
+    });
+  }
+  // The population's most active local hour, placed in each offer's window.
+  const hourly = new Array<number>(24).fill(0);
+  for (let i = 0; i < 2000; i++) simUser(world, i).traits.hourly.forEach((v, h) => (hourly[h] = (hourly[h] ?? 0) + v));
+  const bestHour = hourly.indexOf(Math.max(...hourly));
+  const populationBest = (o: CandidateOffer) => {
+    const u = userOf(o.userId);
+    for (let t = Math.ceil(o.windowStart / 900_000) * 900_000; t < o.windowEnd; t += 900_000) if (Math.floor(localTime(t, u.timezone).minuteOfDay / 60) === bestHour) return t;
+    return undefined;
+  };
+  const rng = mulberry32(mixSeed(seed, 99));
+  const cost = (m: Message) => (m.channel === 'sms' ? 0.12 : 0.0001);
+  const rows = [evaluate('nudge', nudge, userOf, cost), ...Object.entries(baselines(offers, userOf, rng, populationBest)).map(([name, msgs]) => evaluate(name, msgs, userOf, cost))];
+  console.log('\ndecision quality on the simulator (expected, under its ground truth; promotional messages):');
+  console.log(`  ${'policy'.padEnd(22)} ${'sends'.padStart(7)} ${'clicks/1k'.padStart(10)} ${'conv/1k'.padStart(8)} ${'opt-outs/1k'.padStart(12)} ${'cost/conv'.padStart(10)}`);
+  for (const q of rows) {
+    console.log(`  ${q.policy.padEnd(22)} ${String(q.sends).padStart(7)} ${q.clicksPer1000.toFixed(1).padStart(10)} ${q.conversionsPer1000.toFixed(2).padStart(8)} ${q.optOutsPer1000.toFixed(2).padStart(12)} ${q.costPerConversion.toFixed(2).padStart(10)}`);
+  }
 }

@@ -1,0 +1,90 @@
+import type { SimUser } from './population.js';
+import { clickProbability, convertGivenClick, optOutProbability, recentCount, type Message } from './response.js';
+
+export interface Quality {
+  policy: string;
+  sends: number;
+  clicksPer1000: number;
+  conversionsPer1000: number;
+  optOutsPer1000: number;
+  /** Cost of the messages ÷ expected conversions. */
+  costPerConversion: number;
+}
+
+/**
+ * Expected outcomes of a set of messages under the ground truth: sums of true probabilities,
+ * not samples, so two policies on the same world compare without sampling noise.
+ */
+export function evaluate(policy: string, messages: readonly Message[], userOf: (id: string) => SimUser, cost: (m: Message) => number): Quality {
+  const byUser = new Map<string, Message[]>();
+  for (const m of messages) byUser.set(m.userId, [...(byUser.get(m.userId) ?? []), m]);
+  let clicks = 0;
+  let conversions = 0;
+  let optOuts = 0;
+  let spend = 0;
+  for (const [userId, list] of byUser) {
+    const u = userOf(userId);
+    list.sort((a, b) => a.at - b.at);
+    const times: number[] = [];
+    for (const m of list) {
+      const recent = recentCount(times, m.at);
+      const click = clickProbability(u, m, recent);
+      clicks += click;
+      conversions += click * convertGivenClick(u, m);
+      optOuts += optOutProbability(u, m, recent);
+      spend += cost(m);
+      times.push(m.at);
+    }
+  }
+  const n = messages.length;
+  const per1000 = (x: number) => (n === 0 ? 0 : (x / n) * 1000);
+  return { policy, sends: n, clicksPer1000: per1000(clicks), conversionsPer1000: per1000(conversions), optOutsPer1000: per1000(optOuts), costPerConversion: conversions === 0 ? 0 : spend / conversions };
+}
+
+export interface CandidateOffer {
+  userId: string;
+  channel: 'sms' | 'push';
+  category: number;
+  windowStart: number;
+  windowEnd: number;
+  /** Allowed send instants for this user (legal and quiet hours), from nudge's own rules. */
+  allowed: (at: number) => boolean;
+}
+
+const SLOT = 15 * 60_000;
+
+function slots(o: CandidateOffer): number[] {
+  const out: number[] = [];
+  for (let t = Math.ceil(o.windowStart / SLOT) * SLOT; t < o.windowEnd; t += SLOT) if (o.allowed(t)) out.push(t);
+  return out;
+}
+
+/**
+ * What simpler policies would have sent for the same offers (every reachable, consenting
+ * candidate; no caps), and the oracle that knows each user's true click probability.
+ */
+export function baselines(offers: readonly CandidateOffer[], userOf: (id: string) => SimUser, rand: () => number, populationBestHour: (o: CandidateOffer) => number | undefined): Record<string, Message[]> {
+  const out: Record<string, Message[]> = { 'window start': [], 'random time': [], 'population best hour': [], oracle: [] };
+  for (const o of offers) {
+    const open = slots(o);
+    if (open.length === 0) continue;
+    const base = { userId: o.userId, channel: o.channel, category: o.category };
+    (out['window start'] as Message[]).push({ ...base, at: open[0] as number });
+    (out['random time'] as Message[]).push({ ...base, at: open[Math.floor(rand() * open.length)] as number });
+    const best = populationBestHour(o);
+    (out['population best hour'] as Message[]).push({ ...base, at: best !== undefined && o.allowed(best) ? best : (open[0] as number) });
+    const u = userOf(o.userId);
+    let top = open[0] as number;
+    let topP = -1;
+    for (const t of open) {
+      const p = clickProbability(u, { ...base, at: t }, 0);
+      if (p > topP) {
+        topP = p;
+        top = t;
+      }
+    }
+    // The oracle also knows whom not to message: only where the expected gain beats the opt-out risk.
+    if (topP > 4 * optOutProbability(u, { ...base, at: top }, 0)) (out['oracle'] as Message[]).push({ ...base, at: top });
+  }
+  return out;
+}
