@@ -152,7 +152,8 @@ test('features: non-finite times are refused rather than poisoning the state', (
 test('features: the histogram bucket is the user-local hour of week (03:30 UTC Monday = IST 09:00 Monday = bucket 9)', () => {
   const f = emptyFeatures(MON_0330_UTC);
   recordEvent(f, 'app_open', MON_0330_UTC, 'Asia/Kolkata', MON_0330_UTC);
-  assert.equal(hourOfWeekShare(f, 9).share, 1);
+  // Smoothed: half the bucket, half the same hour over the week (only Monday has it): 4/7 of the raw share.
+  close(hourOfWeekShare(f, 9).share, 4 / 7, 1e-9, 'Monday 09:00 IST bucket');
   assert.equal(hourOfWeekShare(f, 3).share, 0, 'not the UTC hour');
   assert.equal(hourOfWeekShare(f, 8).share, 0);
   close(hourOfWeekShare(f, 9).mass, 1, 0.01, 'mass of one fresh event');
@@ -163,13 +164,13 @@ test('features: the histogram bucket is the user-local hour of week (03:30 UTC M
   // The same instant for a New York user is Sunday 22:30: bucket 6·24 + 22.
   const g = emptyFeatures(MON_0330_UTC);
   recordEvent(g, 'view', MON_0330_UTC, 'America/New_York', MON_0330_UTC);
-  assert.equal(hourOfWeekShare(g, 166).share, 1);
+  close(hourOfWeekShare(g, 166).share, 4 / 7, 1e-9, 'Sunday 22:00 bucket');
 
   // Shares split by activity; a second event in the same bucket doubles its share of mass.
   recordEvent(g, 'view', MON_0330_UTC + 5 * MINUTE, 'America/New_York', MON_0330_UTC + 5 * MINUTE);
   recordEvent(g, 'click', MON_0330_UTC + 2 * HOUR, 'America/New_York', MON_0330_UTC + 2 * HOUR);
-  close(hourOfWeekShare(g, 166).share, 2 / 3, 0.01, 'Sunday 22:00 bucket');
-  close(hourOfWeekShare(g, 0).share, 1 / 3, 0.01, 'Monday 00:00 bucket (00:30 local)');
+  close(hourOfWeekShare(g, 166).share, (2 / 3) * (4 / 7), 0.01, 'Sunday 22:00 bucket');
+  close(hourOfWeekShare(g, 0).share, (1 / 3) * (4 / 7), 0.01, 'Monday 00:00 bucket (00:30 local)');
 });
 
 test('features: only activity types feed the histogram; an invalid zone skips it but still counts', () => {
@@ -183,7 +184,7 @@ test('features: only activity types feed the histogram; an invalid zone skips it
   for (const type of ['app_open', 'view', 'click', 'add_to_cart', 'purchase', 'push_open', 'sms_click']) {
     const g = emptyFeatures(t0);
     recordEvent(g, type, t0, 'Asia/Kolkata', t0);
-    assert.equal(hourOfWeekShare(g, 9).share, 1, `${type} is activity`);
+    close(hourOfWeekShare(g, 9).share, 4 / 7, 1e-9, `${type} is activity`);
   }
   const h = emptyFeatures(t0);
   recordEvent(h, 'app_open', t0, 'Mars/Olympus_Mons', t0);

@@ -252,6 +252,18 @@ export function hourOfWeekShare(f: ActivityFeatures, hourOfWeek: number): { shar
   if (!(total > 0)) return { share: 0, mass: 0 };
   const mass = histogramMass(how, f.at);
   // A bucket outside 0–167 has no activity rather than throwing: it is a caller's arithmetic slip, not data.
-  const bucket = Number.isInteger(hourOfWeek) ? (how[hourOfWeek] ?? 0) : 0;
-  return { share: bucket / total, mass };
+  if (!Number.isInteger(hourOfWeek) || hourOfWeek < 0 || hourOfWeek >= 168) return { share: 0, mass };
+  return { share: smoothedShare(how, total, hourOfWeek), mass };
+}
+
+/**
+ * Half the bucket's own share, half the share of the same hour on every day of the week
+ * (spread over the 7 days): a few weeks of history leave most hour-of-week buckets empty,
+ * and someone active at 20:00 on Friday is likelier active at 20:00 on Monday than at 15:00.
+ */
+export function smoothedShare(how: readonly number[], total: number, hourOfWeek: number): number {
+  const hour = hourOfWeek % 24;
+  let sameHour = 0;
+  for (let d = 0; d < 7; d++) sameHour += how[d * 24 + hour] ?? 0;
+  return 0.5 * ((how[hourOfWeek] ?? 0) / total) + 0.5 * (sameHour / 7 / total);
 }

@@ -5,6 +5,7 @@
  * activity with the population pattern in the same way). No clock, no I/O: the caller passes
  * `now`.
  */
+import { smoothedShare } from './features.js';
 
 const MINUTE = 60_000;
 /** Buckets of the hour-of-week histograms: 7 days × 24 hours, Monday 00:00 first. */
@@ -86,7 +87,8 @@ export function populationPrior(histogram: readonly number[], pseudoCount = 1): 
     total += c + pc;
   }
   if (!(total > 0)) return new Array<number>(HOURS_PER_WEEK).fill(1 / HOURS_PER_WEEK);
-  return counts.map((c) => c / total);
+  // The same smoothing as a user's share: half the bucket, half the same hour across the week.
+  return counts.map((_, i) => smoothedShare(counts, total, i));
 }
 
 /**
