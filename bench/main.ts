@@ -5,6 +5,8 @@ import { hideBin } from 'yargs/helpers';
 import { errorMessage } from '../errors/index.js';
 import { defaultOutDir, fmtInt, fmtMiB, fmtRatio, fmtSec } from './report.js';
 import { runDecisionsBench, type DecisionsReport } from './decisions.js';
+import { eligibilityApiTable, runEligibilityApiBench } from './eligibility-api.js';
+import { runSendPathBench, sendPathTable } from './send-path.js';
 import { runRestoreBench, type RestoreReport } from './restore.js';
 import { runRuntimeBench, type RuntimeReport } from './runtime.js';
 
@@ -117,7 +119,55 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
           process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
         },
       )
-      .demandCommand(1, 'name a scenario: runtime, restore or decisions')
+      .command(
+        'eligibility-api',
+        'POST /v1/eligibility latency at a fixed rate on two Kafka replicas, local and forwarded users, vs a trivial uWS endpoint',
+        (y) =>
+          y
+            .option('rate', { type: 'number', default: 2000, describe: 'requests per second held in each window' })
+            .option('seconds', { type: 'number', default: 20, describe: 'length of each measured window' })
+            .option('users', { type: 'number', default: 20_000, describe: 'users with a profile in state' })
+            .option('brokers', { type: 'string', describe: 'use this Kafka (host:port[,…]) instead of starting a broker' })
+            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/eligibility-api.json and RESULTS.md' })
+            .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
+        async (args) => {
+          const t0 = performance.now();
+          const report = await runEligibilityApiBench({
+            rate: args.rate,
+            seconds: args.seconds,
+            users: args.users,
+            ...(args.brokers !== undefined ? { brokers: args.brokers } : {}),
+            ...(args.write ? { out: args.out } : {}),
+            signal: abort.signal,
+            log: (s) => process.stderr.write(`${s}\n`),
+          });
+          process.stdout.write(`${eligibilityApiTable(report)}\n`);
+          process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
+        },
+      )
+      .command(
+        'send-path',
+        'sends/s of the ProviderSink via the EffectRunner against slow fake providers vs bare undici (keep-alive and not); buildIntent µs/message vs a bare replace',
+        (y) =>
+          y
+            .option('sends', { type: 'number', default: 20_000, describe: 'sends per measured run' })
+            .option('latency-ms', { type: 'number', default: 50, describe: 'latency the fake providers add to every send' })
+            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/send-path.json and RESULTS.md' })
+            .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
+        async (args) => {
+          const t0 = performance.now();
+          const report = await runSendPathBench({
+            sends: args.sends,
+            latencyMs: args['latency-ms'],
+            ...(args.write ? { out: args.out } : {}),
+            signal: abort.signal,
+            log: (s) => process.stderr.write(`${s}\n`),
+          });
+          process.stdout.write(`${sendPathTable(report)}\n`);
+          process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
+        },
+      )
+      .demandCommand(1, 'name a scenario: runtime, restore, decisions, eligibility-api or send-path')
       .strict()
       .exitProcess(false)
       .fail((msg: string | null, err: Error | undefined) => {

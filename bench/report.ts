@@ -109,7 +109,8 @@ export async function writeDecisionsReport(report: DecisionsReport, out: string)
   return writeScenario('decisions', report, renderDecisionsSection(report), out);
 }
 
-async function writeScenario(name: string, report: object, section: string, out: string): Promise<{ json: string; markdown: string }> {
+/** Writes <out>/results/<name>.json and regenerates the <name> section of <out>/RESULTS.md: what every scenario does at its end. */
+export async function writeScenario(name: string, report: object, section: string, out: string): Promise<{ json: string; markdown: string }> {
   const dir = resolve(out);
   const json = join(dir, 'results', `${name}.json`);
   const markdown = join(dir, 'RESULTS.md');
@@ -162,7 +163,8 @@ export function fmtMiB(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-function table(head: string[], rows: string[][]): string {
+/** A Markdown table; exported for the scenarios that render their own section. */
+export function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
@@ -268,7 +270,7 @@ export function renderRuntimeSection(r: RuntimeReport): string {
   return out.join('\n');
 }
 
-function machineLine(m: MachineInfo): string {
+export function machineLine(m: MachineInfo): string {
   return `Machine: ${m.cpuCount} × ${m.cpuModel}, ${(m.totalMemBytes / 1024 ** 3).toFixed(1)} GiB RAM, ${m.os}, Node ${m.node}, Kafka ${m.kafka ?? 'not run'}; 1-min load average at start ${m.loadAvg1m.toFixed(2)}.`;
 }
 
