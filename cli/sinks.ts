@@ -33,7 +33,8 @@ export function buildSinks(config: NudgeConfig, clock: Clock, metrics: Processor
   const { providers, routes } = config.delivery;
   if (routes.length === 0) return { handlers: [new RecordingSink(clock)], close: async () => undefined };
   // One keep-alive pool for every HTTP/1.1 provider: connection reuse is most of the send path's cost.
-  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
+  // As many connections per origin as sends may be in flight: more calls than sockets only queue inside undici.
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: config.processor.effectsConcurrency, pipelining: 1 });
   const adapters = new Map<string, ProviderAdapter>();
   providers.forEach((p, i) => {
     const key = `delivery.providers[${i}]`;
