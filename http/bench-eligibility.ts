@@ -8,7 +8,11 @@ export interface BenchEligibilityOptions {
   /** The eligibility endpoint (`http://host:port/v1/eligibility`); a bare origin gets the path added. */
   url: string;
   token: string;
-  /** Requests per second, held fixed (autocannon's overallRate). */
+  /**
+   * Requests per second (autocannon's overallRate). autocannon turns it into a quota per
+   * connection per second: each connection sends back to back until it has used its share,
+   * then waits for the next second. Arrivals come in bursts, not evenly spaced.
+   */
   rate: number;
   seconds: number;
   /** One request body; called up front to fill a pool the load generator cycles through. */
@@ -70,10 +74,13 @@ process.once('message', (cfg) => {
 `;
 
 /**
- * Load-tests POST /v1/eligibility at a fixed rate from a second process and reports
- * latency percentiles. A fixed rate, not a closed loop, so that the latency is the one a
- * caller sees at that load (autocannon does not correct for coordinated omission: keep
- * the rate below saturation, where the numbers mean something).
+ * Load-tests POST /v1/eligibility at a fixed request rate from a second process and reports
+ * latency percentiles. The rate caps each second's requests; within a second every
+ * connection is a closed loop (one request in flight) until its quota is spent, so the
+ * latency is the one a caller sees in a burst of `connections` concurrent requests. With a
+ * rate set, autocannon corrects for coordinated omission with an expected interval of
+ * ceil(1 / per-connection rate) ms, so one stall shows up as many slow samples. A path
+ * slower than connections / rate per request cannot reach the rate: compare `rps` with it.
  */
 export async function benchEligibility(opts: BenchEligibilityOptions): Promise<BenchEligibilityResult> {
   if (!(opts.rate > 0) || !(opts.seconds > 0)) throw new Error('benchEligibility: rate and seconds must be positive');

@@ -1,16 +1,20 @@
 import { request } from 'undici';
 import { decodeRecord } from '../processor/decode.js';
+import { deadLetter } from '../processor/dead-letter.js';
 import { partitionFor } from '../processor/partitioner.js';
 import type { Campaign } from '../processor/messages/index.js';
 import type { Replica } from '../processor/replica.js';
 import type { BatchResult } from '../processor/partition-task.js';
 import type { Directory } from '../processor/kafka/directory.js';
-import { isNudgeError, errorMessage } from '../errors/index.js';
+import { ErrorCodes, isNudgeError, errorMessage } from '../errors/index.js';
 import type { DecisionOperator } from '../operators/decisions/decision-operator.js';
 import type { DecisionRecord } from '../operators/decisions/decision-record.js';
 import { userIdFromSendId, type SendRecord } from '../operators/sinks/dispatcher.js';
 import { round } from '../operators/decisions/decision-record.js';
 import { ApiError, FORWARDED_HEADER as FORWARDED, type DashboardSnapshot, type EligibilityAnswer, type EligibilityRequest, type LiveEvent, type ReplicaApi, type UserView } from './replica-api.js';
+
+/** What a dead letter keeps of a webhook receipt (they are small). */
+const DEAD_LETTER_VALUE_BYTES = 4_096;
 
 export interface BindingOptions {
   directory: Directory;
@@ -95,14 +99,35 @@ export class ReplicaBinding implements ReplicaApi {
   async receipts(records: ReadonlyArray<Record<string, unknown>>): Promise<number> {
     const engine = this.#replica.engine;
     if (engine === undefined) throw new ApiError(503, 'NUDGE_ERR_NOT_RUNNING', 'replica not started');
-    const usable = records
-      .map((r) => (typeof r['userId'] === 'string' && r['userId'] !== '' ? r : { ...r, userId: userIdFromSendId(String(r['sendId'] ?? '')) }))
-      .filter((r) => typeof r['userId'] === 'string' && r['userId'] !== '');
-    if (usable.length === 0) return 0;
-    await engine.append(
-      this.#replica.topics.input('receipts'),
-      usable.map((r) => ({ key: r['userId'] as string, value: Buffer.from(JSON.stringify(r), 'utf8') })),
-    );
+    const usable: Array<Record<string, unknown>> = [];
+    const orphans: Array<Record<string, unknown>> = [];
+    for (const r of records) {
+      const userId = typeof r['userId'] === 'string' && r['userId'] !== '' ? r['userId'] : userIdFromSendId(String(r['sendId'] ?? ''));
+      if (userId === undefined) orphans.push(r);
+      else usable.push({ ...r, userId });
+    }
+    const topics = this.#replica.topics;
+    if (usable.length > 0) {
+      await engine.append(topics.input('receipts'), usable.map((r) => ({ key: r['userId'] as string, value: Buffer.from(JSON.stringify(r), 'utf8') })));
+    }
+    // A receipt that names no user (not a nudge sendId, no userId) cannot be keyed to a
+    // partition. It is kept on the dead-letter topic with its reason, never dropped unseen.
+    if (orphans.length > 0) {
+      const now = Date.now();
+      await engine.append(
+        topics.output('deadletter'),
+        orphans.map((r) => {
+          const raw = Buffer.from(JSON.stringify(r), 'utf8');
+          const letter = deadLetter(
+            { topic: topics.input('receipts'), partition: -1, offset: -1, key: null, value: raw, headers: {}, timestamp: now },
+            { code: ErrorCodes.MISSING_FIELD, message: 'receipt webhook: no userId and the sendId is not one of nudge', field: 'userId' },
+            DEAD_LETTER_VALUE_BYTES,
+            now,
+          );
+          return { key: '', value: Buffer.from(JSON.stringify(letter.value), 'utf8') };
+        }),
+      );
+    }
     return usable.length;
   }
 

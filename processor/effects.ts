@@ -24,6 +24,18 @@ export type EffectOutcome = Record<string, unknown>;
 export interface EffectHandler {
   readonly kind: string;
   run(effect: Effect, signal: AbortSignal): Promise<EffectOutcome>;
+  /**
+   * Feedback from the operators for the sinks' own bookkeeping (delivery receipts feeding a
+   * provider's health). Statistical and advisory: called after the batch that raised it
+   * commits, never persisted, and a redelivered batch may raise it again.
+   */
+  observe?(signal: Signal): void;
+}
+
+/** Feedback for sinks raised by an operator with `ctx.signal()`. */
+export interface Signal {
+  kind: string;
+  payload: unknown;
 }
 
 export interface EffectRunnerOptions {
@@ -93,6 +105,20 @@ export class EffectRunner {
       this.#opts.onPressure(partition, true);
     }
     this.#pump();
+  }
+
+  /** Hands committed signals to every handler that observes them; a failing observer is logged, never fatal. */
+  observe(signals: readonly Signal[]): void {
+    for (const handler of this.#handlers.values()) {
+      if (handler.observe === undefined) continue;
+      for (const s of signals) {
+        try {
+          handler.observe(s);
+        } catch (err) {
+          this.#opts.log.warn({ err: errorMessage(err), kind: handler.kind, signal: s.kind }, 'sink failed to observe a signal');
+        }
+      }
+    }
   }
 
   /** Resolves when nothing is queued or running. */

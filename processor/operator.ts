@@ -49,6 +49,11 @@ export interface OperatorContext {
    * `onOutcome` in a later batch.
    */
   effect<P>(id: string, kind: string, payload: P): void;
+  /**
+   * Tells the sinks something they may learn from (a delivery receipt for a provider's
+   * health). Handed over after this batch commits; dropped with it if it rolls back.
+   */
+  signal(kind: string, payload: unknown): void;
 }
 
 export interface Operator {

@@ -2,7 +2,7 @@ import { errorMessage, isNudgeError, RecordError, ErrorCodes, type ErrorCode } f
 import type { WriteOp } from '../state/bytes-store.js';
 import type { Checkpoint, PartitionState } from '../state/partition-state.js';
 import type { Clock } from './clock.js';
-import type { Effect, EffectOutcome } from './effects.js';
+import type { Effect, EffectOutcome, Signal } from './effects.js';
 import { OUTBOX_NAMESPACE } from '../state/partition-state.js';
 import type { KeyValueStore } from '../state/key-value-store.js';
 import { deadLetter } from './dead-letter.js';
@@ -49,6 +49,8 @@ export interface BatchResult {
   offsets: Record<string, number>;
   /** Effects recorded in the outbox by this batch, to perform once it has committed. */
   effects: Effect[];
+  /** Feedback for the sinks (ctx.signal), handed over once the batch has committed. */
+  signals: Signal[];
   /** Decisions and sends by their metric labels, counted before encoding; applied on commit. */
   tally: Map<string, number>;
   records: number;
@@ -72,6 +74,7 @@ export class PartitionTask {
   readonly #contexts = new Map<Operator, OperatorContext>();
   #outputs: OutputRecord[] = [];
   #effects: Effect[] = [];
+  #signals: Signal[] = [];
   readonly #outbox: KeyValueStore<Effect>;
   #closed = false;
 
@@ -144,6 +147,7 @@ export class PartitionTask {
       this.state.writes.savepoint();
       const mark = this.#outputs.length;
       const effectMark = this.#effects.length;
+      const signalMark = this.#signals.length;
       try {
         for (const op of operators) await op.process(record, this.#contexts.get(op) as OperatorContext);
         this.state.writes.release();
@@ -152,6 +156,7 @@ export class PartitionTask {
         this.state.writes.rollback();
         this.#outputs.length = mark;
         this.#effects.length = effectMark;
+        this.#signals.length = signalMark;
         this.log.warn({ err: errorMessage(err), offset: raw.offset, topic }, 'operator failed on a record; dead-lettered');
         this.#deadLetter(raw, err, ErrorCodes.OPERATOR);
       }
@@ -178,6 +183,7 @@ export class PartitionTask {
       this.state.writes.savepoint();
       const mark = this.#outputs.length;
       const effectMark = this.#effects.length;
+      const signalMark = this.#signals.length;
       try {
         await op.onTimer(timer, this.#contexts.get(op) as OperatorContext);
         this.state.writes.release();
@@ -185,6 +191,7 @@ export class PartitionTask {
         this.state.writes.rollback();
         this.#outputs.length = mark;
         this.#effects.length = effectMark;
+        this.#signals.length = signalMark;
         this.log.error({ err: errorMessage(err), owner: timer.owner, id: timer.id }, 'timer handler failed; timer dropped');
       }
     }
@@ -203,6 +210,7 @@ export class PartitionTask {
       this.state.writes.savepoint();
       const mark = this.#outputs.length;
       const effectMark = this.#effects.length;
+      const signalMark = this.#signals.length;
       try {
         await op?.onOutcome?.(effect, outcome, this.#contexts.get(op) as OperatorContext);
         this.state.writes.release();
@@ -210,6 +218,7 @@ export class PartitionTask {
         this.state.writes.rollback();
         this.#outputs.length = mark;
         this.#effects.length = effectMark;
+        this.#signals.length = signalMark;
         this.log.error({ err: errorMessage(err), owner: effect.owner, id: effect.id }, 'outcome handler failed; effect resolved without it');
       }
       this.#outbox.delete([effect.id]);
@@ -270,6 +279,7 @@ export class PartitionTask {
     this.state.writes.discard();
     this.#outputs = [];
     this.#effects = [];
+    this.#signals = [];
   }
 
   async close(): Promise<void> {
@@ -297,8 +307,10 @@ export class PartitionTask {
     this.#outputs = [];
     const effects = this.#effects;
     this.#effects = [];
+    const signals = this.#signals;
+    this.#signals = [];
     const { ops, checkpoint } = this.state.prepareCommit(offsets);
-    return { partition: this.partition, kind, outputs, ops, checkpoint, offsets, effects, tally, records, startedAt };
+    return { partition: this.partition, kind, outputs, ops, checkpoint, offsets, effects, signals, tally, records, startedAt };
   }
 
   #deadLetter(raw: RawRecord, err: unknown, fallback: ErrorCode = ErrorCodes.OPERATOR): void {
@@ -329,6 +341,9 @@ export class PartitionTask {
         const effect: Effect = { id, kind, owner: op.name, payload, dispatches: 1 };
         task.#outbox.put([id], effect);
         task.#effects.push(effect);
+      },
+      signal: (kind, payload) => {
+        task.#signals.push({ kind, payload });
       },
     };
   }

@@ -252,6 +252,7 @@ export class Replica extends EventEmitter implements EngineHandler {
     if (this.listenerCount('commit') > 0) this.emit('commit', result);
     // Only now, with the intent durable, may the provider be called (send ledger).
     if (result.effects.length > 0) this.effects.submit(task.partition, result.effects);
+    if (result.signals.length > 0) this.effects.observe(result.signals);
   }
 
   /** Outcomes arrive one by one; they are committed in batches per partition. */

@@ -209,6 +209,7 @@ export class TopologyTestDriver {
       this.#outputs.push({ role, key: o.key?.toString('utf8') ?? null, value: JSON.parse(o.value.toString('utf8')), partition: task.partition });
     }
     await task.applyCommitted(result);
+    for (const signal of result.signals) for (const h of this.#handlers.values()) h.observe?.(signal);
     if (result.effects.length === 0) return;
     const outcomes: Array<{ effect: Effect; outcome: EffectOutcome }> = [];
     for (const effect of result.effects) {

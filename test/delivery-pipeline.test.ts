@@ -66,3 +66,58 @@ test('delivery: decisions reach the providers through routing; an outage fails o
     await fakes.close();
   }
 });
+
+test('delivery: receipts on nudge.receipts feed routing health; a provider that stops delivering goes last', { timeout: 120_000 }, async () => {
+  const fakes = await startFakeProviders();
+  const agent = new Agent({ keepAliveTimeout: 10_000 });
+  const gupshup = createProviderAdapter({ ...fakes.configs.gupshup, name: 'gupshup-in' }, { now: Date.now, dispatcher: agent });
+  const twilio = createProviderAdapter({ ...fakes.configs.twilio, name: 'twilio' }, { now: Date.now, dispatcher: agent });
+  const router = new Router({
+    timers: realTimers,
+    minDeliverySamples: 20,
+    routes: [{ country: 'IN', channel: 'sms', providers: [{ adapter: gupshup, pricePerSegment: 0.1, ratePerSec: 500 }, { adapter: twilio, pricePerSegment: 0.5, ratePerSec: 500 }] }],
+  });
+  const d = await TopologyTestDriver.create({
+    topology: () => decisionTopology(config, new HeuristicScorer()),
+    partitions: 2,
+    startTime: MONDAY + 5 * HOUR,
+    config: { policy: config.policy },
+    effects: (clock) => [new ProviderSink(router, clock)],
+  });
+  try {
+    const phone = (u: string) => `+9198000${String(10000 + Number(u.slice(1)))}`;
+    const users = Array.from({ length: 60 }, (_, i) => `u${i}`);
+    for (const u of users) {
+      await d.pipe('profiles', u, indiaUser(u, { phone: phone(u), quietHours: null }));
+      await activate(d, u);
+    }
+    d.putCampaign(campaign('otp', { kind: 'transactional', deadline: 'hard', channels: ['sms'], window: { start: MONDAY, end: MONDAY + 8 * HOUR } }));
+    for (const u of users.slice(0, 30)) await d.pipe('candidates', u, { campaignId: 'otp', userId: u, vars: { product: 'x' } });
+    const first = d.readOutputs('sends').map((o) => o.value as SendRecord).filter((s) => s.status === 'sent');
+    assert.equal(first.length, 30);
+    assert.ok(first.every((s) => s.provider === 'gupshup-in'), 'the cheaper provider while nothing is known of delivery');
+    assert.equal(router.health().find((h) => h.provider === 'gupshup-in')?.deliveryRate, undefined);
+
+    // The operator network loses most of Gupshup's messages: its DLRs say so.
+    for (const [i, s] of first.entries()) {
+      await d.pipe('receipts', s.userId, { sendId: s.sendId, userId: s.userId, provider: 'gupshup-in', status: i % 5 === 0 ? 'delivered' : 'undelivered', code: i % 5 === 0 ? null : 'EXPIRED', ts: MONDAY + 5 * HOUR });
+    }
+    // A recipient's own failure (unsubscribed) is not held against the provider.
+    const before = router.health().find((h) => h.provider === 'gupshup-in')?.deliveryRate;
+    assert.ok(before !== undefined && before < 0.3, `delivery rate learnt from receipts: ${before}`);
+    await d.pipe('receipts', 'u0', { sendId: first[0]?.sendId, userId: 'u0', provider: 'gupshup-in', status: 'failed', code: '21610', ts: MONDAY + 5 * HOUR });
+    assert.equal(router.health().find((h) => h.provider === 'gupshup-in')?.deliveryRate, before);
+    assert.equal(router.health().find((h) => h.provider === 'gupshup-in')?.healthy, false);
+
+    for (const u of users.slice(30)) await d.pipe('candidates', u, { campaignId: 'otp', userId: u, vars: { product: 'x' } });
+    // readOutputs hands over what is new since the last call: this wave's sends.
+    const later = d.readOutputs('sends').map((o) => o.value as SendRecord).filter((s) => s.status === 'sent');
+    assert.equal(later.length, 30);
+    assert.ok(later.every((s) => s.provider === 'twilio'), `the provider that delivers takes over: ${[...new Set(later.map((s) => s.provider))].join(',')}`);
+    assert.equal(fakes.twilio.stats.accepted, 30);
+  } finally {
+    await d.close();
+    await agent.close();
+    await fakes.close();
+  }
+});

@@ -4,16 +4,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Agent } from 'undici';
 import { chromium, type Page } from 'playwright-core';
-import { validateConfig } from '../config/load.js';
 import { demoCampaigns } from '../cli/demo-campaigns.js';
 import { buildDashboardHtml } from '../http/dashboard/index.js';
 import { ReplicaBinding } from '../http/replica-binding.js';
 import { startHttpServer } from '../http/server.js';
 import { systemClock } from '../processor/clock.js';
-import { createReplica } from '../processor/create-replica.js';
-import { EmbeddedLog, type AppendRecord } from '../processor/embedded/log.js';
+import type { AppendRecord } from '../processor/embedded/log.js';
 import { LocalDirectory } from '../processor/kafka/directory.js';
-import { topologyFor } from '../operators/topologies.js';
 import { createProviderAdapter } from '../operators/sinks/providers/index.js';
 import { ProviderSink } from '../operators/sinks/provider-sink.js';
 import { realTimers } from '../operators/sinks/resilience/timers.js';
@@ -22,14 +19,14 @@ import { startFakeProviders } from '../bench/fakes/index.js';
 import { DEFAULT_WORLD, profileRecord, simUser } from '../bench/sim/population.js';
 import { TEST_TOKEN } from './support/http-client.js';
 import { testLogger } from './support/logger.js';
-import { tempDir } from './support/tmp.js';
+import { embeddedReplica, jsonRecord } from './support/embedded-replica.js';
 import { waitFor } from './support/wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const USERS = 3_000;
 
-const json = (key: string, value: unknown): AppendRecord => ({ key, value: JSON.stringify(value), headers: { 'content-type': 'application/json' } });
+const json = jsonRecord;
 
 /**
  * The dashboard against a real replica, not a stub: the embedded engine with the decision
@@ -41,7 +38,6 @@ test(
   'dashboard in headless Chromium follows a real replica while a demo campaign runs',
   { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)`, timeout: 180_000 },
   async () => {
-    const tmp = tempDir('nudge-dash-live-');
     const fakes = await startFakeProviders();
     const agent = new Agent({ keepAliveTimeout: 10_000 });
     const adapter = (name: 'gupshup' | 'twilio' | 'fcm') => createProviderAdapter({ ...fakes.configs[name], name }, { now: Date.now, dispatcher: agent });
@@ -54,12 +50,8 @@ test(
         { country: '*', channel: 'push', providers: [{ adapter: fcm, pricePerSegment: 0.0001, ratePerSec: 2_000 }] },
       ],
     });
-    const config = validateConfig({ state: { dir: join(tmp.dir, 'state') }, embedded: { partitions: 2 }, http: { port: 0 } });
-    const log = new EmbeddedLog(join(tmp.dir, 'log'));
-    const { replica } = createReplica({ config, topology: topologyFor(config), logger: testLogger, clock: systemClock, embeddedLog: log, effects: [new ProviderSink(router, systemClock)] });
+    const { replica, log, close } = embeddedReplica({ partitions: 2, effects: [new ProviderSink(router, systemClock)] });
     const topics = replica.topics;
-    for (const t of [...topics.inputs, ...topics.outputs]) log.createTopic(t, 2);
-    log.createTopic(topics.campaigns, 1);
     const binding = new ReplicaBinding(replica, { directory: new LocalDirectory(), token: TEST_TOKEN, forwardTimeoutMs: 2_000 });
     const server = await startHttpServer({ api: binding, host: '127.0.0.1', port: 0, token: TEST_TOKEN, maxBodyBytes: 65_536, log: testLogger, dashboardHtml: buildDashboardHtml() });
     const browser = await chromium.launch({
@@ -139,11 +131,9 @@ test(
       if (feeding !== undefined) clearInterval(feeding);
       await browser.close();
       server.close();
-      await replica.stop();
-      await log.close();
+      await close();
       await agent.close();
       await fakes.close();
-      tmp.cleanup();
     }
   },
 );

@@ -5,7 +5,7 @@ import type { Campaign, Candidate, Profile, Receipt, UserEvent } from '../../pro
 import type { Operator, OperatorContext, Timer } from '../../processor/operator.js';
 import type { InputRecord } from '../../processor/record.js';
 import { TemplateError } from '../delivery/template.js';
-import { SEND_EFFECT, sendIdFor, type SendIntent, type SendOutcome, type SendRecord } from '../sinks/dispatcher.js';
+import { DELIVERY_SIGNAL, SEND_EFFECT, type DeliverySignal, sendIdFor, type SendIntent, type SendOutcome, type SendRecord } from '../sinks/dispatcher.js';
 import type { Effect, EffectOutcome } from '../../processor/effects.js';
 import { pruneSent } from './caps.js';
 import { DecisionEngine, FEATURE_VERSION, type Plan } from './decide.js';
@@ -147,6 +147,12 @@ export class DecisionOperator implements Operator {
   }
 
   async #receipt(userId: string, receipt: Receipt, ctx: OperatorContext): Promise<void> {
+    // Delivered and failed rates per provider feed routing. A failure the recipient caused
+    // (unsubscribed) says nothing about the provider, so it is not counted against it.
+    const recipientFault = receipt.code !== null && receipt.code !== undefined && UNSUBSCRIBED_CODES.has(String(receipt.code));
+    if (receipt.status === 'delivered' || ((receipt.status === 'failed' || receipt.status === 'undelivered') && !recipientFault)) {
+      ctx.signal(DELIVERY_SIGNAL, { provider: receipt.provider, delivered: receipt.status === 'delivered' } satisfies DeliverySignal);
+    }
     const users = ctx.store<UserState>(DECISION_STORES.users.name);
     const user = await users.get([userId]);
     if (user === undefined) return;

@@ -56,6 +56,15 @@ export function userIdFromSendId(sendId: string): string | undefined {
 /** The effect kind of a message send: the decision operator asks, a sink performs. */
 export const SEND_EFFECT = 'send';
 
+/** The signal kind of a delivery receipt, for the sinks' provider health. */
+export const DELIVERY_SIGNAL = 'delivery';
+
+/** What a delivery receipt tells routing: whether a message this provider accepted reached the phone. */
+export interface DeliverySignal {
+  provider: string;
+  delivered: boolean;
+}
+
 /** One provider attempt, as the sink reports it; each becomes a `nudge.sends` record. */
 export interface SendAttempt {
   provider: string;

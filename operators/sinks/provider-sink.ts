@@ -1,7 +1,7 @@
 import type { Clock } from '../../processor/clock.js';
-import type { Effect, EffectHandler } from '../../processor/effects.js';
+import type { Effect, EffectHandler, Signal } from '../../processor/effects.js';
 import type { ProcessorMetrics } from '../../processor/metrics.js';
-import { SEND_EFFECT, type SendAttempt, type SendIntent, type SendOutcome } from './dispatcher.js';
+import { DELIVERY_SIGNAL, SEND_EFFECT, type DeliverySignal, type SendAttempt, type SendIntent, type SendOutcome } from './dispatcher.js';
 import type { ProviderResult } from './providers/provider.js';
 import { perDevice } from './providers/targets.js';
 import type { Router } from './routing.js';
@@ -21,6 +21,13 @@ export class ProviderSink implements EffectHandler {
     this.#router = router;
     this.#clock = clock;
     this.#metrics = metrics;
+  }
+
+  /** Delivery receipts feed the provider's health in routing (a low delivery rate goes last). */
+  observe(signal: Signal): void {
+    if (signal.kind !== DELIVERY_SIGNAL) return;
+    const { provider, delivered } = signal.payload as DeliverySignal;
+    this.#router.recordDelivery(provider, delivered);
   }
 
   async run(effect: Effect, signal: AbortSignal): Promise<SendOutcome> {

@@ -1,0 +1,39 @@
+import { join } from 'node:path';
+import { validateConfig } from '../../config/load.js';
+import { systemClock } from '../../processor/clock.js';
+import { createReplica } from '../../processor/create-replica.js';
+import type { EffectHandler } from '../../processor/effects.js';
+import { EmbeddedLog, type AppendRecord } from '../../processor/embedded/log.js';
+import type { Replica } from '../../processor/replica.js';
+import { topologyFor } from '../../operators/topologies.js';
+import { testLogger } from './logger.js';
+import { tempDir } from './tmp.js';
+
+export interface EmbeddedReplica {
+  replica: Replica;
+  log: EmbeddedLog;
+  /** Stops the replica, closes the log and removes the directory. */
+  close(): Promise<void>;
+}
+
+/** A decision-topology replica on the embedded engine with its topics created, on the system clock; not started. */
+export function embeddedReplica(opts: { partitions: number; effects?: EffectHandler[] }): EmbeddedReplica {
+  const tmp = tempDir('nudge-embedded-');
+  const config = validateConfig({ state: { dir: join(tmp.dir, 'state') }, embedded: { partitions: opts.partitions }, http: { port: 0 } });
+  const log = new EmbeddedLog(join(tmp.dir, 'log'));
+  const { replica } = createReplica({ config, topology: topologyFor(config), logger: testLogger, clock: systemClock, embeddedLog: log, ...(opts.effects ? { effects: opts.effects } : {}) });
+  for (const t of [...replica.topics.inputs, ...replica.topics.outputs]) log.createTopic(t, opts.partitions);
+  log.createTopic(replica.topics.campaigns, 1);
+  return {
+    replica,
+    log,
+    close: async () => {
+      await replica.stop();
+      await log.close();
+      tmp.cleanup();
+    },
+  };
+}
+
+/** A JSON record keyed by `key`, as producers write them. */
+export const jsonRecord = (key: string, value: unknown): AppendRecord => ({ key, value: JSON.stringify(value), headers: { 'content-type': 'application/json' } });
