@@ -29,8 +29,12 @@ export async function runCommand(args: RunArgs): Promise<number> {
   }
   const metrics = new ProcessorMetrics();
   const scoring = await buildScorer(config, metrics, logger);
-  const sinks = buildSinks(config, systemClock, metrics);
+  let share = () => 1;
+  const sinks = buildSinks(config, systemClock, metrics, process.env, { share: () => share(), log: logger });
   const { replica, embeddedLog } = createReplica({ config, topology: topologyFor(config, { scorer: scoring.scorer }), logger, metrics, effects: sinks.handlers });
+  // Per-campaign rates are for the whole deployment: each replica paces its partitions' share.
+  share = () => replica.tasks.size / Math.max(1, replica.engine?.partitionCount ?? 1);
+  replica.on('assignment', () => sinks.throttle?.reshare());
   if (embeddedLog !== undefined) {
     for (const { topic, file } of [...config.embedded.inputs, ...inputs]) {
       const name = topic.includes('.') ? topic : config.topics.prefix + topic;

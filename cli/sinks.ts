@@ -10,6 +10,9 @@ import { ProviderSink } from '../operators/sinks/provider-sink.js';
 import { RecordingSink } from '../operators/sinks/recording-sink.js';
 import { realTimers } from '../operators/sinks/resilience/timers.js';
 import { Router, type RouteTable } from '../operators/sinks/routing.js';
+import { CampaignThrottle } from '../operators/sinks/resilience/campaign-throttle.js';
+import { CapacitySignal } from '../operators/sinks/capacity-signal.js';
+import { createLogger, type Logger } from '../processor/logger.js';
 
 /** Settings each provider type cannot work without (messaging.md): named in the error when missing. */
 const REQUIRED: Record<string, string[]> = {
@@ -25,11 +28,19 @@ const SECRET = new Set(['authToken', 'password', 'authkey', 'serviceAccount', 'p
 
 export interface Sinks {
   handlers: EffectHandler[];
+  /** Per-campaign rates (config and the capacity signal); call `reshare()` after a rebalance. */
+  throttle?: CampaignThrottle;
   close(): Promise<void>;
 }
 
+export interface SinkOptions {
+  /** This replica's share of the partitions, for per-campaign rates set for the whole deployment. */
+  share?: () => number;
+  log?: Logger;
+}
+
 /** The sinks of a replica: providers from `delivery`, or the recording sink when no route is configured. */
-export function buildSinks(config: NudgeConfig, clock: Clock, metrics: ProcessorMetrics, env: NodeJS.ProcessEnv = process.env): Sinks {
+export function buildSinks(config: NudgeConfig, clock: Clock, metrics: ProcessorMetrics, env: NodeJS.ProcessEnv = process.env, opts: SinkOptions = {}): Sinks {
   const { providers, routes } = config.delivery;
   if (routes.length === 0) return { handlers: [new RecordingSink(clock)], close: async () => undefined };
   // One keep-alive pool for every HTTP/1.1 provider: connection reuse is most of the send path's cost.
@@ -64,9 +75,30 @@ export function buildSinks(config: NudgeConfig, clock: Clock, metrics: Processor
     }),
   }));
   const router = new Router({ routes: tables, timers: realTimers });
+  const { campaignRates, capacitySignal } = config.delivery;
+  const limited = Object.keys(campaignRates).length > 0 || capacitySignal !== undefined;
+  const throttle = limited ? new CampaignThrottle({ timers: realTimers, rates: campaignRates, ...(opts.share !== undefined ? { share: opts.share } : {}) }) : undefined;
+  let signal: CapacitySignal | undefined;
+  if (throttle !== undefined && capacitySignal !== undefined) {
+    const token = resolveSecret('delivery.capacitySignal.token', capacitySignal.token, env);
+    signal = new CapacitySignal({
+      url: capacitySignal.url,
+      token,
+      intervalMs: capacitySignal.intervalMs,
+      timeoutMs: capacitySignal.timeoutMs,
+      throttle,
+      configured: campaignRates,
+      timers: realTimers,
+      log: (opts.log ?? createLogger('warn')).child({ component: 'capacity-signal' }),
+      dispatcher: agent,
+    });
+    signal.start();
+  }
   return {
-    handlers: [new ProviderSink(router, clock, metrics)],
+    handlers: [new ProviderSink(router, clock, metrics, throttle)],
+    ...(throttle !== undefined ? { throttle } : {}),
     close: async () => {
+      signal?.stop();
       await Promise.all([...adapters.values()].map((a) => a.close?.()));
       await agent.close();
     },

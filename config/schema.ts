@@ -202,6 +202,21 @@ export const DeliverySchema = Type.Object(
       ),
       { default: [], description: 'per country and channel, providers in order of preference; empty records sends without calling anyone' },
     ),
+    campaignRates: Type.Record(Type.String({ minLength: 1 }), Type.Number({ minimum: 0 }), {
+      default: {},
+      description: "sends per second per campaign for the whole deployment (promotional and reminder messages; 0 holds them): the landing page's capacity",
+    }),
+    capacitySignal: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://', description: 'GET answers {"campaigns": {"<campaignId>": <sends per second>}}; it overrides campaignRates for the campaigns it names' }),
+          token: Type.Optional(SecretRef),
+          intervalMs: Type.Integer({ minimum: 100, default: 5_000 }),
+          timeoutMs: Type.Integer({ minimum: 100, default: 2_000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false, default: {} },
 );

@@ -5,6 +5,7 @@ import { DELIVERY_SIGNAL, SEND_EFFECT, type DeliverySignal, type SendAttempt, ty
 import type { ProviderResult } from './providers/provider.js';
 import { perDevice } from './providers/targets.js';
 import type { Router } from './routing.js';
+import { CampaignThrottled, type CampaignThrottle } from './resilience/campaign-throttle.js';
 
 /**
  * The sink for real (or fake) providers: routes each send by country, cost and health,
@@ -17,10 +18,14 @@ export class ProviderSink implements EffectHandler {
   readonly #clock: Clock;
   readonly #metrics: ProcessorMetrics | undefined;
 
-  constructor(router: Router, clock: Clock, metrics?: ProcessorMetrics) {
+  readonly #throttle: CampaignThrottle | undefined;
+
+  /** `throttle`: per-campaign rates (the landing page's capacity) that promotional sends wait for. */
+  constructor(router: Router, clock: Clock, metrics?: ProcessorMetrics, throttle?: CampaignThrottle) {
     this.#router = router;
     this.#clock = clock;
     this.#metrics = metrics;
+    this.#throttle = throttle;
   }
 
   /** Delivery receipts feed the provider's health in routing (a low delivery rate goes last). */
@@ -33,6 +38,16 @@ export class ProviderSink implements EffectHandler {
   async run(effect: Effect, signal: AbortSignal): Promise<SendOutcome> {
     const intent = effect.payload as SendIntent;
     const attempts: SendAttempt[] = [];
+    if (this.#throttle !== undefined) {
+      try {
+        // Waiting here holds one of the runner's send slots: a throttled campaign backs up
+        // into its partitions (bounded, then paused) instead of into memory.
+        await this.#throttle.take(intent, signal);
+      } catch (err) {
+        if (!(err instanceof CampaignThrottled)) throw err;
+        return { final: 'dropped', attempts: [{ provider: 'none', status: 'dropped', providerMessageId: null, error: { code: err.code, message: err.message }, ts: this.#clock.now() }] };
+      }
+    }
     let sent = false;
     let permanent = false;
     let action: SendOutcome['action'];
