@@ -1,6 +1,6 @@
 import type { CountryRules, PolicyConfig } from '../../config/rules-schema.js';
 import type { Campaign } from '../../processor/messages/index.js';
-import { pickTemplate, hydrate, TemplateError } from '../delivery/template.js';
+import { pickTemplate, hydrate, TemplateError, type TemplateValues } from '../delivery/template.js';
 import { smsEncoding } from '../delivery/sms-encoding.js';
 import { dltMismatch } from '../delivery/dlt.js';
 import type { SendIntent } from '../sinks/dispatcher.js';
@@ -236,7 +236,7 @@ export class DecisionEngine {
     try {
       const given = templateValues(user, vars);
       // Ten characters per unknown variable: a typical product or name, enough to count segments.
-      const values = placeholders ? new Proxy(given, { get: (t, k: string) => t[k] ?? 'xxxxxxxxxx' }) : given;
+      const values: TemplateValues = placeholders ? (k) => (typeof given === 'function' ? given(k) : given[k]) ?? 'xxxxxxxxxx' : given;
       if (channel === 'push') {
         const t = picked.template as { title: string; body: string };
         hydrate(t.title, values);
@@ -262,33 +262,52 @@ export class DecisionEngine {
     const picked = pickTemplate(campaign, channel, profile?.language);
     if (picked === undefined || profile === undefined) throw new TemplateError(`no ${channel} template for the user's language`);
     const values = templateValues(user, args.vars);
-    const base = { sendId: args.sendId, decisionId: args.decisionId, userId: args.userId, campaignId: campaign.campaignId, channel, kind: campaign.kind, language: picked.language, expiresAt: campaign.window.end };
+    // Built field by field, without spreads: this runs once per message sent.
     if (channel === 'sms') {
       const t = picked.template as { body: string; senderId?: string; dltEntityId?: string; dltTemplateId?: string };
       const body = hydrate(t.body, values);
       const enc = smsEncoding(body);
+      const sms: NonNullable<SendIntent['sms']> = { body, encoding: enc.encoding };
+      if (t.senderId) sms.senderId = t.senderId;
+      if (t.dltEntityId) sms.dltEntityId = t.dltEntityId;
+      if (t.dltTemplateId) sms.dltTemplateId = t.dltTemplateId;
       return {
-        ...base,
+        sendId: args.sendId,
+        decisionId: args.decisionId,
+        userId: args.userId,
+        campaignId: campaign.campaignId,
+        channel,
+        kind: campaign.kind,
+        language: picked.language,
+        expiresAt: campaign.window.end,
         to: { phone: profile.phone ?? '' },
-        sms: { body, encoding: enc.encoding, ...(t.senderId ? { senderId: t.senderId } : {}), ...(t.dltEntityId ? { dltEntityId: t.dltEntityId } : {}), ...(t.dltTemplateId ? { dltTemplateId: t.dltTemplateId } : {}) },
+        sms,
         segments: enc.segments,
         cost: enc.segments * this.policy.smsSegmentPrice,
       };
     }
     const t = picked.template as { title: string; body: string; image?: string; deepLink?: string; collapseKey?: string };
+    const push: NonNullable<SendIntent['push']> = {
+      title: hydrate(t.title, values),
+      body: hydrate(t.body, values),
+      // One notification per campaign on the device: a resend replaces rather than stacks.
+      collapseKey: t.collapseKey ?? campaign.campaignId,
+      // Time-critical messages wake budget Android phones under battery savers (FCM high priority).
+      highPriority: campaign.kind === 'transactional' || campaign.deadline === 'hard',
+    };
+    if (t.image) push.image = t.image;
+    if (t.deepLink) push.deepLink = t.deepLink;
     return {
-      ...base,
+      sendId: args.sendId,
+      decisionId: args.decisionId,
+      userId: args.userId,
+      campaignId: campaign.campaignId,
+      channel,
+      kind: campaign.kind,
+      language: picked.language,
+      expiresAt: campaign.window.end,
       to: { tokens: profile.pushTokens },
-      push: {
-        title: hydrate(t.title, values),
-        body: hydrate(t.body, values),
-        ...(t.image ? { image: t.image } : {}),
-        ...(t.deepLink ? { deepLink: t.deepLink } : {}),
-        // One notification per campaign on the device: a resend replaces rather than stacks.
-        collapseKey: t.collapseKey ?? campaign.campaignId,
-        // Time-critical messages wake budget Android phones under battery savers (FCM high priority).
-        highPriority: campaign.kind === 'transactional' || campaign.deadline === 'hard',
-      },
+      push,
       segments: 0,
       cost: this.policy.pushPrice,
     };
@@ -300,8 +319,9 @@ function categoryOf(campaign: Campaign): { category?: number } {
 }
 
 /** Candidate vars win over profile fields; the profile supplies {{name}} when the producer did not. */
-function templateValues(user: UserState, vars: Record<string, string | number>): Record<string, string | number | undefined> {
-  return { name: user.profile?.name, ...vars };
+function templateValues(user: UserState, vars: Record<string, string | number>): TemplateValues {
+  const name = user.profile?.name;
+  return name === undefined || vars['name'] !== undefined ? vars : (k) => (k === 'name' ? (vars[k] ?? name) : vars[k]);
 }
 
 export const FEATURE_VERSION = FEATURE_SPEC.version;
