@@ -207,26 +207,22 @@ export class ReplicaBinding implements ReplicaApi {
   }
 
   #committed(result: BatchResult): void {
-    if (result.outputs.length === 0) return;
-    const decisionsTopic = this.#replica.topics.output('decisions');
-    const sendsTopic = this.#replica.topics.output('sends');
-    for (const o of result.outputs) {
-      if (o.topic !== decisionsTopic && o.topic !== sendsTopic) continue;
+    // The operators' own objects, before encoding: nothing to decode, whatever the output format.
+    const live = this.#listeners.size > 0;
+    const second = Math.floor(Date.now() / 1000);
+    for (const o of result.produced) {
       let event: LiveEvent;
-      try {
-        if (o.topic === decisionsTopic) {
-          const d = JSON.parse(o.value.toString('utf8')) as DecisionRecord;
-          this.#stats.decision(d);
-          event = { type: 'decision', ts: d.ts, campaignId: d.campaignId, action: d.action, reasons: d.reasons, channel: d.channel };
-        } else {
-          const s = JSON.parse(o.value.toString('utf8')) as SendRecord;
-          this.#stats.send(s);
-          event = { type: 'send', ts: s.ts, campaignId: s.campaignId, provider: s.provider, status: s.status, channel: s.channel };
-        }
-      } catch {
-        // msgpack outputs are not decoded for the live view.
-        continue;
-      }
+      if (o.role === 'decisions') {
+        const d = o.value as DecisionRecord;
+        this.#stats.decision(d, second);
+        if (!live) continue;
+        event = { type: 'decision', ts: d.ts, campaignId: d.campaignId, action: d.action, reasons: d.reasons, channel: d.channel };
+      } else if (o.role === 'sends') {
+        const s = o.value as SendRecord;
+        this.#stats.send(s);
+        if (!live) continue;
+        event = { type: 'send', ts: s.ts, campaignId: s.campaignId, provider: s.provider, status: s.status, channel: s.channel };
+      } else continue;
       for (const l of this.#listeners) l(event);
     }
   }
@@ -242,10 +238,10 @@ class LiveStats {
   /** Decisions by action per second over the last 10 seconds (wall clock: this is monitoring, not logic). */
   readonly #window: Array<{ second: number; counts: Map<string, number> }> = [];
 
-  decision(d: DecisionRecord): void {
+  /** `second`: the wall-clock second of the commit (this is monitoring, not logic). */
+  decision(d: DecisionRecord, second: number): void {
     for (const r of d.reasons) this.reasons.set(r, (this.reasons.get(r) ?? 0) + 1);
     if (d.supersedes === undefined) this.decided.set(d.campaignId, (this.decided.get(d.campaignId) ?? 0) + 1);
-    const second = Math.floor(Date.now() / 1000);
     let slot = this.#window[this.#window.length - 1];
     if (slot === undefined || slot.second !== second) {
       slot = { second, counts: new Map() };

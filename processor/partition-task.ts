@@ -49,6 +49,8 @@ export interface BatchResult {
   offsets: Record<string, number>;
   /** Effects recorded in the outbox by this batch, to perform once it has committed. */
   effects: Effect[];
+  /** The outputs as the operators emitted them, before encoding: in-process listeners read these rather than decode `outputs`. */
+  produced: readonly OutputRecord[];
   /** Feedback for the sinks (ctx.signal), handed over once the batch has committed. */
   signals: Signal[];
   /** Decisions and sends by their metric labels, counted before encoding; applied on commit. */
@@ -303,14 +305,15 @@ export class PartitionTask {
       const key = o.role === 'decisions' ? `d\u0000${v.action}\u0000${v.reasons?.[0] ?? 'none'}` : o.role === 'sends' ? `s\u0000${v.provider}\u0000${v.status}` : undefined;
       if (key !== undefined) tally.set(key, (tally.get(key) ?? 0) + 1);
     }
-    const outputs = this.#outputs.map((o) => encodeOutput(o, topics, limits.outputFormat));
+    const produced = this.#outputs;
+    const outputs = produced.map((o) => encodeOutput(o, topics, limits.outputFormat));
     this.#outputs = [];
     const effects = this.#effects;
     this.#effects = [];
     const signals = this.#signals;
     this.#signals = [];
     const { ops, checkpoint } = this.state.prepareCommit(offsets);
-    return { partition: this.partition, kind, outputs, ops, checkpoint, offsets, effects, signals, tally, records, startedAt };
+    return { partition: this.partition, kind, outputs, ops, checkpoint, offsets, effects, produced, signals, tally, records, startedAt };
   }
 
   #deadLetter(raw: RawRecord, err: unknown, fallback: ErrorCode = ErrorCodes.OPERATOR): void {

@@ -95,23 +95,26 @@ test(
       };
       feeding = setInterval(wave, 250);
 
-      // Sample what the page shows while the campaign runs.
+      // Sample what the page shows while the campaign runs (and winds down: decisions/s is a
+      // 10-second average, so it keeps moving after the last wave). Enough samples, not a fixed time,
+      // so that a busy machine only makes the test slower.
       const seen = { dps: new Set<string>(), sends: new Set<string>(), events: new Set<string>(), progress: new Set<string>() };
-      const until = Date.now() + 9_000;
-      while (Date.now() < until) {
+      const numbers = (s: Set<string>) => [...s].map((v) => Number(v.replace(/[^\d.]/g, ''))).filter((n) => Number.isFinite(n));
+      const enough = () => seen.dps.size >= 3 && numbers(seen.dps).some((n) => n > 0) && seen.sends.size >= 3 && seen.progress.size >= 3 && Math.max(0, ...numbers(seen.events)) > 100;
+      const until = Date.now() + 45_000;
+      while (Date.now() < until && !(enough() && next >= USERS)) {
         seen.dps.add(await text('kpi-dps'));
         seen.sends.add(await text('kpi-sends'));
         seen.events.add(await text('kpi-events'));
         seen.progress.add(await text('campaigns'));
-        await page.waitForTimeout(500);
+        await page.waitForTimeout(300);
       }
       clearInterval(feeding);
       feeding = undefined;
 
-      const numbers = (s: Set<string>) => [...s].map((v) => Number(v.replace(/[^\d.]/g, ''))).filter((n) => Number.isFinite(n));
       assert.ok(numbers(seen.dps).some((n) => n > 0), `decisions/s rose above zero: ${[...seen.dps].join(' ')}`);
       assert.ok(seen.dps.size >= 3, `decisions/s changed as the waves arrived: ${[...seen.dps].join(' ')}`);
-      assert.ok(numbers(seen.sends).some((n) => n > 0) && seen.sends.size >= 2, `sends grew: ${[...seen.sends].join(' ')}`);
+      assert.ok(numbers(seen.sends).some((n) => n > 0) && seen.sends.size >= 3, `sends grew: ${[...seen.sends].join(' ')}`);
       assert.ok(numbers(seen.events).length >= 3 && Math.max(...numbers(seen.events)) > 100, `the live feed moved: ${[...seen.events].join(' ')}`);
       assert.ok(seen.progress.size >= 3, 'campaign progress changed');
 
