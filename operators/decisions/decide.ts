@@ -263,6 +263,19 @@ export class DecisionEngine {
     if (picked === undefined || profile === undefined) throw new TemplateError(`no ${channel} template for the user's language`);
     const values = templateValues(user, args.vars);
     // Built field by field, without spreads: this runs once per message sent.
+    const intent: SendIntent = {
+      sendId: args.sendId,
+      decisionId: args.decisionId,
+      userId: args.userId,
+      campaignId: campaign.campaignId,
+      channel,
+      kind: campaign.kind,
+      language: picked.language,
+      to: {},
+      segments: 0,
+      cost: 0,
+      expiresAt: campaign.window.end,
+    };
     if (channel === 'sms') {
       const t = picked.template as { body: string; senderId?: string; dltEntityId?: string; dltTemplateId?: string };
       const body = hydrate(t.body, values);
@@ -271,20 +284,11 @@ export class DecisionEngine {
       if (t.senderId) sms.senderId = t.senderId;
       if (t.dltEntityId) sms.dltEntityId = t.dltEntityId;
       if (t.dltTemplateId) sms.dltTemplateId = t.dltTemplateId;
-      return {
-        sendId: args.sendId,
-        decisionId: args.decisionId,
-        userId: args.userId,
-        campaignId: campaign.campaignId,
-        channel,
-        kind: campaign.kind,
-        language: picked.language,
-        expiresAt: campaign.window.end,
-        to: { phone: profile.phone ?? '' },
-        sms,
-        segments: enc.segments,
-        cost: enc.segments * this.policy.smsSegmentPrice,
-      };
+      intent.to = { phone: profile.phone ?? '' };
+      intent.sms = sms;
+      intent.segments = enc.segments;
+      intent.cost = enc.segments * this.policy.smsSegmentPrice;
+      return intent;
     }
     const t = picked.template as { title: string; body: string; image?: string; deepLink?: string; collapseKey?: string };
     const push: NonNullable<SendIntent['push']> = {
@@ -297,20 +301,10 @@ export class DecisionEngine {
     };
     if (t.image) push.image = t.image;
     if (t.deepLink) push.deepLink = t.deepLink;
-    return {
-      sendId: args.sendId,
-      decisionId: args.decisionId,
-      userId: args.userId,
-      campaignId: campaign.campaignId,
-      channel,
-      kind: campaign.kind,
-      language: picked.language,
-      expiresAt: campaign.window.end,
-      to: { tokens: profile.pushTokens },
-      push,
-      segments: 0,
-      cost: this.policy.pushPrice,
-    };
+    intent.to = { tokens: profile.pushTokens };
+    intent.push = push;
+    intent.cost = this.policy.pushPrice;
+    return intent;
   }
 }
 
