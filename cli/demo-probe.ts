@@ -79,14 +79,16 @@ export class DemoProbe {
   latency(): Record<string, LatencySummary> {
     const out: Record<string, LatencySummary> = {};
     for (const [kind, h] of this.#histograms) {
+      // A percentile is the top of its HDR bucket, which can lie above the exact maximum recorded.
+      const at = (p: number) => Math.min(h.getValueAtPercentile(p), h.maxValue);
       out[kind] = {
         batches: h.totalCount,
-        p50: h.getValueAtPercentile(50),
-        p90: h.getValueAtPercentile(90),
-        p99: h.getValueAtPercentile(99),
-        p999: h.getValueAtPercentile(99.9),
+        p50: at(50),
+        p90: at(90),
+        p99: at(99),
+        p999: at(99.9),
         max: h.maxValue,
-        cdf: CDF_PERCENTILES.map((p) => [p, h.getValueAtPercentile(p)]),
+        cdf: CDF_PERCENTILES.map((p) => [p, at(p)]),
       };
     }
     return out;

@@ -1,6 +1,8 @@
 import { ConfigError } from '../errors/index.js';
 import { runDemo, type DemoArgs } from './demo-run.js';
 import { printSummary, qualityRows, sendHours } from './demo-summary.js';
+import { reportData } from './demo-report.js';
+import { writeReport } from '../bench/report-html/page.js';
 
 export type { DemoArgs } from './demo-run.js';
 
@@ -11,15 +13,18 @@ export type { DemoArgs } from './demo-run.js';
  * day in seconds, with the users answering what they get. No Kafka, no credentials,
  * nothing leaves the machine.
  */
-export async function demoCommand(args: DemoArgs): Promise<number> {
+export async function demoCommand(args: DemoArgs & { report: string }): Promise<number> {
   for (const [key, value, min] of [['--users', args.users, 10], ['--partitions', args.partitions, 1], ['--hours', args.hours, 1], ['--history-days', args.historyDays, 0]] as const) {
     if (!Number.isInteger(value) || value < min) throw new ConfigError(key, `got ${value}`, `an integer ≥ ${min}`);
   }
   console.log(`nudge demo: ${args.users.toLocaleString('en')} simulated users (seed ${args.seed}), ${args.partitions} partitions, embedded log, LMDB state, virtual clock`);
-  const run = await runDemo(args, (line) => console.log(line));
+  const { report, ...demo } = args;
+  const run = await runDemo(demo, (line) => console.log(line));
   const hours = sendHours(run);
   const quality = qualityRows(run);
   printSummary(run, hours, quality);
+  const json = writeReport(report, reportData(run, hours, quality));
+  console.log(`\nreport: ${report} (data: ${json})`);
   console.log(`\ndone in ${run.timings.total.toFixed(1)} s`);
   return 0;
 }

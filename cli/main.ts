@@ -57,9 +57,10 @@ async function main(argv: string[]): Promise<number> {
           .option('partitions', { type: 'number', default: 4 })
           .option('seed', { type: 'number', default: 42 })
           .option('hours', { type: 'number', default: 12, describe: 'simulated hours to run after the campaigns start' })
-          .option('history-days', { type: 'number', default: 3, describe: 'days of past activity per user' }),
+          .option('history-days', { type: 'number', default: 3, describe: 'days of past activity per user' })
+          .option('report', { type: 'string', default: 'reports/demo.html', describe: 'HTML report to write (the same data as JSON beside it)' }),
       async (args) => {
-        code = await demoCommand({ users: args.users, partitions: args.partitions, seed: args.seed, hours: args.hours, historyDays: args['history-days'] });
+        code = await demoCommand({ users: args.users, partitions: args.partitions, seed: args.seed, hours: args.hours, historyDays: args['history-days'], report: args.report });
       },
     )
     .command(
