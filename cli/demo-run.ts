@@ -193,7 +193,9 @@ async function drained(replica: Replica, log: EmbeddedLog): Promise<void> {
       for (const [p, task] of replica.tasks) if ((task.position(topic) ?? 0) < log.end(topic, p)) behind = true;
     }
     if (!behind) return;
-    await new Promise((r) => setTimeout(r, 20));
+    // A short poll: the simulated day waits here at every step that feeds answers back, so a
+    // long one would add up to seconds of idling over a day of 5-minute steps.
+    await new Promise((r) => setTimeout(r, 2));
   }
 }
 
