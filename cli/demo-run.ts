@@ -6,6 +6,7 @@ import { VirtualClock } from '../processor/clock.js';
 import { EmbeddedLog, type AppendRecord } from '../processor/embedded/log.js';
 import { createLogger } from '../processor/logger.js';
 import { createReplica } from '../processor/create-replica.js';
+import { ProcessorMetrics } from '../processor/metrics.js';
 import type { Replica } from '../processor/replica.js';
 import type { CampaignInput } from '../processor/messages/index.js';
 import { topologyFor } from '../operators/topologies.js';
@@ -17,6 +18,7 @@ import { mixSeed, mulberry32 } from '../bench/sim/random.js';
 import { FeedbackQueue, Responder, type Feedback, type FeedbackKind, type ResponderCounts } from '../bench/sim/responder.js';
 import { demoCampaigns } from './demo-campaigns.js';
 import { DemoProbe, type LatencySummary, type ThroughputSample } from './demo-probe.js';
+import { startDemoProviders, type DemoProviders } from './demo-providers.js';
 
 export interface DemoArgs {
   users: number;
@@ -24,6 +26,8 @@ export interface DemoArgs {
   seed: number;
   hours: number;
   historyDays: number;
+  /** `fake`: sends go over HTTP to the provider fakes on loopback; `recorded`: recorded as sent in-process. */
+  providers?: 'fake' | 'recorded';
 }
 
 export interface DemoRun {
@@ -62,13 +66,16 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
   const logger = createLogger('warn');
   const t0 = performance.now();
   const seconds = (from: number) => (performance.now() - from) / 1000;
+  let providers: DemoProviders | undefined;
   try {
     // Monday 2026-11-23, 09:00 in India.
     const start = Date.UTC(2026, 10, 23, 3, 30);
     const clock = new VirtualClock(start);
     const config = validateConfig({ state: { dir: join(dir, 'state') }, embedded: { partitions: args.partitions }, http: { port: 0 }, processor: { timerIntervalMs: 60_000 } });
     const log = new EmbeddedLog(join(dir, 'log'), { now: () => clock.now() });
-    const { replica } = createReplica({ config, topology: topologyFor(config), logger, clock, embeddedLog: log });
+    const metrics = new ProcessorMetrics(undefined, { defaultMetrics: false });
+    if (args.providers !== 'recorded') providers = await startDemoProviders(clock, metrics, config.processor.effectsConcurrency);
+    const { replica } = createReplica({ config, topology: topologyFor(config), logger, clock, metrics, embeddedLog: log, ...(providers !== undefined ? { effects: providers.handlers } : {}) });
     const topics = replica.topics;
     for (const t of [...topics.inputs, ...topics.outputs]) log.createTopic(t, args.partitions);
     log.createTopic(topics.campaigns, 1);
@@ -170,6 +177,7 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
       userOf,
     };
   } finally {
+    await providers?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
