@@ -55,6 +55,8 @@ export class DemoProbe {
     });
     this.sample();
     this.#timer = setInterval(() => this.sample(), this.intervalMs);
+    // A run that fails half-way must not be kept alive by its probe.
+    this.#timer.unref();
   }
 
   stop(): void {

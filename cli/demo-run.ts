@@ -57,7 +57,7 @@ const PRODUCTS = ['running shoes', 'a kurta', 'headphones', 'a smartwatch', 'a s
 
 /**
  * Runs the demo's world through the pipeline on the embedded default and returns what came
- * out: a simulated population and its past week, three campaigns, the decisions, and a day on
+ * out: a simulated population and its past days, three campaigns, the decisions, and a day on
  * a virtual clock during which the users answer the messages they get (clicks, purchases,
  * STOPs), written back to the input topics as they fall due.
  */
