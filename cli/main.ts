@@ -53,9 +53,9 @@ async function main(argv: string[]): Promise<number> {
       'the whole system end to end on the embedded default: no Kafka, no credentials',
       (y) =>
         y
-          // What runs in under a minute on two cores: each user costs ~1.9 ms of CPU (37.6 s for
-          // 20,000), mostly their past activity (a day of it: ~12 events) and candidates through
-          // the pipeline, then the HTTP sends to the provider fakes.
+          // What runs in about a minute on two cores: each user costs ~2 ms of CPU (38–48 s for
+          // 20,000 in two runs), mostly their past activity (a day of it: ~12 events) and
+          // candidates through the pipeline, then the HTTP sends to the provider fakes.
           .option('users', { type: 'number', default: 20_000, describe: 'simulated users' })
           .option('partitions', { type: 'number', default: 4 })
           .option('seed', { type: 'number', default: 42 })
