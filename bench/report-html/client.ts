@@ -14,7 +14,7 @@ export const REPORT_CLIENT_JS = String.raw`
   function fmt(n, digits) { return Number(n).toLocaleString('en', { maximumFractionDigits: digits === undefined ? 0 : digits, minimumFractionDigits: digits === undefined ? 0 : digits }); }
   function ms(us) { return us >= 1000 ? fmt(us / 1000, 1) + ' ms' : fmt(us) + ' µs'; }
 
-  text('run', fmt(data.run.users) + ' users · ' + data.run.partitions + ' partitions · seed ' + data.run.seed + ' · ' + data.run.hours + ' simulated hours from ' + data.run.day + ' · ' + data.run.historyDays + ' days of history');
+  text('run', fmt(data.run.users) + ' users · ' + data.run.partitions + ' partitions · seed ' + data.run.seed + ' · ' + data.run.hours + ' simulated hours from ' + data.run.day + ' · ' + data.run.historyDays + (data.run.historyDays === 1 ? ' day' : ' days') + ' of history');
   text('kpi-total', fmt(data.timings.total, 1) + ' s');
   text('kpi-decisions', fmt(data.counts.decisions));
   text('kpi-sends', fmt(data.counts.sends));

@@ -32,12 +32,12 @@ const BODY = `
 <header><h1>nudge <span>demo report</span></h1><div class="muted" id="run"></div></header>
 <main>
   <section class="kpis">
-    <div class="kpi"><div class="label">run time</div><div class="value" id="kpi-total"></div></div>
+    <div class="kpi"><div class="label">pipeline run time</div><div class="value" id="kpi-total"></div></div>
     <div class="kpi"><div class="label">decisions</div><div class="value" id="kpi-decisions"></div></div>
     <div class="kpi"><div class="label">sends</div><div class="value" id="kpi-sends"></div></div>
     <div class="kpi"><div class="label">clicks / conversions / opt-outs fed back</div><div class="value" id="kpi-feedback"></div></div>
   </section>
-  <section class="card"><h2>Throughput</h2><p>Decisions, events and sends per second over the run, sampled every 250 ms: loading the users' past week, deciding the candidates, then the simulated day.</p><div class="chart"><canvas id="chart-throughput"></canvas></div></section>
+  <section class="card"><h2>Throughput</h2><p>Decisions, events and sends per second over the run, sampled every 250 ms when the event loop is free (a gap is a long batch holding it): loading the users' past days, deciding the candidates, then the simulated day.</p><div class="chart"><canvas id="chart-throughput"></canvas></div></section>
   <section class="card"><h2>Batch latency</h2><p>Time to process and commit one batch, as a cumulative distribution (HDR histogram).</p><div class="chart"><canvas id="chart-latency"></canvas></div>
     <table><thead><tr><th>batches</th><th class="num">count</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">p99.9</th><th class="num">max</th></tr></thead><tbody id="latency-table"></tbody></table></section>
   <section class="card"><h2>When messages landed</h2><p>Messages by the recipient's local hour, against when the users messaged are truly active (the simulator's ground truth, which nudge never sees).</p><div class="chart"><canvas id="chart-hours"></canvas></div></section>
