@@ -52,3 +52,10 @@ export function normal(rng: Rng): number {
 export function logNormal(rng: Rng, median: number, sigma: number): number {
   return median * Math.exp(sigma * normal(rng));
 }
+
+/** 32-bit FNV-1a of a string: seeds a draw from an id (a send id), whatever order ids come in. */
+export function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

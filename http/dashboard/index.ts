@@ -54,7 +54,8 @@ export function buildDashboardHtml(options: DashboardOptions = {}): string {
   ].join('\n');
 }
 
-function readChartJs(path: string | undefined): string | undefined {
+/** chart.js's UMD build as text, or undefined where it is not installed (also inlined by the demo's report). */
+export function readChartJs(path: string | undefined): string | undefined {
   try {
     // chart.js's "exports" map does not export dist/chart.umd.js (resolving that subpath
     // throws ERR_PACKAGE_PATH_NOT_EXPORTED): resolve the package entry, which is in dist/,
@@ -67,6 +68,6 @@ function readChartJs(path: string | undefined): string | undefined {
 }
 
 /** Keeps a script from ending its own <script> element early (`</script` inside a string). */
-function inlineSafe(js: string): string {
+export function inlineSafe(js: string): string {
   return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 }

@@ -1,0 +1,121 @@
+import { build, type Histogram } from 'hdr-histogram-js';
+import type { EmbeddedLog } from '../processor/embedded/log.js';
+import type { BatchResult } from '../processor/partition-task.js';
+import type { Replica } from '../processor/replica.js';
+
+export interface ThroughputSample {
+  /** Seconds since the run started (wall clock). */
+  t: number;
+  decisions: number;
+  events: number;
+  sends: number;
+}
+
+export interface LatencySummary {
+  batches: number;
+  /** Microseconds at p50, p90, p99, p99.9 and the maximum. */
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** [percentile, microseconds] points of the CDF, for the chart. */
+  cdf: Array<[number, number]>;
+}
+
+/** CDF points: dense where the tail is (each decade of 1 − p gets as many points). */
+const CDF_PERCENTILES = [0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 85, 90, 92, 94, 95, 96, 97, 98, 98.5, 99, 99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 100];
+
+/**
+ * Watches a demo run from outside the pipeline: cumulative decisions, events and sends sampled
+ * every `intervalMs` of wall-clock time (the throughput chart), and the processing-and-commit
+ * time of every batch from the replica's commit notifications in an HDR histogram (exact
+ * percentiles to three significant digits, where the Prometheus buckets are too coarse).
+ */
+export class DemoProbe {
+  readonly samples: ThroughputSample[] = [];
+  readonly #histograms = new Map<string, Histogram>();
+  readonly #t0 = performance.now();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly replica: Replica,
+    private readonly log: EmbeddedLog,
+    private readonly partitions: number,
+    private readonly intervalMs = 250,
+  ) {}
+
+  start(): void {
+    this.replica.on('commit', (result: BatchResult) => {
+      // Batches that only committed send outcomes are not processing: they would crowd the distribution with no-ops.
+      if (result.kind !== 'records' && result.kind !== 'timers') return;
+      const micros = Math.max(1, Math.round((performance.now() - result.startedAt) * 1000));
+      this.#histogram(result.kind).recordValue(micros);
+      this.#histogram('all').recordValue(micros);
+    });
+    this.sample();
+    this.#timer = setInterval(() => this.sample(), this.intervalMs);
+    // A run that fails half-way must not be kept alive by its probe.
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.sample();
+  }
+
+  sample(): void {
+    const topics = this.replica.topics;
+    let events = 0;
+    for (const task of this.replica.tasks.values()) events += task.position(topics.input('events')) ?? 0;
+    let decisions = 0;
+    let sends = 0;
+    for (let p = 0; p < this.partitions; p++) {
+      decisions += this.log.end(topics.output('decisions'), p);
+      sends += this.log.end(topics.output('sends'), p);
+    }
+    this.samples.push({ t: (performance.now() - this.#t0) / 1000, decisions, events, sends });
+  }
+
+  /** Per-batch latency by batch kind (`records`, `timers`) and over all batches (`all`). */
+  latency(): Record<string, LatencySummary> {
+    const out: Record<string, LatencySummary> = {};
+    for (const [kind, h] of this.#histograms) {
+      // A percentile is the top of its HDR bucket, which can lie above the exact maximum recorded.
+      const at = (p: number) => Math.min(h.getValueAtPercentile(p), h.maxValue);
+      out[kind] = {
+        batches: h.totalCount,
+        p50: at(50),
+        p90: at(90),
+        p99: at(99),
+        p999: at(99.9),
+        max: h.maxValue,
+        cdf: CDF_PERCENTILES.map((p) => [p, at(p)]),
+      };
+    }
+    return out;
+  }
+
+  #histogram(kind: string): Histogram {
+    let h = this.#histograms.get(kind);
+    if (h === undefined) {
+      // 1 µs to 10 min at three significant digits.
+      h = build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+      this.#histograms.set(kind, h);
+    }
+    return h;
+  }
+}
+
+/** Rates between consecutive samples: what the throughput chart plots. */
+export function rates(samples: readonly ThroughputSample[]): Array<{ t: number; decisionsPerSec: number; eventsPerSec: number; sendsPerSec: number }> {
+  const out = [];
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1] as ThroughputSample;
+    const b = samples[i] as ThroughputSample;
+    const dt = b.t - a.t;
+    if (dt <= 0) continue;
+    out.push({ t: Math.round(b.t * 1000) / 1000, decisionsPerSec: Math.round((b.decisions - a.decisions) / dt), eventsPerSec: Math.round((b.events - a.events) / dt), sendsPerSec: Math.round((b.sends - a.sends) / dt) });
+  }
+  return out;
+}

@@ -1,0 +1,128 @@
+import type { DecisionRecord } from '../operators/decisions/decision-record.js';
+import { localTime } from '../operators/decisions/local-time.js';
+import { isAllowed } from '../operators/decisions/hours.js';
+import { countryRules } from '../config/country-rules.js';
+import { simUser } from '../bench/sim/population.js';
+import { mixSeed, mulberry32 } from '../bench/sim/random.js';
+import { baselines, evaluate, type CandidateOffer, type Quality } from '../bench/sim/quality.js';
+import type { Message } from '../bench/sim/response.js';
+import type { DemoRun } from './demo-run.js';
+
+export interface SendHours {
+  /** Messages sent by the recipient's local hour, 0–23. */
+  sends: number[];
+  /** The messaged users' true activity by local hour (traits.hourly, mean 1), averaged over the messages. */
+  activity: number[];
+  /** Share of messages that landed in an hour when the user is more active than their average. */
+  atHabit: number;
+}
+
+/** When messages landed in each user's local day, against when those users are truly active. */
+export function sendHours(run: DemoRun): SendHours {
+  const sends = new Array<number>(24).fill(0);
+  const activity = new Array<number>(24).fill(0);
+  let atHabit = 0;
+  let n = 0;
+  for (const s of run.sends) {
+    if (s.status !== 'sent') continue;
+    const u = run.userOf(s.userId);
+    const h = Math.floor(localTime(s.ts, u.timezone).minuteOfDay / 60);
+    sends[h] = (sends[h] ?? 0) + 1;
+    u.traits.hourly.forEach((v, i) => (activity[i] = (activity[i] ?? 0) + v));
+    if ((u.traits.hourly[h] ?? 0) > 1) atHabit++;
+    n++;
+  }
+  return { sends, activity: activity.map((v) => (n === 0 ? 0 : v / n)), atHabit: n === 0 ? 0 : atHabit / n };
+}
+
+/**
+ * How good were the decisions? Expected clicks, conversions and opt-outs per 1,000 promotional
+ * messages under the simulator's ground truth, for nudge and for simpler policies on the same
+ * candidates, and for an oracle that knows the true probabilities.
+ */
+export function qualityRows(run: DemoRun): Quality[] {
+  const { userOf } = run;
+  const promo = new Map(run.campaigns.filter((c) => c.kind === 'promotional' || c.kind === 'reminder').map((c) => [c.campaignId, c]));
+  const nudge: Message[] = run.sends
+    .filter((s) => s.status === 'sent' && promo.has(s.campaignId))
+    .map((s) => ({ userId: s.userId, channel: s.channel, at: s.ts, category: promo.get(s.campaignId)?.category ?? 5 }));
+  const rules = countryRules({ countries: {} });
+  const offers: CandidateOffer[] = [];
+  for (const c of run.candidates) {
+    const campaign = promo.get(c.campaignId);
+    if (campaign === undefined) continue;
+    const u = userOf(c.userId);
+    const kind = campaign.kind;
+    const order = campaign.channels.includes('best') ? (['push', 'sms'] as const) : (campaign.channels as Array<'push' | 'sms'>);
+    const channel = order.find((ch) => (ch === 'sms' ? u.phone !== null && u.consent.sms.promotional : u.pushToken !== null && u.consent.push.promotional));
+    if (channel === undefined) continue;
+    const window = campaign.window as { start: number; end: number };
+    offers.push({
+      userId: u.userId,
+      channel,
+      category: campaign.category ?? 5,
+      windowStart: window.start,
+      windowEnd: window.end,
+      allowed: (at) => isAllowed(at, channel, kind, u.timezone, rules(u.country), u.quietHours),
+    });
+  }
+  // The population's most active local hour, placed in each offer's window.
+  const hourly = new Array<number>(24).fill(0);
+  for (let i = 0; i < 2000; i++) simUser(run.world, i).traits.hourly.forEach((v, h) => (hourly[h] = (hourly[h] ?? 0) + v));
+  const bestHour = hourly.indexOf(Math.max(...hourly));
+  const populationBest = (o: CandidateOffer) => {
+    const u = userOf(o.userId);
+    for (let t = Math.ceil(o.windowStart / 900_000) * 900_000; t < o.windowEnd; t += 900_000) if (Math.floor(localTime(t, u.timezone).minuteOfDay / 60) === bestHour) return t;
+    return undefined;
+  };
+  const rng = mulberry32(mixSeed(run.args.seed, 99));
+  const cost = (m: Message) => (m.channel === 'sms' ? 0.12 : 0.0001);
+  return [evaluate('nudge', nudge, userOf, cost), ...Object.entries(baselines(offers, userOf, rng, populationBest)).map(([name, msgs]) => evaluate(name, msgs, userOf, cost))];
+}
+
+/** The text summary `nudge demo` prints. */
+export function printSummary(run: DemoRun, hours: SendHours, quality: readonly Quality[], out: (line: string) => void = console.log): void {
+  // The first record of each decisionId is the decision; later ones are changes (preempted, cancelled).
+  const first = new Map<string, DecisionRecord>();
+  const changes: DecisionRecord[] = [];
+  for (const d of run.decisions) {
+    if (first.has(d.decisionId)) changes.push(d);
+    else first.set(d.decisionId, d);
+  }
+  const n = (x: number) => x.toLocaleString('en');
+  out(`\ndecisions: ${n(first.size)} for ${n(run.candidates.length)} candidates, ${n(changes.length)} later changes`);
+  const byCampaign = new Map<string, Map<string, number>>();
+  const reasons = new Map<string, number>();
+  for (const d of first.values()) {
+    const m = byCampaign.get(d.campaignId) ?? new Map<string, number>();
+    m.set(d.action, (m.get(d.action) ?? 0) + 1);
+    byCampaign.set(d.campaignId, m);
+    for (const r of d.reasons) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+  }
+  for (const c of changes) for (const r of c.reasons) reasons.set(`${r} (later)`, (reasons.get(`${r} (later)`) ?? 0) + 1);
+  for (const [campaign, m] of byCampaign) {
+    out(`  ${campaign.padEnd(14)} ${['send', 'schedule', 'holdout', 'skip'].map((a) => `${a} ${n(m.get(a) ?? 0)}`).join('  ')}`);
+  }
+  out(`skip reasons: ${[...reasons].sort((a, b) => b[1] - a[1]).map(([r, k]) => `${r} ${n(k)}`).join(', ')}`);
+  const byChannel = new Map<string, { n: number; segments: number; cost: number }>();
+  for (const s of run.sends) {
+    const c = byChannel.get(s.channel) ?? { n: 0, segments: 0, cost: 0 };
+    c.n++;
+    c.segments += s.segments;
+    c.cost += s.cost;
+    byChannel.set(s.channel, c);
+  }
+  out(`sends: ${n(run.sends.length)} — ${[...byChannel].map(([ch, c]) => `${ch} ${n(c.n)}${ch === 'sms' ? ` (${n(c.segments)} segments, cost ${c.cost.toFixed(2)})` : ''}`).join(', ')}`);
+  const { fed, pending, counts } = run.feedback;
+  out(`answers fed back to nudge.events and nudge.profiles: ${n(fed.click)} clicks, ${n(fed.conversion)} conversions, ${n(fed.opt_out)} opt-outs (STOP or push turned off); after the run ends: ${n(pending.click)} clicks, ${n(pending.conversion)} conversions, ${n(pending.opt_out)} opt-outs; ${n(counts.afterOptOut)} messages to users who had opted out`);
+  if (run.deadLetters > 0) out(`dead letters: ${n(run.deadLetters)}`);
+  const max = Math.max(...hours.sends, 1);
+  out("sends by the user's local hour:");
+  for (let h = 6; h < 24; h++) out(`  ${String(h).padStart(2, '0')}:00 ${'█'.repeat(Math.round(((hours.sends[h] ?? 0) / max) * 40))} ${hours.sends[h] ?? 0}`);
+  out(`${(hours.atHabit * 100).toFixed(0)}% of messages landed in an hour when the user is more active than their average`);
+  out('\ndecision quality on the simulator (expected, under its ground truth; promotional messages):');
+  out(`  ${'policy'.padEnd(22)} ${'sends'.padStart(7)} ${'clicks/1k'.padStart(10)} ${'conv/1k'.padStart(8)} ${'opt-outs/1k'.padStart(12)} ${'cost/conv'.padStart(10)}`);
+  for (const q of quality) {
+    out(`  ${q.policy.padEnd(22)} ${String(q.sends).padStart(7)} ${q.clicksPer1000.toFixed(1).padStart(10)} ${q.conversionsPer1000.toFixed(2).padStart(8)} ${q.optOutsPer1000.toFixed(2).padStart(12)} ${q.costPerConversion.toFixed(2).padStart(10)}`);
+  }
+}
