@@ -32,6 +32,9 @@ type Phase = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
  * One replica: the partition tasks it owns, the campaigns table, the timer loop and
  * the lifecycle. The engine (Kafka or embedded) calls it through EngineHandler.
  */
+/** Tries to commit one batch of send outcomes before leaving them to recovery. */
+const OUTCOME_COMMIT_ATTEMPTS = 5;
+
 export class Replica extends EventEmitter implements EngineHandler {
   readonly id: string;
   readonly config: NudgeConfig;
@@ -50,6 +53,8 @@ export class Replica extends EventEmitter implements EngineHandler {
   #fatal: ((err: Error) => void) | undefined;
   readonly effects: EffectRunner;
   readonly #outcomes = new Map<number, Array<{ effect: Effect; outcome: EffectOutcome }>>();
+  /** Batches the engine refused to commit: nothing of them was written. */
+  readonly #refused = new WeakSet<BatchResult>();
 
   constructor(opts: ReplicaOptions) {
     super();
@@ -242,6 +247,7 @@ export class Replica extends EventEmitter implements EngineHandler {
       outcome = await engine.commit(result);
     } catch (err) {
       task.abort();
+      this.#refused.add(result);
       this.metrics.commits.inc({ kind: result.kind, outcome: 'failed' });
       throw err;
     }
@@ -267,15 +273,32 @@ export class Replica extends EventEmitter implements EngineHandler {
     }
     pending = [{ effect, outcome }];
     this.#outcomes.set(partition, pending);
-    void task.lock
-      .run(async () => {
-        const batch = this.#outcomes.get(partition) ?? [];
-        this.#outcomes.delete(partition);
-        if (task.closed || batch.length === 0) return;
-        const result = await task.processOutcomes(batch);
-        if (result !== null) await this.#commit(task, result);
-      })
-      .catch((err: unknown) => this.log.error({ err: errorMessage(err), partition }, 'committing send outcomes failed'));
+    void task.lock.run(async () => {
+      const batch = this.#outcomes.get(partition) ?? [];
+      this.#outcomes.delete(partition);
+      await this.#commitOutcomes(task, batch, 0);
+    });
+  }
+
+  /**
+   * The provider has already been called: its outcome must reach the ledger and nudge.sends.
+   * When the engine refuses the batch (nothing of it was written, and the task dropped it),
+   * it is tried again a few times with backoff; after that the effects stay unresolved in
+   * the outbox, where the partition's next start finds them.
+   */
+  async #commitOutcomes(task: PartitionTask, batch: Array<{ effect: Effect; outcome: EffectOutcome }>, attempt: number): Promise<void> {
+    if (task.closed || batch.length === 0) return;
+    let result: BatchResult | null = null;
+    try {
+      result = await task.processOutcomes(batch);
+      if (result !== null) await this.#commit(task, result);
+    } catch (err) {
+      const retry = result !== null && this.#refused.has(result) && attempt < OUTCOME_COMMIT_ATTEMPTS - 1;
+      this.log.error({ err: errorMessage(err), partition: task.partition, outcomes: batch.length, attempt: attempt + 1, retry }, 'committing send outcomes failed');
+      if (!retry) return;
+      const delay = 100 * 2 ** attempt;
+      setTimeout(() => void task.lock.run(() => this.#commitOutcomes(task, batch, attempt + 1)), delay).unref();
+    }
   }
 
   /** Fires due timers of every task; wall-clock driven, one pass at a time. */
