@@ -4,15 +4,18 @@
  * when one is given, the Kafka of `config.kafka.brokers` otherwise. Timed from
  * `replica.start()` until the replica's checkpoints cover every record of `waitFor`.
  */
+import { join } from 'node:path';
+import { validateConfig } from '../config/load.js';
 import type { NudgeConfig } from '../config/schema.js';
 import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
 import { decisionTopology } from '../operators/decisions/topology.js';
 import { RecordingSink } from '../operators/sinks/recording-sink.js';
 import type { Clock } from '../processor/clock.js';
 import { createReplica } from '../processor/create-replica.js';
-import type { EmbeddedLog } from '../processor/embedded/log.js';
+import { EmbeddedLog } from '../processor/embedded/log.js';
 import type { Logger } from '../processor/logger.js';
 import type { Replica } from '../processor/replica.js';
+import { TopicNames } from '../processor/topic-names.js';
 import { BatchLatency, type LatencyPercentiles } from './harness.js';
 import { batchStats, rate, RssSampler, waitUntilCommitted, type BatchStats } from './measure.js';
 
@@ -125,4 +128,20 @@ export async function runDecisionPhase(opts: {
     sampler?.end();
     await replica.stop();
   }
+}
+
+/** The embedded default as `nudge run` builds it without brokers, its log holding every topic the topology uses. */
+export function embeddedDecisionSetup(dir: string, partitions: number): { config: NudgeConfig; elog: EmbeddedLog; topics: TopicNames } {
+  const config = validateConfig({ state: { dir: join(dir, 'state') }, embedded: { partitions }, http: { port: 0 }, log: { level: 'warn' } });
+  const topics = new TopicNames(config.topics);
+  const elog = new EmbeddedLog(join(dir, 'embedded-log'));
+  for (const t of topics.inputs) elog.createTopic(t, partitions);
+  for (const t of topics.outputs) elog.createTopic(t, partitions);
+  elog.createTopic(topics.campaigns, 1);
+  return { config, elog, topics };
+}
+
+/** Records per partition of an embedded topic, in partition order. */
+export function embeddedEnds(elog: EmbeddedLog, topic: string, partitions: number): number[] {
+  return Array.from({ length: partitions }, (_, p) => elog.end(topic, p));
 }

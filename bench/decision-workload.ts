@@ -10,7 +10,8 @@ import type { AppendRecord, EmbeddedLog } from '../processor/embedded/log.js';
 import type { TopicNames } from '../processor/topic-names.js';
 import { LmdbStore } from '../state/lmdb-store.js';
 import { partitionDir } from '../state/open-store.js';
-import { userId } from './events.js';
+import { generateEvents, userId, type BenchEvents } from './events.js';
+import { DEFAULT_WORLD, profileRecord, simUser } from './sim/population.js';
 
 /**
  * Monday 2026-11-23 10:00 IST (04:30 UTC): the bench's virtual "now" at its start. Decisions
@@ -239,3 +240,39 @@ export function benchCampaign(id: string, start: number): Record<string, unknown
   };
 }
 
+
+/** Keys and JSON values, as a producer writes them to a topic. */
+export interface KeyedRecords {
+  keys: string[];
+  values: string[];
+}
+
+/** The `nudge.profiles` records of users 0…n-1 of the simulator's default world (bench/sim/population.ts). */
+export function populationProfiles(users: number): KeyedRecords {
+  const keys = new Array<string>(users);
+  const values = new Array<string>(users);
+  for (let i = 0; i < users; i++) {
+    const u = simUser(DEFAULT_WORLD, i);
+    keys[i] = u.userId;
+    values[i] = JSON.stringify(profileRecord(u));
+  }
+  return { keys, values };
+}
+
+/**
+ * N activity events over the population's users (uniform, seeded, as bench/events.ts draws
+ * them, so the raw LMDB reference can replay the same keys), stamped within the hour before
+ * BENCH_START: recent, so the decayed features keep them rather than dropping them on arrival.
+ */
+export function populationEvents(count: number, userIds: readonly string[], seed: number): BenchEvents {
+  const events = generateEvents(count, userIds.length, seed);
+  for (let i = 0; i < count; i++) {
+    const id = userIds[events.user[i] as number] as string;
+    const ts = BENCH_START - HOUR + Math.floor((i * HOUR) / count);
+    events.keys[i] = id;
+    events.ts[i] = ts;
+    events.values[i] = JSON.stringify({ userId: id, ts, type: events.types[events.type[i] as number] });
+  }
+  events.valueBytes = events.values.reduce((n, v) => n + Buffer.byteLength(v), 0);
+  return events;
+}

@@ -9,6 +9,8 @@ import { eligibilityApiTable, runEligibilityApiBench } from './eligibility-api.j
 import { runSendPathBench, sendPathTable } from './send-path.js';
 import { runRestoreBench, type RestoreReport } from './restore.js';
 import { runRuntimeBench, type RuntimeReport } from './runtime.js';
+import { runIngestBench } from './ingest.js';
+import { ingestTable } from './report-ingest.js';
 
 class UsageError extends Error {}
 
@@ -61,6 +63,34 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
           });
           process.stdout.write(`${runtimeTable(report)}\n`);
           process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\n`);
+        },
+      )
+      .command(
+        'ingest',
+        'profiles and events through the decision topology into per-user state: embedded vs raw LMDB, Kafka (exactly-once) vs bare kafkajs',
+        (y) =>
+          y
+            .option('events', { type: 'number', default: 100_000, describe: 'activity events to ingest' })
+            .option('users', { type: 'number', default: 20_000, describe: 'users of the simulated population (one profile each)' })
+            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' })
+            .option('brokers', { type: 'string', describe: 'use this Kafka (host:port[,…]) instead of starting a broker' })
+            .option('kafka', { type: 'boolean', default: true, describe: 'run the Kafka half (--no-kafka skips it)' })
+            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/ingest.json and RESULTS.md' })
+            .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
+        async (args) => {
+          const t0 = performance.now();
+          const report = await runIngestBench({
+            events: args.events,
+            users: args.users,
+            partitions: args.partitions,
+            ...(args.brokers !== undefined ? { brokers: args.brokers } : {}),
+            kafka: args.kafka,
+            ...(args.write ? { out: args.out } : {}),
+            signal: abort.signal,
+            log: (s) => process.stderr.write(`${s}\n`),
+          });
+          process.stdout.write(`${ingestTable(report)}\n`);
+          process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
         },
       )
       .command(
