@@ -11,6 +11,8 @@ import { runRestoreBench, type RestoreReport } from './restore.js';
 import { runRuntimeBench, type RuntimeReport } from './runtime.js';
 import { runIngestBench } from './ingest.js';
 import { ingestTable } from './report-ingest.js';
+import { runCampaignBench } from './campaign.js';
+import { campaignTable } from './report-campaign.js';
 
 class UsageError extends Error {}
 
@@ -90,6 +92,36 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
             log: (s) => process.stderr.write(`${s}\n`),
           });
           process.stdout.write(`${ingestTable(report)}\n`);
+          process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
+        },
+      )
+      .command(
+        'campaign',
+        'candidates of a few campaigns decided against a simulated population: embedded vs raw LMDB, Kafka (exactly-once) vs bare kafkajs, extrapolated to 12M',
+        (y) =>
+          y
+            .option('candidates', { type: 'number', default: 60_000, describe: 'candidates in all, split evenly over the campaigns' })
+            .option('campaigns', { type: 'number', default: 3, describe: 'campaigns (distinct users within each)' })
+            .option('users', { type: 'number', default: 100_000, describe: 'users of the simulated population in state' })
+            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' })
+            .option('brokers', { type: 'string', describe: 'use this Kafka (host:port[,…]) instead of starting a broker' })
+            .option('kafka', { type: 'boolean', default: true, describe: 'run the Kafka half (--no-kafka skips it)' })
+            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/campaign.json and RESULTS.md' })
+            .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
+        async (args) => {
+          const t0 = performance.now();
+          const report = await runCampaignBench({
+            candidates: args.candidates,
+            campaigns: args.campaigns,
+            users: args.users,
+            partitions: args.partitions,
+            ...(args.brokers !== undefined ? { brokers: args.brokers } : {}),
+            kafka: args.kafka,
+            ...(args.write ? { out: args.out } : {}),
+            signal: abort.signal,
+            log: (s) => process.stderr.write(`${s}\n`),
+          });
+          process.stdout.write(`${campaignTable(report)}\n`);
           process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
         },
       )

@@ -409,7 +409,7 @@ function fmtBatchMs(ms: number, maxBucketMs: number): string {
   return ms >= 5000 && ms >= maxBucketMs ? '≥ 5 s' : fmtMs(ms);
 }
 
-function shares(counts: Record<string, number>, total: number): string {
+export function shares(counts: Record<string, number>, total: number): string {
   const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
   if (entries.length === 0) return '–';
   return entries.map(([k, n]) => `${k} ${fmtInt(n)} (${((100 * n) / Math.max(1, total)).toFixed(1)}%)`).join(', ');
