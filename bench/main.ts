@@ -13,6 +13,8 @@ import { runIngestBench } from './ingest.js';
 import { ingestTable } from './report-ingest.js';
 import { runCampaignBench } from './campaign.js';
 import { campaignTable } from './report-campaign.js';
+import { runRecoveryBench } from './recovery.js';
+import { recoveryTable } from './report-recovery.js';
 
 class UsageError extends Error {}
 
@@ -122,6 +124,36 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
             log: (s) => process.stderr.write(`${s}\n`),
           });
           process.stdout.write(`${campaignTable(report)}\n`);
+          process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
+        },
+      )
+      .command(
+        'recovery',
+        'time to ready and to caught up after kill -9 of a replica process, same state dir (both engines) and fresh dir (Kafka, from the changelog); final counts = input',
+        (y) =>
+          y
+            .option('events', { type: 'number', default: 200_000, describe: 'events the replicas process' })
+            .option('users', { type: 'number', default: 20_000, describe: 'distinct users the events are spread over' })
+            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' })
+            .option('kill-at', { type: 'number', default: 0.5, describe: 'share of the input committed when the first replica is killed' })
+            .option('brokers', { type: 'string', describe: 'use this Kafka (host:port[,…]) instead of starting a broker' })
+            .option('kafka', { type: 'boolean', default: true, describe: 'run the Kafka half (--no-kafka skips it)' })
+            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/recovery.json and RESULTS.md' })
+            .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
+        async (args) => {
+          const t0 = performance.now();
+          const report = await runRecoveryBench({
+            events: args.events,
+            users: args.users,
+            partitions: args.partitions,
+            killAt: args['kill-at'],
+            ...(args.brokers !== undefined ? { brokers: args.brokers } : {}),
+            kafka: args.kafka,
+            ...(args.write ? { out: args.out } : {}),
+            signal: abort.signal,
+            log: (s) => process.stderr.write(`${s}\n`),
+          });
+          process.stdout.write(`${recoveryTable(report)}\n`);
           process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
         },
       )
