@@ -119,8 +119,11 @@ export async function writeScenario(name: string, report: object, section: strin
   return { json, markdown };
 }
 
-/** Replaces the scenario's section between its markers, or appends it; creates the file with its header. */
-export async function updateResultsSection(file: string, scenario: string, body: string): Promise<void> {
+/**
+ * Replaces the scenario's section between its markers, or adds it: at the end, or with
+ * `atTop` before the first section (the summary); creates the file with its header.
+ */
+export async function updateResultsSection(file: string, scenario: string, body: string, options: { atTop?: boolean } = {}): Promise<void> {
   const start = `<!-- ${scenario}:start -->`;
   const end = `<!-- ${scenario}:end -->`;
   const section = `${start}\n${body.trim()}\n${end}`;
@@ -128,7 +131,10 @@ export async function updateResultsSection(file: string, scenario: string, body:
   const i = current.indexOf(start);
   const j = current.indexOf(end);
   let next: string;
+  // The header's prose names the markers too: only a marker at the start of a line opens a section.
+  const first = current.search(/^<!-- [\w-]+:start -->$/m);
   if (i >= 0 && j > i) next = current.slice(0, i) + section + current.slice(j + end.length);
+  else if (options.atTop === true && first >= 0) next = `${current.slice(0, first)}${section}\n\n${current.slice(first)}`;
   else next = `${current.trimEnd()}\n\n${section}\n`;
   await writeAtomically(file, next);
 }
