@@ -58,6 +58,9 @@ The machines are shared and noisy (2 cores): every absolute figure comes with a
 **ratio** to a reference measured in the same run, and the ratios are what to compare
 between runs and machines. Raw JSON of the latest run of each scenario is in
 \`bench/results/<scenario>.json\`.
+
+\`nudge bench all\` (\`npm run bench:all\`) runs every scenario in turn and regenerates the
+summary below; each scenario alone is \`nudge bench <scenario>\`.
 `;
 
 /** Writes <out>/results/runtime.json and regenerates the runtime section of <out>/RESULTS.md. */
