@@ -3,15 +3,14 @@ import type { Kafka } from 'kafkajs';
 import type { NudgeConfig } from '../config/schema.js';
 import type { Logger } from '../processor/logger.js';
 import { TopicNames } from '../processor/topic-names.js';
-import { KAFKA_VERSION } from '../scripts/kafka-broker.js';
 import { embeddedDecisionSetup, embeddedEnds, runDecisionPhase, type MeasuredPhase, type PhaseInput } from './decision-phase.js';
 import { BenchClock, benchCampaign, decisionMix, fill, populationProfiles, PRODUCTS, sample, stateOnDisk, type DecisionMix, type KeyedRecords, type StateOnDisk } from './decision-workload.js';
-import { DEFAULT_SEED, generateEvents, mulberry32 } from './events.js';
-import { assertCounted, benchLogger, validateBrokers, validateIntegers, withBroker } from './harness.js';
+import { generateEvents, mulberry32 } from './events.js';
+import { assertCounted, startRun, validateIntegers, withBroker } from './harness.js';
 import { createTopics, kafkaRunConfig, partitionEnds, produceEvents, runBareKafkajsMedian, type BareKafkajsResult } from './kafka.js';
-import { collectGarbage, tempDir, throwIfAborted } from './measure.js';
+import { collectGarbage, throwIfAborted } from './measure.js';
 import { runRawLmdb, type RawLmdbResult } from './raw-lmdb.js';
-import { describeMachine, type MachineInfo } from './report.js';
+import { type MachineInfo } from './report.js';
 import { writeCampaignReport } from './report-campaign.js';
 import { EMBEDDED_BATCH_RECORDS } from './runtime.js';
 
@@ -95,17 +94,9 @@ export async function runCampaignBench(opts: CampaignBenchOptions): Promise<Camp
     ['users', opts.users, 1],
     ['partitions', opts.partitions, 1],
   ]);
-  validateBrokers(opts.brokers);
   const perCampaign = Math.ceil(opts.candidates / opts.campaigns);
   if (perCampaign > opts.users) throw new Error(`--candidates ÷ --campaigns (${perCampaign}) cannot exceed --users (${opts.users}): a campaign's candidates are distinct users`);
-  const log = opts.log ?? (() => undefined);
-  const signal = opts.signal;
-  const seed = opts.seed ?? DEFAULT_SEED;
-  const logger = benchLogger();
-  const date = new Date().toISOString();
-  const machine = describeMachine(opts.kafka === false ? null : opts.brokers === undefined ? KAFKA_VERSION : 'external');
-  const t0 = performance.now();
-  const tmp = tempDir('nudge-bench-campaign-');
+  const { log, signal, seed, logger, date, machine, t0, tmp } = startRun('campaign', opts);
   try {
     log(`generating ${opts.users} profiles and ${opts.candidates} candidates for ${opts.campaigns} campaigns`);
     const profiles = populationProfiles(opts.users);

@@ -12,7 +12,9 @@ import { createLogger, type Logger } from '../processor/logger.js';
 import type { Replica } from '../processor/replica.js';
 import { KAFKA_VERSION, startBroker, type KafkaBroker } from '../scripts/kafka-broker.js';
 import { benchKafka, deleteBenchTopics } from './kafka.js';
-import { throwIfAborted } from './measure.js';
+import { DEFAULT_SEED } from './events.js';
+import { tempDir, throwIfAborted } from './measure.js';
+import { describeMachine, type MachineInfo } from './report.js';
 
 /** Warnings and worse only, on stderr, synchronously: stdout stays for the figures. */
 export function benchLogger(): Logger {
@@ -137,4 +139,33 @@ export function percentilesOf(durationsMs: readonly number[]): LatencyPercentile
   for (const d of durationsMs) h.recordValue(Math.max(1, Math.round(d * 1000)));
   const ms = (us: number) => us / 1000;
   return { count: h.totalCount, p50Ms: ms(h.getValueAtPercentile(50)), p90Ms: ms(h.getValueAtPercentile(90)), p99Ms: ms(h.getValueAtPercentile(99)), p999Ms: ms(h.getValueAtPercentile(99.9)), maxMs: ms(h.maxValue), meanMs: ms(h.mean) };
+}
+
+/** What a two-engine scenario sets up before its first phase. */
+export interface RunStart {
+  log: (s: string) => void;
+  signal: AbortSignal | undefined;
+  seed: number;
+  logger: Logger;
+  /** ISO-8601, when the run started. */
+  date: string;
+  machine: MachineInfo;
+  t0: number;
+  /** The run's scratch directory; removed by `tmp.cleanup()` in the scenario's `finally`. */
+  tmp: { dir: string; cleanup: () => void };
+}
+
+/** Checks the brokers option, then the logger, clock, machine and scratch dir of a run of `scenario`. */
+export function startRun(scenario: string, opts: { kafka?: boolean; brokers?: string; log?: (s: string) => void; signal?: AbortSignal; seed?: number }): RunStart {
+  validateBrokers(opts.brokers);
+  return {
+    log: opts.log ?? (() => undefined),
+    signal: opts.signal,
+    seed: opts.seed ?? DEFAULT_SEED,
+    logger: benchLogger(),
+    date: new Date().toISOString(),
+    machine: describeMachine(opts.kafka === false ? null : opts.brokers === undefined ? KAFKA_VERSION : 'external'),
+    t0: performance.now(),
+    tmp: tempDir(`nudge-bench-${scenario}-`),
+  };
 }

@@ -3,15 +3,14 @@ import type { NudgeConfig } from '../config/schema.js';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../processor/logger.js';
 import { TopicNames } from '../processor/topic-names.js';
-import { KAFKA_VERSION } from '../scripts/kafka-broker.js';
 import { embeddedDecisionSetup, embeddedEnds, runDecisionPhase, type MeasuredPhase } from './decision-phase.js';
 import { BenchClock, fill, populationEvents, populationProfiles, stateOnDisk, type KeyedRecords, type StateOnDisk } from './decision-workload.js';
-import { DEFAULT_SEED, type BenchEvents } from './events.js';
-import { assertCounted, benchLogger, validateBrokers, validateIntegers, withBroker } from './harness.js';
+import { type BenchEvents } from './events.js';
+import { assertCounted, startRun, validateIntegers, withBroker } from './harness.js';
 import { createTopics, kafkaRunConfig, partitionEnds, produceEvents, runBareKafkajsMedian, type BareKafkajsResult, type ProduceResult } from './kafka.js';
-import { collectGarbage, tempDir, throwIfAborted } from './measure.js';
+import { collectGarbage, throwIfAborted } from './measure.js';
 import { runRawLmdb, type RawLmdbResult } from './raw-lmdb.js';
-import { describeMachine, type MachineInfo } from './report.js';
+import { type MachineInfo } from './report.js';
 import { writeIngestReport } from './report-ingest.js';
 import { EMBEDDED_BATCH_RECORDS } from './runtime.js';
 
@@ -80,15 +79,7 @@ export async function runIngestBench(opts: IngestBenchOptions): Promise<IngestRe
     ['users', opts.users, 1],
     ['partitions', opts.partitions, 1],
   ]);
-  validateBrokers(opts.brokers);
-  const log = opts.log ?? (() => undefined);
-  const signal = opts.signal;
-  const seed = opts.seed ?? DEFAULT_SEED;
-  const logger = benchLogger();
-  const date = new Date().toISOString();
-  const machine = describeMachine(opts.kafka === false ? null : opts.brokers === undefined ? KAFKA_VERSION : 'external');
-  const t0 = performance.now();
-  const tmp = tempDir('nudge-bench-ingest-');
+  const { log, signal, seed, logger, date, machine, t0, tmp } = startRun('ingest', opts);
   try {
     log(`generating ${opts.users} profiles and ${opts.events} events`);
     const profiles = populationProfiles(opts.users);

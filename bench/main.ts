@@ -18,6 +18,7 @@ import { recoveryTable } from './report-recovery.js';
 import { ALL_SCENARIOS, runAllBench } from './all.js';
 import { runStreamsPeerBench } from './streams-peer-scenario.js';
 import { writeSummary } from './summary.js';
+import { engineOptions, engineRunOptions, printRun } from './command-options.js';
 import { decisionsTable, restoreTable, runtimeTable } from './terminal-tables.js';
 
 class UsageError extends Error {}
@@ -77,88 +78,44 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
         'ingest',
         'profiles and events through the decision topology into per-user state: embedded vs raw LMDB, Kafka (exactly-once) vs bare kafkajs',
         (y) =>
-          y
+          engineOptions(y, 'ingest')
             .option('events', { type: 'number', default: 100_000, describe: 'activity events to ingest' })
             .option('users', { type: 'number', default: 20_000, describe: 'users of the simulated population (one profile each)' })
-            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' })
-            .option('brokers', { type: 'string', describe: 'use this Kafka (host:port[,…]) instead of starting a broker' })
-            .option('kafka', { type: 'boolean', default: true, describe: 'run the Kafka half (--no-kafka skips it)' })
-            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/ingest.json and RESULTS.md' })
-            .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
+            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' }),
         async (args) => {
           const t0 = performance.now();
-          const report = await runIngestBench({
-            events: args.events,
-            users: args.users,
-            partitions: args.partitions,
-            ...(args.brokers !== undefined ? { brokers: args.brokers } : {}),
-            kafka: args.kafka,
-            ...(args.write ? { out: args.out } : {}),
-            signal: abort.signal,
-            log: (s) => process.stderr.write(`${s}\n`),
-          });
-          process.stdout.write(`${ingestTable(report)}\n`);
-          process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
+          const report = await runIngestBench({ events: args.events, users: args.users, partitions: args.partitions, ...engineRunOptions(args, abort.signal) });
+          printRun(t0, ingestTable(report), report.command);
         },
       )
       .command(
         'campaign',
         'candidates of a few campaigns decided against a simulated population: embedded vs raw LMDB, Kafka (exactly-once) vs bare kafkajs, extrapolated to 12M',
         (y) =>
-          y
+          engineOptions(y, 'campaign')
             .option('candidates', { type: 'number', default: 60_000, describe: 'candidates in all, split evenly over the campaigns' })
             .option('campaigns', { type: 'number', default: 3, describe: 'campaigns (distinct users within each)' })
             .option('users', { type: 'number', default: 100_000, describe: 'users of the simulated population in state' })
-            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' })
-            .option('brokers', { type: 'string', describe: 'use this Kafka (host:port[,…]) instead of starting a broker' })
-            .option('kafka', { type: 'boolean', default: true, describe: 'run the Kafka half (--no-kafka skips it)' })
-            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/campaign.json and RESULTS.md' })
-            .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
+            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' }),
         async (args) => {
           const t0 = performance.now();
-          const report = await runCampaignBench({
-            candidates: args.candidates,
-            campaigns: args.campaigns,
-            users: args.users,
-            partitions: args.partitions,
-            ...(args.brokers !== undefined ? { brokers: args.brokers } : {}),
-            kafka: args.kafka,
-            ...(args.write ? { out: args.out } : {}),
-            signal: abort.signal,
-            log: (s) => process.stderr.write(`${s}\n`),
-          });
-          process.stdout.write(`${campaignTable(report)}\n`);
-          process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
+          const report = await runCampaignBench({ candidates: args.candidates, campaigns: args.campaigns, users: args.users, partitions: args.partitions, ...engineRunOptions(args, abort.signal) });
+          printRun(t0, campaignTable(report), report.command);
         },
       )
       .command(
         'recovery',
         'time to ready and to caught up after kill -9 of a replica process, same state dir (both engines) and fresh dir (Kafka, from the changelog); final counts = input',
         (y) =>
-          y
+          engineOptions(y, 'recovery')
             .option('events', { type: 'number', default: 200_000, describe: 'events the replicas process' })
             .option('users', { type: 'number', default: 20_000, describe: 'distinct users the events are spread over' })
             .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' })
-            .option('kill-at', { type: 'number', default: 0.5, describe: 'share of the input committed when the first replica is killed' })
-            .option('brokers', { type: 'string', describe: 'use this Kafka (host:port[,…]) instead of starting a broker' })
-            .option('kafka', { type: 'boolean', default: true, describe: 'run the Kafka half (--no-kafka skips it)' })
-            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/recovery.json and RESULTS.md' })
-            .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
+            .option('kill-at', { type: 'number', default: 0.5, describe: 'share of the input committed when the first replica is killed' }),
         async (args) => {
           const t0 = performance.now();
-          const report = await runRecoveryBench({
-            events: args.events,
-            users: args.users,
-            partitions: args.partitions,
-            killAt: args['kill-at'],
-            ...(args.brokers !== undefined ? { brokers: args.brokers } : {}),
-            kafka: args.kafka,
-            ...(args.write ? { out: args.out } : {}),
-            signal: abort.signal,
-            log: (s) => process.stderr.write(`${s}\n`),
-          });
-          process.stdout.write(`${recoveryTable(report)}\n`);
-          process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
+          const report = await runRecoveryBench({ events: args.events, users: args.users, partitions: args.partitions, killAt: args['kill-at'], ...engineRunOptions(args, abort.signal) });
+          printRun(t0, recoveryTable(report), report.command);
         },
       )
       .command(

@@ -4,14 +4,13 @@ import { validateConfig } from '../config/load.js';
 import type { NudgeConfig } from '../config/schema.js';
 import { EmbeddedLog, type AppendRecord } from '../processor/embedded/log.js';
 import { TopicNames } from '../processor/topic-names.js';
-import { KAFKA_VERSION } from '../scripts/kafka-broker.js';
 import { ChildReplica } from './child-replica.js';
-import { DEFAULT_SEED, generateEvents, type BenchEvents } from './events.js';
-import { assertCounted, benchLogger, validateBrokers, validateIntegers, withBroker } from './harness.js';
+import { generateEvents, type BenchEvents } from './events.js';
+import { assertCounted, benchLogger, startRun, validateIntegers, withBroker } from './harness.js';
 import { createTopics, kafkaRunConfig, partitionEnds, produceEvents, runBareKafkajsMedian, type BareKafkajsResult } from './kafka.js';
-import { collectGarbage, rate, tempDir, throwIfAborted } from './measure.js';
+import { collectGarbage, rate, throwIfAborted } from './measure.js';
 import { runRawLmdb, type RawLmdbResult } from './raw-lmdb.js';
-import { describeMachine, type MachineInfo } from './report.js';
+import { type MachineInfo } from './report.js';
 import { writeRecoveryReport } from './report-recovery.js';
 import type { RecoveryChildSpec } from './recovery-replica.js';
 import { runBareChangelog, type BareChangelogResult } from './restore.js';
@@ -114,15 +113,7 @@ export async function runRecoveryBench(opts: RecoveryBenchOptions): Promise<Reco
     ['partitions', opts.partitions, 1],
   ]);
   if (!(opts.killAt > 0 && opts.killAt < 1)) throw new Error(`--kill-at must be within (0, 1), got ${opts.killAt}`);
-  validateBrokers(opts.brokers);
-  const log = opts.log ?? (() => undefined);
-  const signal = opts.signal;
-  const seed = opts.seed ?? DEFAULT_SEED;
-  const logger = benchLogger();
-  const date = new Date().toISOString();
-  const machine = describeMachine(opts.kafka === false ? null : opts.brokers === undefined ? KAFKA_VERSION : 'external');
-  const t0 = performance.now();
-  const tmp = tempDir('nudge-bench-recovery-');
+  const { log, signal, seed, logger, date, machine, t0, tmp } = startRun('recovery', opts);
   try {
     const events = generateEvents(opts.events, opts.users, seed);
     log('raw LMDB reference');
