@@ -6,7 +6,7 @@ import { TopicNames } from '../processor/topic-names.js';
 import { embeddedDecisionSetup, embeddedEnds, runDecisionPhase, type MeasuredPhase, type PhaseInput } from './decision-phase.js';
 import { BenchClock, benchCampaign, decisionMix, fill, populationProfiles, PRODUCTS, sample, stateOnDisk, type DecisionMix, type KeyedRecords, type StateOnDisk } from './decision-workload.js';
 import { generateEvents, mulberry32 } from './events.js';
-import { assertCounted, startRun, validateIntegers, withBroker } from './harness.js';
+import { assertCounted, engineFlags, startRun, validateIntegers, withBroker } from './harness.js';
 import { createTopics, kafkaRunConfig, partitionEnds, produceEvents, runBareKafkajsMedian, type BareKafkajsResult } from './kafka.js';
 import { collectGarbage, throwIfAborted } from './measure.js';
 import { runRawLmdb, type RawLmdbResult } from './raw-lmdb.js';
@@ -76,9 +76,7 @@ export interface CampaignReport {
 
 export function campaignCommand(opts: Pick<CampaignBenchOptions, 'candidates' | 'campaigns' | 'users' | 'partitions' | 'brokers' | 'kafka'>): string {
   const parts = ['node dist/bench/main.js campaign', `--candidates ${opts.candidates}`, `--campaigns ${opts.campaigns}`, `--users ${opts.users}`, `--partitions ${opts.partitions}`];
-  if (opts.brokers !== undefined) parts.push(`--brokers ${opts.brokers}`);
-  if (opts.kafka === false) parts.push('--no-kafka');
-  return parts.join(' ');
+  return [...parts, ...engineFlags(opts)].join(' ');
 }
 
 /**

@@ -169,3 +169,8 @@ export function startRun(scenario: string, opts: { kafka?: boolean; brokers?: st
     tmp: tempDir(`nudge-bench-${scenario}-`),
   };
 }
+
+/** The reproduce command's engine flags, as the options were given. */
+export function engineFlags(opts: { brokers?: string; kafka?: boolean }): string[] {
+  return [...(opts.brokers !== undefined ? [`--brokers ${opts.brokers}`] : []), ...(opts.kafka === false ? ['--no-kafka'] : [])];
+}

@@ -6,7 +6,7 @@ import { TopicNames } from '../processor/topic-names.js';
 import { embeddedDecisionSetup, embeddedEnds, runDecisionPhase, type MeasuredPhase } from './decision-phase.js';
 import { BenchClock, fill, populationEvents, populationProfiles, stateOnDisk, type KeyedRecords, type StateOnDisk } from './decision-workload.js';
 import { type BenchEvents } from './events.js';
-import { assertCounted, startRun, validateIntegers, withBroker } from './harness.js';
+import { assertCounted, engineFlags, startRun, validateIntegers, withBroker } from './harness.js';
 import { createTopics, kafkaRunConfig, partitionEnds, produceEvents, runBareKafkajsMedian, type BareKafkajsResult, type ProduceResult } from './kafka.js';
 import { collectGarbage, throwIfAborted } from './measure.js';
 import { runRawLmdb, type RawLmdbResult } from './raw-lmdb.js';
@@ -62,9 +62,7 @@ export interface IngestReport {
 
 export function ingestCommand(opts: Pick<IngestBenchOptions, 'events' | 'users' | 'partitions' | 'brokers' | 'kafka'>): string {
   const parts = ['node dist/bench/main.js ingest', `--events ${opts.events}`, `--users ${opts.users}`, `--partitions ${opts.partitions}`];
-  if (opts.brokers !== undefined) parts.push(`--brokers ${opts.brokers}`);
-  if (opts.kafka === false) parts.push('--no-kafka');
-  return parts.join(' ');
+  return [...parts, ...engineFlags(opts)].join(' ');
 }
 
 /**

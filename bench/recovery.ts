@@ -6,7 +6,7 @@ import { EmbeddedLog, type AppendRecord } from '../processor/embedded/log.js';
 import { TopicNames } from '../processor/topic-names.js';
 import { ChildReplica } from './child-replica.js';
 import { generateEvents, type BenchEvents } from './events.js';
-import { assertCounted, benchLogger, startRun, validateIntegers, withBroker } from './harness.js';
+import { assertCounted, engineFlags, benchLogger, startRun, validateIntegers, withBroker } from './harness.js';
 import { createTopics, kafkaRunConfig, partitionEnds, produceEvents, runBareKafkajsMedian, type BareKafkajsResult } from './kafka.js';
 import { collectGarbage, rate, throwIfAborted } from './measure.js';
 import { runRawLmdb, type RawLmdbResult } from './raw-lmdb.js';
@@ -95,9 +95,7 @@ export interface RecoveryReport {
 
 export function recoveryCommand(opts: Pick<RecoveryBenchOptions, 'events' | 'users' | 'partitions' | 'killAt' | 'brokers' | 'kafka'>): string {
   const parts = ['node dist/bench/main.js recovery', `--events ${opts.events}`, `--users ${opts.users}`, `--partitions ${opts.partitions}`, `--kill-at ${opts.killAt}`];
-  if (opts.brokers !== undefined) parts.push(`--brokers ${opts.brokers}`);
-  if (opts.kafka === false) parts.push('--no-kafka');
-  return parts.join(' ');
+  return [...parts, ...engineFlags(opts)].join(' ');
 }
 
 /**
