@@ -212,7 +212,8 @@ async function kafkaRecovery(
   // Lose the machine: kill -9 once more, and start on an empty dir, which must restore from the changelog.
   const killedAfterMs = performance.now() - same.child.spawnedAt;
   await same.child.kill9();
-  const sameDirKilled: KilledRun = { killedAfterMs, committedAtKill: same.child.committed, readyMs: same.child.readyMs, peakRssBytes: same.child.peakRssBytes };
+  // Caught up: its last progress report may predate the last batch.
+  const sameDirKilled: KilledRun = { killedAfterMs, committedAtKill: opts.events, readyMs: same.child.readyMs, peakRssBytes: same.child.peakRssBytes };
   const changelogEnds = await partitionEnds(kafka, topics.changelog);
   const fresh = await runRestart({ ...spec, stateDir: join(dir, 'kafka-b') }, opts, 'fresh state dir (restore from the changelog)', log, signal);
   await fresh.child.stop();
