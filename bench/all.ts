@@ -28,7 +28,7 @@ export interface AllBenchOptions {
  * sections say which sizes they ran at).
  */
 const SIZES = {
-  full: { events: 200_000, users: 20_000, ingestEvents: 100_000, decisionUsers: 200_000, decisionCandidates: 20_000, candidates: 60_000, population: 100_000, restoreUsers: 200_000, recoveryEvents: 200_000, rate: 2000, seconds: 20, sends: 20_000 },
+  full: { events: 200_000, users: 20_000, ingestEvents: 100_000, decisionUsers: 200_000, decisionCandidates: 20_000, candidates: 200_000, population: 200_000, restoreUsers: 200_000, recoveryEvents: 200_000, rate: 2000, seconds: 20, sends: 20_000 },
   quick: { events: 10_000, users: 2_000, ingestEvents: 5_000, decisionUsers: 5_000, decisionCandidates: 1_000, candidates: 3_000, population: 5_000, restoreUsers: 10_000, recoveryEvents: 20_000, rate: 500, seconds: 5, sends: 2_000 },
 } as const;
 
@@ -46,7 +46,7 @@ export async function runAllBench(opts: AllBenchOptions): Promise<{ failures: st
     ['runtime', () => runRuntimeBench({ ...common, events: s.events, users: s.users, partitions: 4 })],
     ['streams-peer', () => runStreamsPeerBench({ out: opts.out, log: opts.log, events: s.events, partitions: 4 })],
     ['ingest', () => runIngestBench({ ...common, events: s.ingestEvents, users: s.users, partitions: 4 })],
-    ['campaign', () => runCampaignBench({ ...common, candidates: s.candidates, campaigns: 3, users: s.population, partitions: 4 })],
+    ['campaign', () => runCampaignBench({ ...common, candidates: s.candidates, campaigns: 4, users: s.population, partitions: 4 })],
     ['decisions', () => runDecisionsBench({ ...common, users: s.decisionUsers, candidates: s.decisionCandidates, activeShare: 0.1, eventsPerActive: 8 })],
     ['recovery', () => runRecoveryBench({ ...common, events: s.recoveryEvents, users: s.users, partitions: 4, killAt: 0.5 })],
     ['restore', () => runRestoreBench({ ...common, users: s.restoreUsers })],

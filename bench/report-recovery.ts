@@ -9,11 +9,11 @@ export async function writeRecoveryReport(report: RecoveryReport, out: string): 
 function restartRow(name: string, k: KilledRun, x: RestartRun, ref: string, ratio: number | null, total: number): string[] {
   return [
     name,
-    `${fmtInt(k.committedAtKill)} of ${fmtInt(total)} after ${fmtSec(k.killedAfterMs)}`,
+    k.committedAtKill >= total ? `all ${fmtInt(total)} (caught up), after ${fmtSec(k.killedAfterMs)}` : `${fmtInt(k.committedAtKill)} of ${fmtInt(total)} after ${fmtSec(k.killedAfterMs)}`,
     x.assignedMs === null ? '–' : fmtSec(x.assignedMs),
     x.assignedMs === null ? fmtSec(x.readyMs) : `${fmtSec(x.readyMs)} (${fmtSec(x.readyMs - x.assignedMs)} after assignment)`,
     fmtSec(x.caughtUpMs),
-    `${fmtInt(x.catchUpRecordsPerSec)} records/s`,
+    x.catchUpRecords === 0 ? '– (nothing left)' : `${fmtInt(x.catchUpRecordsPerSec)} records/s`,
     `${fmtInt(x.counted)} (${x.counted === total ? 'equal' : 'DIFFERENT'})`,
     fmtMiB(x.peakRssBytes),
     `${x.stateBytesPerUser.toFixed(0)} B`,
