@@ -110,7 +110,7 @@ export async function createTopics(kafka: Kafka, config: NudgeConfig, logger: Lo
  * default (murmur2) partitioner: the same placement as the embedded log's. Connecting is
  * outside the timed window.
  */
-export async function produceEvents(kafka: Kafka, topic: string, events: BenchEvents, perRequest = 5000, signal?: AbortSignal): Promise<ProduceResult> {
+export async function produceEvents(kafka: Kafka, topic: string, events: Pick<BenchEvents, 'keys' | 'values'>, perRequest = 5000, signal?: AbortSignal): Promise<ProduceResult> {
   // Idempotent: a retried request (a slow broker on a busy machine) must not duplicate events,
   // or the topic would hold more than N and every rate would be off.
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
@@ -283,6 +283,29 @@ export async function runBareKafkajs(
     sampler.end();
     await consumer.disconnect().catch(() => undefined);
   }
+}
+
+/**
+ * The bare consumer `runs` times, each in a fresh group (it is cheap: about a second), and
+ * the median by msgs/s as the reference: one slow run on a shared machine does not move it.
+ */
+export async function runBareKafkajsMedian(
+  kafka: Kafka,
+  config: NudgeConfig,
+  topic: string,
+  total: number,
+  runs: number,
+  opts: { log: (s: string) => void; signal?: AbortSignal; brokerPid?: number },
+): Promise<{ bareKafkajs: BareKafkajsResult; bareKafkajsRuns: BareKafkajsResult[] }> {
+  const bareKafkajsRuns: BareKafkajsResult[] = [];
+  for (let i = 1; i <= runs; i++) {
+    opts.log(`bare kafkajs reference on ${topic} (${i}/${runs})`);
+    const bare = await runBareKafkajs(kafka, config, topic, total, opts);
+    bareKafkajsRuns.push(bare);
+    opts.log(`  ${Math.round(bare.msgsPerSec)} msgs/s in ${(bare.elapsedMs / 1000).toFixed(1)} s`);
+  }
+  const bareKafkajs = [...bareKafkajsRuns].sort((a, b) => a.msgsPerSec - b.msgsPerSec)[Math.floor(runs / 2)] as BareKafkajsResult;
+  return { bareKafkajs, bareKafkajsRuns };
 }
 
 /** Removes what a run left on a broker it does not own; best effort. */

@@ -3,12 +3,23 @@ import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { errorMessage } from '../errors/index.js';
-import { defaultOutDir, fmtInt, fmtMiB, fmtRatio, fmtSec } from './report.js';
-import { runDecisionsBench, type DecisionsReport } from './decisions.js';
+import { defaultOutDir, fmtSec } from './report.js';
+import { runDecisionsBench } from './decisions.js';
 import { eligibilityApiTable, runEligibilityApiBench } from './eligibility-api.js';
 import { runSendPathBench, sendPathTable } from './send-path.js';
-import { runRestoreBench, type RestoreReport } from './restore.js';
-import { runRuntimeBench, type RuntimeReport } from './runtime.js';
+import { runRestoreBench } from './restore.js';
+import { runRuntimeBench } from './runtime.js';
+import { runIngestBench } from './ingest.js';
+import { ingestTable } from './report-ingest.js';
+import { runCampaignBench } from './campaign.js';
+import { campaignTable } from './report-campaign.js';
+import { runRecoveryBench } from './recovery.js';
+import { recoveryTable } from './report-recovery.js';
+import { ALL_SCENARIOS, runAllBench } from './all.js';
+import { runStreamsPeerBench } from './streams-peer-scenario.js';
+import { writeSummary } from './summary.js';
+import { engineOptions, engineRunOptions, printRun } from './command-options.js';
+import { decisionsTable, restoreTable, runtimeTable } from './terminal-tables.js';
 
 class UsageError extends Error {}
 
@@ -61,6 +72,92 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
           });
           process.stdout.write(`${runtimeTable(report)}\n`);
           process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\n`);
+        },
+      )
+      .command(
+        'ingest',
+        'profiles and events through the decision topology into per-user state: embedded vs raw LMDB, Kafka (exactly-once) vs bare kafkajs',
+        (y) =>
+          engineOptions(y, 'ingest')
+            .option('events', { type: 'number', default: 100_000, describe: 'activity events to ingest' })
+            .option('users', { type: 'number', default: 20_000, describe: 'users of the simulated population (one profile each)' })
+            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' }),
+        async (args) => {
+          const t0 = performance.now();
+          const report = await runIngestBench({ events: args.events, users: args.users, partitions: args.partitions, ...engineRunOptions(args, abort.signal) });
+          printRun(t0, ingestTable(report), report.command);
+        },
+      )
+      .command(
+        'campaign',
+        'candidates of a few campaigns decided against a simulated population: embedded vs raw LMDB, Kafka (exactly-once) vs bare kafkajs, extrapolated to 12M',
+        (y) =>
+          engineOptions(y, 'campaign')
+            .option('candidates', { type: 'number', default: 200_000, describe: 'candidates in all, split evenly over the campaigns (the 12M audience scaled to one 2-core machine)' })
+            .option('campaigns', { type: 'number', default: 4, describe: 'campaigns (distinct users within each)' })
+            .option('users', { type: 'number', default: 200_000, describe: 'users of the simulated population in state' })
+            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' }),
+        async (args) => {
+          const t0 = performance.now();
+          const report = await runCampaignBench({ candidates: args.candidates, campaigns: args.campaigns, users: args.users, partitions: args.partitions, ...engineRunOptions(args, abort.signal) });
+          printRun(t0, campaignTable(report), report.command);
+        },
+      )
+      .command(
+        'recovery',
+        'time to ready and to caught up after kill -9 of a replica process, same state dir (both engines) and fresh dir (Kafka, from the changelog); final counts = input',
+        (y) =>
+          engineOptions(y, 'recovery')
+            .option('events', { type: 'number', default: 200_000, describe: 'events the replicas process' })
+            .option('users', { type: 'number', default: 20_000, describe: 'distinct users the events are spread over' })
+            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' })
+            .option('kill-at', { type: 'number', default: 0.5, describe: 'share of the input committed when the first replica is killed' }),
+        async (args) => {
+          const t0 = performance.now();
+          const report = await runRecoveryBench({ events: args.events, users: args.users, partitions: args.partitions, killAt: args['kill-at'], ...engineRunOptions(args, abort.signal) });
+          printRun(t0, recoveryTable(report), report.command);
+        },
+      )
+      .command(
+        'streams-peer',
+        'nudge vs the same counter on Kafka Streams 3.9.1 (bench/streams-peer/), exactly-once, same topic and broker: events/s and events per CPU-second',
+        (y) =>
+          y
+            .option('events', { type: 'number', default: 200_000, describe: 'events to process' })
+            .option('partitions', { type: 'number', default: 4, describe: 'partitions of the input topic' })
+            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/streams-peer.json and RESULTS.md' })
+            .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
+        async (args) => {
+          const t0 = performance.now();
+          const report = await runStreamsPeerBench({ events: args.events, partitions: args.partitions, ...(args.write ? { out: args.out } : {}), log: (s) => process.stderr.write(`${s}\n`) });
+          for (const run of report.runs) {
+            if (run.ratios !== null) process.stdout.write(`${run.guarantee}: nudge ÷ Kafka Streams ${run.ratios.eventsPerSec.toFixed(3)} in events/s, ${run.ratios.eventsPerCpuSecond.toFixed(3)} in events per CPU-second\n`);
+          }
+          process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
+        },
+      )
+      .command(
+        'all',
+        `every scenario in turn (${ALL_SCENARIOS.join(', ')}) at sizes that fit in about 25 minutes on 2 cores, then the summary at the top of RESULTS.md`,
+        (y) =>
+          y
+            .option('quick', { type: 'boolean', default: false, describe: 'tiny sizes: a smoke run of every scenario (do not commit its figures)' })
+            .option('only', { type: 'string', array: true, default: [] as string[], describe: 'run only these scenarios' })
+            .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/*.json and RESULTS.md' }),
+        async (args) => {
+          const unknown = args.only.filter((n) => !(ALL_SCENARIOS as readonly string[]).includes(n));
+          if (unknown.length > 0) throw new UsageError(`unknown scenario(s) for --only: ${unknown.join(', ')}`);
+          const { failures, wholeRunMs } = await runAllBench({ out: args.out, quick: args.quick, only: args.only, signal: abort.signal, log: (s) => process.stderr.write(`${s}\n`) });
+          process.stdout.write(`whole run: ${fmtSec(wholeRunMs)}${failures.length > 0 ? `; failed: ${failures.join('; ')}` : ''}\n`);
+          if (failures.length > 0) code = 1;
+        },
+      )
+      .command(
+        'summary',
+        'regenerate the summary at the top of RESULTS.md from results/*.json, running nothing',
+        (y) => y.option('out', { type: 'string', default: defaultOutDir(), describe: 'directory holding results/ and RESULTS.md' }),
+        async (args) => {
+          process.stdout.write(`wrote ${await writeSummary(args.out)}\n`);
         },
       )
       .command(
@@ -167,7 +264,7 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
           process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${report.command}\n`);
         },
       )
-      .demandCommand(1, 'name a scenario: runtime, restore, decisions, eligibility-api or send-path')
+      .demandCommand(1, 'name a scenario: runtime, ingest, campaign, recovery, restore, decisions, eligibility-api, send-path, streams-peer, or all')
       .strict()
       .exitProcess(false)
       .fail((msg: string | null, err: Error | undefined) => {
@@ -184,80 +281,6 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
   }
   return code;
-}
-
-/** A short fixed-width table for the terminal; RESULTS.md carries the full story. */
-export function runtimeTable(r: RuntimeReport): string {
-  const head: [string, string, string, string, string] = ['subject', 'rate', 'wall', 'reference', 'ratio'];
-  const rows: Array<[string, string, string, string, string]> = [head];
-  rows.push(['embedded', `${fmtInt(r.embedded.eventsPerSec)} ev/s`, fmtSec(r.embedded.elapsedMs), `raw LMDB ${fmtInt(r.rawLmdb.meanOpsPerSec)} op/s`, fmtRatio(r.ratios.embeddedVsRawLmdb)]);
-  const k = r.kafka;
-  if (k !== null) {
-    const ref = `bare kafkajs ${fmtInt(k.bareKafkajs.msgsPerSec)} msg/s`;
-    rows.push(['kafka exactly_once', `${fmtInt(k.exactlyOnce.eventsPerSec)} ev/s`, fmtSec(k.exactlyOnce.elapsedMs), ref, fmtRatio(r.ratios.exactlyOnceVsBareKafkajs)]);
-    rows.push(['kafka at_least_once', `${fmtInt(k.atLeastOnce.eventsPerSec)} ev/s`, fmtSec(k.atLeastOnce.elapsedMs), ref, fmtRatio(r.ratios.atLeastOnceVsBareKafkajs)]);
-    rows.push(['  steady EOS / ALOS', `${fmtInt(k.exactlyOnce.steadyEventsPerSec)} / ${fmtInt(k.atLeastOnce.steadyEventsPerSec)}`, '', `bare steady ${fmtInt(k.bareKafkajs.steadyMsgsPerSec)}`, `${fmtRatio(r.ratios.exactlyOnceSteadyVsBareKafkajsSteady)} / ${fmtRatio(r.ratios.atLeastOnceSteadyVsBareKafkajsSteady)}`]);
-  }
-  const widths = head.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
-  const lines = rows.map((row) => row.map((cell, i) => (i === 0 || i === 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '));
-  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  const e = r.embedded;
-  lines.push('');
-  lines.push(`embedded: node CPU ${Math.round((100 * e.cpuMs) / e.elapsedMs)}% of a core, peak RSS ${fmtMiB(e.peakRssBytes)}, state ${(e.stateFileBytes / e.usersStored).toFixed(0)} B/user on disk (${(e.stateUsedBytes / e.usersStored).toFixed(0)} B/user in live pages), batch p50/p99 ≈ ${e.batch.p50Ms.toFixed(1)}/${e.batch.p99Ms.toFixed(1)} ms`);
-  if (k !== null) {
-    const pct = (cpu: number | null, wall: number) => (cpu === null ? '–' : `${Math.round((100 * cpu) / wall)}%`);
-    const eos = k.exactlyOnce;
-    const alos = k.atLeastOnce;
-    lines.push(`kafka: produce ${fmtInt(eos.produce.msgsPerSec)} msg/s; EOS batch p50/p99 ≈ ${eos.batch.p50Ms.toFixed(0)}/${eos.batch.p99Ms.toFixed(0)} ms over ${fmtInt(eos.batch.batches)} batches; peak RSS EOS ${fmtMiB(eos.peakRssBytes)}, ALOS ${fmtMiB(alos.peakRssBytes)}`);
-    lines.push(`cpu (node / broker, % of a core): EOS ${pct(eos.cpuMs, eos.elapsedMs)} / ${pct(eos.brokerCpuMs, eos.elapsedMs)}, ALOS ${pct(alos.cpuMs, alos.elapsedMs)} / ${pct(alos.brokerCpuMs, alos.elapsedMs)}, bare ${pct(k.bareKafkajs.cpuMs, k.bareKafkajs.elapsedMs)} / ${pct(k.bareKafkajs.brokerCpuMs, k.bareKafkajs.elapsedMs)}`);
-  }
-  return lines.join('\n');
-}
-
-function padTable(rows: string[][]): string {
-  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
-  const lines = rows.map((row) => row.map((cell, i) => (i === 0 || i === 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '));
-  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  return lines.join('\n');
-}
-
-export function restoreTable(r: RestoreReport): string {
-  const x = r.restore;
-  const t = x.timeline;
-  const raw = r.rawLmdb;
-  const rows: string[][] = [
-    ['subject', 'rate', 'wall', 'reference', 'ratio'],
-    ['restore', `${fmtInt(x.recordsPerSec)} rec/s`, fmtSec(t.lastRecordsMs - t.plannedMs), `bare kafkajs ${fmtInt(r.bareKafkajs.msgsPerSec)} msg/s`, fmtRatio(r.ratios.restoreVsBareKafkajs)],
-    ['restore steady', x.steadyRecordsPerSec === null ? '– (one batch)' : `${fmtInt(x.steadyRecordsPerSec)} rec/s`, fmtSec(t.lastRecordsMs - t.firstRecordsMs), `bare steady ${fmtInt(r.bareKafkajs.steadyMsgsPerSec)} msg/s`, fmtRatio(r.ratios.restoreSteadyVsBareKafkajsSteady)],
-    ['restore vs write', `${fmtInt(x.recordsPerSec)} rec/s`, '', `raw LMDB ${fmtInt(raw.meanOpsPerSec)} op/s`, fmtRatio(r.ratios.restoreVsRawLmdb)],
-    ['time to ready', fmtSec(t.readyMs), '', `read ${fmtSec(r.bareKafkajs.elapsedMs)} + write ${fmtSec((raw.before.elapsedMs + raw.after.elapsedMs) / 2)}`, fmtRatio(r.ratios.readyVsReadPlusWrite)],
-  ];
-  const lines = [padTable(rows), ''];
-  lines.push(`changelog: ${fmtInt(r.changelog.records)} records, ${fmtMiB(r.changelog.payloadBytes)} payload${r.changelog.segmentBytes === null ? '' : `, ${fmtMiB(r.changelog.segmentBytes)} on the broker`}; restored ${fmtInt(x.records)} records`);
-  lines.push(`timeline: planned ${fmtSec(t.plannedMs)}, first batch ${fmtSec(t.firstRecordsMs)}, last ${fmtSec(t.lastRecordsMs)}, ready ${fmtSec(t.readyMs)}`);
-  lines.push(`state: ${(x.stateFileBytes / x.usersStored).toFixed(0)} B/user on disk (${(x.stateUsedBytes / x.usersStored).toFixed(0)} B live), built incrementally ${(r.build.stateFileBytes / r.build.usersStored).toFixed(0)} B/user; peak RSS ${fmtMiB(x.peakRssBytes)}; node CPU ${Math.round((100 * x.cpuMs) / t.readyMs)}% of a core`);
-  lines.push(`build: produce ${fmtInt(r.build.produce.msgsPerSec)} msg/s, first replica ${fmtInt(r.build.eventsPerSec)} events/s (${fmtSec(r.build.elapsedMs)})`);
-  return lines.join('\n');
-}
-
-export function decisionsTable(r: DecisionsReport): string {
-  const d = r.decide;
-  const c = r.counter;
-  const rows: string[][] = [
-    ['phase', 'rate', 'wall', 'reference', 'ratio'],
-    ['decide', `${fmtInt(d.recordsPerSec)} dec/s`, fmtSec(d.elapsedMs), `counter ${fmtInt(c.meanEventsPerSec)} ev/s`, fmtRatio(r.ratios.decisionsVsCounter)],
-    ['decide per core', `${fmtInt(d.perCpuSecond)} dec/CPU-s`, '', `counter ${fmtInt(c.meanPerCpuSecond)} ev/CPU-s`, fmtRatio(r.ratios.decisionsPerCpuVsCounterPerCpu)],
-    ['load profiles', `${fmtInt(r.load.profiles.recordsPerSec)} prof/s`, fmtSec(r.load.profiles.elapsedMs), `counter ${fmtInt(c.meanEventsPerSec)} ev/s`, fmtRatio(r.ratios.profilesVsCounter)],
-    ['load events', `${fmtInt(r.load.events.recordsPerSec)} ev/s`, fmtSec(r.load.events.elapsedMs), `counter ${fmtInt(c.meanEventsPerSec)} ev/s`, fmtRatio(r.ratios.eventsVsCounter)],
-  ];
-  const m = d.mix;
-  const kv = (o: Record<string, number>) => Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${fmtInt(n)}`).join(', ');
-  const lines = [padTable(rows), ''];
-  lines.push(`decide: cores busy ${(d.cpuMs / d.elapsedMs).toFixed(2)}, batch wall p50/p99 ≈ ${d.batch.p50Ms.toFixed(0)}/${d.batch.p99Ms.toFixed(0)} ms (5000 = the histogram's top), CPU per batch ${((d.batch.meanRecords * 1000) / Math.max(1, d.perCpuSecond)).toFixed(0)} ms, peak RSS ${fmtMiB(d.peakRssBytes)}`);
-  lines.push(`actions: ${kv(m.actions)}; skip reasons: ${kv(m.skipReasons)}; sends ${fmtInt(m.sends)}`);
-  lines.push(`state: ${(r.load.state.fileBytes / r.load.state.users).toFixed(0)} B/user on disk after load (${(r.load.state.usedBytes / r.load.state.users).toFixed(0)} live, UserState ${(r.load.state.userValueBytes / r.load.state.users).toFixed(0)} B), ${(d.state.fileBytes / d.state.users).toFixed(0)} B/user after deciding`);
-  if (r.profile !== null) lines.push('', 'UNDER THE CPU PROFILER: rates are lower than an unprofiled run.');
-  return lines.join('\n');
 }
 
 function isMain(): boolean {

@@ -58,6 +58,9 @@ The machines are shared and noisy (2 cores): every absolute figure comes with a
 **ratio** to a reference measured in the same run, and the ratios are what to compare
 between runs and machines. Raw JSON of the latest run of each scenario is in
 \`bench/results/<scenario>.json\`.
+
+\`nudge bench all\` (\`npm run bench:all\`) runs every scenario in turn and regenerates the
+summary below; each scenario alone is \`nudge bench <scenario>\`.
 `;
 
 /** Writes <out>/results/runtime.json and regenerates the runtime section of <out>/RESULTS.md. */
@@ -119,8 +122,11 @@ export async function writeScenario(name: string, report: object, section: strin
   return { json, markdown };
 }
 
-/** Replaces the scenario's section between its markers, or appends it; creates the file with its header. */
-export async function updateResultsSection(file: string, scenario: string, body: string): Promise<void> {
+/**
+ * Replaces the scenario's section between its markers, or adds it: at the end, or with
+ * `atTop` before the first section (the summary); creates the file with its header.
+ */
+export async function updateResultsSection(file: string, scenario: string, body: string, options: { atTop?: boolean } = {}): Promise<void> {
   const start = `<!-- ${scenario}:start -->`;
   const end = `<!-- ${scenario}:end -->`;
   const section = `${start}\n${body.trim()}\n${end}`;
@@ -128,7 +134,10 @@ export async function updateResultsSection(file: string, scenario: string, body:
   const i = current.indexOf(start);
   const j = current.indexOf(end);
   let next: string;
+  // The header's prose names the markers too: only a marker at the start of a line opens a section.
+  const first = current.search(/^<!-- [\w-]+:start -->$/m);
   if (i >= 0 && j > i) next = current.slice(0, i) + section + current.slice(j + end.length);
+  else if (options.atTop === true && first >= 0) next = `${current.slice(0, first)}${section}\n\n${current.slice(first)}`;
   else next = `${current.trimEnd()}\n\n${section}\n`;
   await writeAtomically(file, next);
 }
@@ -409,7 +418,7 @@ function fmtBatchMs(ms: number, maxBucketMs: number): string {
   return ms >= 5000 && ms >= maxBucketMs ? '≥ 5 s' : fmtMs(ms);
 }
 
-function shares(counts: Record<string, number>, total: number): string {
+export function shares(counts: Record<string, number>, total: number): string {
   const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
   if (entries.length === 0) return '–';
   return entries.map(([k, n]) => `${k} ${fmtInt(n)} (${((100 * n) / Math.max(1, total)).toFixed(1)}%)`).join(', ');

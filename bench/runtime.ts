@@ -1,21 +1,11 @@
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { errorMessage } from '../errors/index.js';
-import { createLogger, type Logger } from '../processor/logger.js';
+import type { Logger } from '../processor/logger.js';
 import { TopicNames } from '../processor/topic-names.js';
-import { KAFKA_VERSION, startBroker, type KafkaBroker } from '../scripts/kafka-broker.js';
+import { KAFKA_VERSION } from '../scripts/kafka-broker.js';
 import { runEmbedded, type EmbeddedResult } from './embedded.js';
 import { DEFAULT_SEED, generateEvents } from './events.js';
-import {
-  benchKafka,
-  deleteBenchTopics,
-  kafkaRunConfig,
-  partitionEnds,
-  runBareKafkajs,
-  runNudgeKafka,
-  type BareKafkajsResult,
-  type NudgeKafkaResult,
-} from './kafka.js';
+import { assertCounted, benchLogger, validateBrokers, validateIntegers, withBroker } from './harness.js';
+import { kafkaRunConfig, partitionEnds, runBareKafkajsMedian, runNudgeKafka, type BareKafkajsResult, type NudgeKafkaResult } from './kafka.js';
 import { collectGarbage, tempDir, throwIfAborted } from './measure.js';
 import { runRawLmdb, type RawLmdbResult } from './raw-lmdb.js';
 import { describeMachine, writeRuntimeReport, type MachineInfo } from './report.js';
@@ -108,10 +98,7 @@ export async function runRuntimeBench(opts: RuntimeBenchOptions): Promise<Runtim
   const log = opts.log ?? (() => undefined);
   const signal = opts.signal;
   const seed = opts.seed ?? DEFAULT_SEED;
-  // nudge's producers are created without a partitioner option; the notice would only add noise.
-  process.env['KAFKAJS_NO_PARTITIONER_WARNING'] ??= '1';
-  // Warnings and worse only, on stderr, synchronously: stdout stays for the figures.
-  const logger: Logger = createLogger('warn', pino.destination({ dest: 2, sync: true }));
+  const logger: Logger = benchLogger();
   const date = new Date().toISOString();
   const machine = describeMachine(opts.kafka === false ? null : opts.brokers === undefined ? KAFKA_VERSION : 'external');
   const t0 = performance.now();
@@ -188,25 +175,13 @@ async function runKafkaHalf(
   ctx: { logger: Logger; log: (s: string) => void; dir: string; signal?: AbortSignal },
 ): Promise<NonNullable<RuntimeReport['kafka']>> {
   const { log, logger, signal } = ctx;
-  let broker: KafkaBroker | undefined;
-  const configs: NudgeConfig[] = [];
-  let brokers = opts.brokers;
-  let brokerStartMs: number | null = null;
-  try {
-    if (brokers === undefined) {
-      log(`starting a Kafka ${KAFKA_VERSION} broker`);
-      const b0 = performance.now();
-      broker = await startBroker({ log: (s) => log(`  ${s}`) });
-      brokerStartMs = performance.now() - b0;
-      brokers = broker.brokers;
-    }
-    throwIfAborted(signal);
-    const kafka = benchKafka(brokers, logger);
-    const withSignal = { ...(signal ? { signal } : {}), ...(broker !== undefined ? { brokerPid: broker.pid } : {}) };
+  return withBroker({ ...(opts.brokers !== undefined ? { brokers: opts.brokers } : {}), logger, log, ...(signal ? { signal } : {}) }, async (b) => {
+    const { kafka, brokers } = b;
+    const withSignal = { ...(signal ? { signal } : {}), ...(b.brokerPid !== undefined ? { brokerPid: b.brokerPid } : {}) };
 
     const maxBytes = opts.maxBytesPerPartition;
     const eosConfig = kafkaRunConfig(brokers, opts.partitions, 'exactly_once', join(ctx.dir, 'kafka-eos'), maxBytes);
-    configs.push(eosConfig);
+    b.used.push(eosConfig);
     log(`kafka exactly_once: prefix ${eosConfig.topics.prefix}`);
     const exactlyOnce = await runNudgeKafka(kafka, eosConfig, events, { logger, log, ...withSignal });
     assertCounted('kafka exactly_once', exactlyOnce.counted, opts.events);
@@ -215,19 +190,11 @@ async function runKafkaHalf(
 
     // Same broker, same topic as the exactly-once run, fresh group.
     const topic = new TopicNames(eosConfig.topics).input('events');
-    const total = (await partitionEnds(kafka, topic)).reduce((a, b) => a + b, 0);
-    const bareKafkajsRuns: BareKafkajsResult[] = [];
-    for (let i = 1; i <= BARE_RUNS; i++) {
-      log(`bare kafkajs reference on ${topic} (${i}/${BARE_RUNS})`);
-      const bare = await runBareKafkajs(kafka, eosConfig, topic, total, withSignal);
-      bareKafkajsRuns.push(bare);
-      log(`  ${Math.round(bare.msgsPerSec)} msgs/s in ${(bare.elapsedMs / 1000).toFixed(1)} s`);
-      collectGarbage();
-    }
-    const bareKafkajs = [...bareKafkajsRuns].sort((a, b) => a.msgsPerSec - b.msgsPerSec)[Math.floor(BARE_RUNS / 2)] as BareKafkajsResult;
+    const total = (await partitionEnds(kafka, topic)).reduce((a, c) => a + c, 0);
+    const { bareKafkajs, bareKafkajsRuns } = await runBareKafkajsMedian(kafka, eosConfig, topic, total, BARE_RUNS, { log, ...withSignal });
 
     const alosConfig = kafkaRunConfig(brokers, opts.partitions, 'at_least_once', join(ctx.dir, 'kafka-alos'), maxBytes);
-    configs.push(alosConfig);
+    b.used.push(alosConfig);
     log(`kafka at_least_once: prefix ${alosConfig.topics.prefix}`);
     const atLeastOnce = await runNudgeKafka(kafka, alosConfig, events, { logger, log, ...withSignal });
     assertCounted('kafka at_least_once', atLeastOnce.counted, opts.events);
@@ -235,35 +202,18 @@ async function runKafkaHalf(
 
     const { brokers: _b, groupId: _g, replicaId: _r, sasl: _s, ...kafkaSettings } = eosConfig.kafka;
     const settings = { kafka: kafkaSettings, processor: eosConfig.processor, overridden: maxBytes !== undefined ? ['kafka.maxBytesPerPartition'] : [] };
-    return { settings, version: broker !== undefined ? KAFKA_VERSION : 'external', external: broker === undefined, brokerStartMs, exactlyOnce, atLeastOnce, bareKafkajs, bareKafkajsRuns };
-  } finally {
-    if (broker !== undefined) {
-      log('stopping the broker');
-      await broker.stop().catch((err: unknown) => log(`broker stop failed: ${errorMessage(err)}`));
-    } else if (brokers !== undefined && configs.length > 0) {
-      // Not our broker: leave it as we found it.
-      await deleteBenchTopics(benchKafka(brokers, logger), configs, log);
-    }
-  }
-}
-
-function assertCounted(what: string, counted: number, expected: number): void {
-  // A benchmark that silently skipped work would report a flattering rate.
-  if (counted !== expected) throw new Error(`${what}: the counts sum to ${counted}, expected ${expected}; the figures would be meaningless`);
+    return { settings, version: b.version, external: b.version === 'external', brokerStartMs: b.brokerStartMs, exactlyOnce, atLeastOnce, bareKafkajs, bareKafkajsRuns };
+  });
 }
 
 function validate(opts: RuntimeBenchOptions): void {
-  for (const [name, value, min] of [
+  validateIntegers([
     ['events', opts.events, 1],
     ['users', opts.users, 1],
     ['partitions', opts.partitions, 1],
-  ] as const) {
-    if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${value}`);
-  }
+  ]);
   if (opts.maxBytesPerPartition !== undefined && (!Number.isInteger(opts.maxBytesPerPartition) || opts.maxBytesPerPartition < 1024)) {
     throw new Error(`--max-bytes-per-partition must be an integer ≥ 1024, got ${opts.maxBytesPerPartition}`);
   }
-  if (opts.brokers !== undefined && !/^[^:,\s]+:\d{1,5}(,[^:,\s]+:\d{1,5})*$/.test(opts.brokers)) {
-    throw new Error(`--brokers must be host:port[,host:port…], got ${opts.brokers}`);
-  }
+  validateBrokers(opts.brokers);
 }

@@ -687,9 +687,9 @@ export interface StreamsPeerMainReport {
  * and one JSON report on stdout. With --nudge, nudge runs first on each guarantee's topic (as
  * bench/runtime.ts runs it) and the peer then reads the same topic: a same-run ratio.
  */
-export async function main(argv: string[] = process.argv.slice(2)): Promise<StreamsPeerMainReport> {
+export async function main(argv: string[] = process.argv.slice(2), options: { print?: boolean; log?: (s: string) => void } = {}): Promise<StreamsPeerMainReport> {
   const args = parseMainArgs(argv);
-  const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  const log = options.log ?? ((s: string): void => void process.stderr.write(`${s}\n`));
   process.env['KAFKAJS_NO_PARTITIONER_WARNING'] ??= '1';
   const logger: Logger = createLogger('warn', pino.destination({ dest: 2, sync: true }));
 
@@ -778,7 +778,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Stre
       build: { coldOrWarm: build.cached ? 'warm' : 'cold', ms: build.ms },
       runs,
     };
-    process.stdout.write(`${JSON.stringify(report)}\n`);
+    // Standalone, the JSON on stdout is the output; a caller in-process takes the return value.
+    if (options.print !== false) process.stdout.write(`${JSON.stringify(report)}\n`);
     return report;
   } finally {
     if (broker !== undefined) {

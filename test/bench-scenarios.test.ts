@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runCampaignBench } from '../bench/campaign.js';
+import type { LatencyPercentiles } from '../bench/harness.js';
+import { runIngestBench } from '../bench/ingest.js';
+import { renderCampaignSection } from '../bench/report-campaign.js';
+import { renderIngestSection } from '../bench/report-ingest.js';
+
+// The embedded engine at a tiny size, nothing written: the scenarios run end to end, their
+// reports have the shape RESULTS.md is rendered from, and no record went missing on the way.
+
+function assertLatency(l: LatencyPercentiles, what: string): void {
+  assert.ok(l.count > 0, `${what}: batches recorded`);
+  assert.ok(l.p50Ms > 0 && l.p50Ms <= l.p90Ms && l.p90Ms <= l.p99Ms && l.p99Ms <= l.maxMs * 1.001, `${what}: percentiles ordered ${JSON.stringify(l)}`);
+}
+
+test('bench ingest (embedded, tiny): every profile and event committed, every user in state, ratios to raw LMDB', { timeout: 60_000 }, async () => {
+  const r = await runIngestBench({ events: 3000, users: 500, partitions: 2, kafka: false });
+  assert.equal(r.scenario, 'ingest');
+  assert.equal(r.kafka, null);
+  const e = r.embedded;
+  assert.equal(e.profiles, 500);
+  assert.equal(e.events, 3000);
+  assert.equal(e.phase.records, 3500);
+  assert.equal(e.deadLetters, 0);
+  assert.equal(e.state.users, 500);
+  assert.equal(e.rawLmdb.before.counted, 3000);
+  assert.ok(e.phase.recordsPerSec > 0 && e.phase.peakRssBytes > 0 && e.state.fileBytes > 0);
+  assertLatency(e.phase.latency, 'ingest');
+  assert.ok(Number.isFinite(r.ratios.embeddedVsRawLmdb) && r.ratios.embeddedVsRawLmdb > 0);
+  assert.equal(r.ratios.kafkaVsBareKafkajs, null);
+  assert.match(renderIngestSection(r), /## ingest:[\s\S]*\| embedded \(default\) \|/);
+});
+
+test('bench campaign (embedded, tiny): one ledger entry per candidate, extrapolation computed from the rate', { timeout: 60_000 }, async () => {
+  const r = await runCampaignBench({ candidates: 900, campaigns: 3, users: 600, partitions: 2, kafka: false });
+  assert.equal(r.scenario, 'campaign');
+  assert.equal(r.kafka, null);
+  assert.equal(r.params.perCampaign, 300);
+  const e = r.embedded;
+  assert.equal(e.load.records, 600);
+  assert.equal(e.decide.records, 900);
+  assert.equal(e.state.users, 600);
+  assert.equal(e.state.ledgerEntries, 900);
+  assert.equal(e.deadLetters, 0);
+  assert.ok(e.mix !== null && e.mix.decisions >= 900, 'a decision for every candidate');
+  assertLatency(e.decide.latency, 'decide');
+  assert.ok(e.decide.recordsPerSec > 0);
+  // 12M ÷ the measured rate, and enough replicas for an hour at that rate.
+  assert.ok(Math.abs(e.extrapolation.oneReplicaMs - (12_000_000 * 1000) / e.decide.recordsPerSec) < 1);
+  assert.equal(e.extrapolation.replicasForTarget, Math.ceil(e.extrapolation.oneReplicaMs / 3_600_000));
+  assert.ok(r.ratios.embeddedVsRawLmdb > 0);
+  assert.match(renderCampaignSection(r), /extrapolation/i);
+});
