@@ -1,7 +1,7 @@
 /**
- * The daily promotional campaign the simulated decision log is made of: one per day, offered
- * to part of the population at 09:00 IST, sendable from 10:00 IST for 16 hours (so users in
- * the Americas get their daytime too), on the better of push and SMS.
+ * The daily promotional campaigns the simulated decision log is made of: a few per day, each
+ * offered to part of the population at 09:00 IST, sendable from 10:00 IST for 16 hours (so
+ * users in the Americas get their daytime too), on the better of push and SMS.
  */
 import type { Campaign } from '../processor/messages/index.js';
 
@@ -16,18 +16,19 @@ const CATEGORIES = [5, 2, 7, 1] as const;
 export const DECIDE_OFFSET_MS = 3 * HOUR + 30 * MINUTE;
 
 /**
- * Campaign of day `day` (0-based) starting at `dayStart` (UTC midnight). The experiment is
- * the logging policy's exploration: `explore` of the users (a fresh draw per day) get the
+ * Campaign `index` of day `day` (0-based) starting at `dayStart` (UTC midnight), `perDay` a
+ * day. The experiment is the logging policy's exploration: `explore` of the users (a fresh
+ * draw per day, the same for all of the day's campaigns, so a user-day is one unit) get the
  * 'blast' arm, sent at the first allowed instant without the model; the rest get 'model'.
  * `arms` replaces that split (the counterfactual run of a candidate policy).
  */
-export function simCampaign(day: number, dayStart: number, explore: number, arms?: Record<string, number>): Campaign {
+export function simCampaign(day: number, index: number, perDay: number, dayStart: number, explore: number, arms?: Record<string, number>): Campaign {
   const decideAt = dayStart + DECIDE_OFFSET_MS;
   const weights = arms ?? { model: 1 - explore, blast: explore };
   return {
-    campaignId: `promo-${day}`,
+    campaignId: `promo-${day}-${index}`,
     kind: 'promotional',
-    category: CATEGORIES[day % CATEGORIES.length] as number,
+    category: CATEGORIES[(day * perDay + index) % CATEGORIES.length] as number,
     channels: ['best'],
     deadline: 'soft',
     window: { start: decideAt + HOUR, end: decideAt + 17 * HOUR },

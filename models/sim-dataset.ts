@@ -2,7 +2,7 @@
  * A decision log with a known truth, made by the real pipeline on the behavioural simulator.
  *
  * The simulated population (bench/sim) lives through `historyDays` of app activity, then
- * `days` days with one promotional campaign each, offered to part of the users. The decision
+ * `days` days with `campaignsPerDay` promotional campaigns each, offered to part of the users. The decision
  * topology runs on real LMDB stores with a virtual clock (sim-harness.ts), so every logged
  * feature vector comes from the one feature function the service uses (DESIGN invariant 8).
  * When a scheduled send fires, the user's answer is drawn from the simulator's ground truth
@@ -33,7 +33,7 @@ import type { Campaign } from '../processor/messages/index.js';
 import type { OutcomeEvent } from './labels.js';
 import { DECIDE_OFFSET_MS, simCampaign } from './sim-campaign.js';
 import { SimHarness } from './sim-harness.js';
-import { drawOutcomes, trueProbabilities, type TrueProbabilities } from './sim-outcomes.js';
+import { drawOutcomes, trueProbabilities, withTypicalHiddenTraits, type TrueProbabilities } from './sim-outcomes.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -53,8 +53,10 @@ export interface SimDatasetOptions {
   historyDays?: number;
   /** Days simulated after the last campaign for outcomes to arrive. Default 3. */
   tailDays?: number;
-  /** Share of users offered each day's campaign. Default 0.5. */
+  /** Share of users offered each campaign. Default 0.8. */
   audience?: number;
+  /** Campaigns decided each day (the frequency caps allow 3 promotional messages a local day). Default 2. */
+  campaignsPerDay?: number;
   /** Share of decisions in the exploring 'blast' arm. Default 0.2. */
   explore?: number;
   /** The scorer of the 'model' arm. Default: the heuristic scorer. */
@@ -72,6 +74,8 @@ export interface SimSend {
   message: Message;
   campaignId: string;
   p: TrueProbabilities;
+  /** True probabilities with the unobservable traits at typical values (sim-outcomes.ts). */
+  pVisible: TrueProbabilities;
   y: TrueProbabilities;
 }
 
@@ -88,7 +92,7 @@ export interface SimDataset {
   world: WorldConfig;
   /** First campaign day, 00:00 UTC; campaign d is decided at start + d·DAY + DECIDE_OFFSET_MS. */
   start: number;
-  /** Decision instant of each campaign day. */
+  /** Decision instant of each campaign day (all of a day's campaigns are decided then). */
   decideAt: number[];
   /** End of the simulation (events after it have not happened). */
   end: number;
@@ -130,7 +134,8 @@ export async function simulateDataset(o: SimDatasetOptions): Promise<SimDataset>
   const start = o.start ?? SIM_START;
   const historyDays = o.historyDays ?? 14;
   const tailDays = o.tailDays ?? 3;
-  const audience = o.audience ?? 0.5;
+  const audience = o.audience ?? 0.8;
+  const perDay = o.campaignsPerDay ?? 2;
   const explore = o.explore ?? 0.2;
   const scorer = o.scorer ?? new HeuristicScorer();
   const partitions = o.partitions ?? 1;
@@ -171,7 +176,7 @@ export async function simulateDataset(o: SimDatasetOptions): Promise<SimDataset>
         const drawn = drawOutcomes(rng, u, m, s.campaignId, past);
         past.push(s.ts);
         history.set(s.userId, past);
-        const send: SimSend = { decisionId: s.decisionId, message: m, campaignId: s.campaignId, p: drawn.p, y: drawn.y };
+        const send: SimSend = { decisionId: s.decisionId, message: m, campaignId: s.campaignId, p: drawn.p, pVisible: drawn.pVisible, y: drawn.y };
         sends.push(send);
         truth.set(s.decisionId, send);
         for (const e of drawn.events) {
@@ -197,24 +202,28 @@ export async function simulateDataset(o: SimDatasetOptions): Promise<SimDataset>
         collect();
         await driver.pipe('events', queue.take(step).map((e) => ({ key: e.userId, value: e })));
         if (at !== decideTime) continue;
-        const campaign = simCampaign(day, dayStart, explore);
-        campaigns.push(campaign);
+        const offers = Array.from({ length: perDay }, (_, j) => ({ campaign: simCampaign(day, j, perDay, dayStart, explore), users: users.filter(() => rng() < audience) }));
         decideAt.push(at);
-        categoryOf.set(campaign.campaignId, campaign.category ?? 5);
-        const offered = users.filter(() => rng() < audience);
-        candidates += offered.length;
+        for (const { campaign, users: offered } of offers) {
+          campaigns.push(campaign);
+          categoryOf.set(campaign.campaignId, campaign.category ?? 5);
+          candidates += offered.length;
+        }
         if (day === o.days - 1 && o.counterfactualArms !== undefined) {
           // Same state, same candidates, other arms: copy the stores before the real run decides.
           await driver.close();
           cpSync(join(dir, 'live'), join(dir, 'counterfactual'), { recursive: true });
-          counterfactual = await decideCounterfactual(await open(at, join(dir, 'counterfactual')), campaigns, simCampaign(day, dayStart, explore, o.counterfactualArms), offered, o.counterfactualArms, history, userOf);
+          const alt = offers.map((x, j) => ({ campaign: simCampaign(day, j, perDay, dayStart, explore, o.counterfactualArms), users: x.users }));
+          counterfactual = await decideCounterfactual(await open(at, join(dir, 'counterfactual')), campaigns, alt, o.counterfactualArms, history, userOf);
           driver = await open(at, join(dir, 'live'));
-          for (const c of campaigns.slice(0, -1)) driver.putCampaign(c);
         }
-        driver.putCampaign(campaign);
-        await driver.pipe('candidates', offered.map((u) => ({ key: u.userId, value: { campaignId: campaign.campaignId, userId: u.userId, vars: {} } })));
+        for (const c of campaigns) driver.putCampaign(c);
+        for (const { campaign, users: offered } of offers) {
+          await driver.pipe('candidates', offered.map((u) => ({ key: u.userId, value: { campaignId: campaign.campaignId, userId: u.userId, vars: {} } })));
+        }
         collect();
-        log('campaign decided', { day, candidates: offered.length, decisions: decisions.length, sends: sends.length });
+        const offered = offers.reduce((n, x) => n + x.users.length, 0);
+        log('campaign decided', { day, candidates: offered, decisions: decisions.length, sends: sends.length });
       }
     }
     await driver.advanceTo(end);
@@ -247,26 +256,35 @@ export async function simulateDataset(o: SimDatasetOptions): Promise<SimDataset>
 async function decideCounterfactual(
   driver: SimHarness,
   earlier: readonly Campaign[],
-  campaign: Campaign,
-  offered: readonly SimUser[],
+  offers: ReadonlyArray<{ campaign: Campaign; users: readonly SimUser[] }>,
   arms: Record<string, number>,
   history: ReadonlyMap<string, readonly number[]>,
   userOf: (id: string) => SimUser,
 ): Promise<Counterfactual> {
   try {
     for (const c of earlier) driver.putCampaign(c);
-    driver.putCampaign(campaign);
-    await driver.pipe('candidates', offered.map((u) => ({ key: u.userId, value: { campaignId: campaign.campaignId, userId: u.userId, vars: {} } })));
-    const decisions = driver.take<DecisionRecord>('decisions');
-    const sends: SimSend[] = [];
-    for (const d of decisions) {
-      if ((d.action !== 'send' && d.action !== 'schedule') || d.channel === null || d.supersedes !== undefined) continue;
-      const at = d.action === 'schedule' && d.sendAt !== null ? d.sendAt : d.ts;
-      const m: Message = { userId: d.userId, channel: d.channel, at, category: campaign.category ?? 5 };
-      const p = trueProbabilities(userOf(d.userId), m, history.get(d.userId) ?? []);
-      sends.push({ decisionId: d.decisionId, message: m, campaignId: campaign.campaignId, p, y: { click: 0, convert: 0, unsubscribe: 0 } });
+    const categoryOf = new Map<string, number>();
+    for (const { campaign, users } of offers) {
+      driver.putCampaign(campaign);
+      categoryOf.set(campaign.campaignId, campaign.category ?? 5);
+      await driver.pipe('candidates', users.map((u) => ({ key: u.userId, value: { campaignId: campaign.campaignId, userId: u.userId, vars: {} } })));
     }
-    return { arms, candidates: offered.length, decisions, sends };
+    const decisions = driver.take<DecisionRecord>('decisions');
+    // A user's earlier message of the day wears them out for the next (response.ts), as in the real run.
+    const planned = new Map<string, number[]>();
+    const sends: SimSend[] = [];
+    const ordered = decisions.filter((d) => (d.action === 'send' || d.action === 'schedule') && d.channel !== null && d.supersedes === undefined);
+    const atOf = (d: DecisionRecord) => (d.action === 'schedule' && d.sendAt !== null ? d.sendAt : d.ts);
+    ordered.sort((a, b) => atOf(a) - atOf(b));
+    for (const d of ordered) {
+      const m: Message = { userId: d.userId, channel: d.channel as Message['channel'], at: atOf(d), category: categoryOf.get(d.campaignId) ?? 5 };
+      const past = [...(history.get(d.userId) ?? []), ...(planned.get(d.userId) ?? [])];
+      const p = trueProbabilities(userOf(d.userId), m, past);
+      const pVisible = trueProbabilities(withTypicalHiddenTraits(userOf(d.userId)), m, past);
+      planned.set(d.userId, [...(planned.get(d.userId) ?? []), m.at]);
+      sends.push({ decisionId: d.decisionId, message: m, campaignId: d.campaignId, p, pVisible, y: { click: 0, convert: 0, unsubscribe: 0 } });
+    }
+    return { arms, candidates: offers.reduce((n, x) => n + x.users.length, 0), decisions, sends };
   } finally {
     await driver.close();
   }

@@ -25,8 +25,25 @@ const OPT_OUT_MAX_MS = 47 * HOUR;
 
 export type TrueProbabilities = Record<Head, number>;
 
+// Population means of the traits no logged feature measures (population.ts): interest per
+// category min(1, 1.3·U²) has mean ≈ 0.415; responsiveness and the opt-out base are log-normal
+// with medians 1 and 0.004; fatigue is uniform on [0.1, 0.5].
+const TYPICAL = { interest: 0.415, responsiveness: 1, unsubscribe: 0.004, fatigue: 0.3 } as const;
+
+/**
+ * The user with the traits nudge cannot observe set to the population's typical values; what
+ * stays is what features can reflect (hour-of-day habit, the messages sent). Its probabilities
+ * bound how well any model of the logged features can rank.
+ */
+export function withTypicalHiddenTraits(u: SimUser): SimUser {
+  const t = u.traits;
+  return { ...u, traits: { ...t, interest: t.interest.map(() => TYPICAL.interest), responsiveness: TYPICAL.responsiveness, unsubscribe: TYPICAL.unsubscribe, fatigue: TYPICAL.fatigue } };
+}
+
 export interface DrawnOutcomes {
   p: TrueProbabilities;
+  /** The same with the unobservable traits at typical values (withTypicalHiddenTraits). */
+  pVisible: TrueProbabilities;
   y: Record<Head, 0 | 1>;
   events: OutcomeEvent[];
 }
@@ -45,6 +62,7 @@ export function trueProbabilities(u: SimUser, m: Message, history: readonly numb
 /** Draws the outcomes of one message sent at m.at for `campaignId`. */
 export function drawOutcomes(rng: Rng, u: SimUser, m: Message, campaignId: string, history: readonly number[]): DrawnOutcomes {
   const p = trueProbabilities(u, m, history);
+  const pVisible = trueProbabilities(withTypicalHiddenTraits(u), m, history);
   const events: OutcomeEvent[] = [];
   const y: Record<Head, 0 | 1> = { click: 0, convert: 0, unsubscribe: 0 };
   if (rng() < p.click) {
@@ -62,5 +80,5 @@ export function drawOutcomes(rng: Rng, u: SimUser, m: Message, campaignId: strin
     const at = m.at + delay(rng, OPT_OUT_MEAN_MS, OPT_OUT_MAX_MS);
     events.push(m.channel === 'sms' ? { userId: u.userId, ts: at, type: 'sms_inbound', channel: 'sms', text: 'STOP' } : { userId: u.userId, ts: at, type: 'uninstall' });
   }
-  return { p, y, events };
+  return { p, pVisible, y, events };
 }
