@@ -152,7 +152,11 @@ export const HttpSchema = Type.Object(
 
 export const ModelsSchema = Type.Object(
   {
-    registryDir: Type.String({ default: '', description: 'model registry; the latest version is served; empty serves the transparent heuristic scorer' }),
+    scorer: Type.Union([Type.Literal('learned'), Type.Literal('heuristic')], {
+      default: 'learned',
+      description: "'learned' serves the latest version of registryDir, or the model shipped in models/default (trained on the simulator) when registryDir is empty; 'heuristic' serves the transparent hand-set scorer",
+    }),
+    registryDir: Type.String({ default: '', description: 'model registry; the latest version is served; empty serves the shipped default model (models.scorer)' }),
     chunkRows: Type.Integer({ minimum: 1, maximum: 8192, default: 256, description: 'rows per TF.js predict call (measured: models/BATCH-SIZE.md)' }),
     driftSampleEvery: Type.Integer({ minimum: 0, default: 16, description: 'feed one scored row in this many to the drift (PSI) tracker; 0 disables it' }),
     driftExportMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'how often PSI per feature is exported as a metric' }),
