@@ -151,6 +151,9 @@ export async function simulateDataset(o: SimDatasetOptions): Promise<SimDataset>
   const end = start + (o.days + tailDays) * DAY;
   let driver = await open(from, join(dir, 'live'));
   const rng = mulberry32(mixSeed(o.seed, 0x0c7c0));
+  // Audiences from their own stream: two runs with different scorers draw different outcomes,
+  // and must still be offered the same candidates to be comparable.
+  const audienceRng = mulberry32(mixSeed(o.seed, 0xa0d1e));
   const queue = new StepQueue<PipedEvent>();
   const history = new Map<string, number[]>();
   const decisions: DecisionRecord[] = [];
@@ -202,7 +205,7 @@ export async function simulateDataset(o: SimDatasetOptions): Promise<SimDataset>
         collect();
         await driver.pipe('events', queue.take(step).map((e) => ({ key: e.userId, value: e })));
         if (at !== decideTime) continue;
-        const offers = Array.from({ length: perDay }, (_, j) => ({ campaign: simCampaign(day, j, perDay, dayStart, explore), users: users.filter(() => rng() < audience) }));
+        const offers = Array.from({ length: perDay }, (_, j) => ({ campaign: simCampaign(day, j, perDay, dayStart, explore), users: users.filter(() => audienceRng() < audience) }));
         decideAt.push(at);
         for (const { campaign, users: offered } of offers) {
           campaigns.push(campaign);
