@@ -41,6 +41,8 @@ export interface SimTrainReport {
   heuristic: TruthEvaluation;
   /** IPS / SNIPS of "everyone gets the model arm" on the last day, against its true value. */
   offPolicy: OffPolicyCheck;
+  /** Per campaign day: messages sent and their mean true probabilities (how stationary the world is). */
+  byDay: Array<{ day: number; sends: number; click: number; convert: number; unsubscribe: number }>;
 }
 
 export async function trainOnSimulation(o: SimTrainOptions): Promise<{ result: TrainResult; report: SimTrainReport; dataset: SimDataset }> {
@@ -62,10 +64,6 @@ export async function trainOnSimulation(o: SimTrainOptions): Promise<{ result: T
     asOf,
     since,
     seed: o.seed,
-    // Conversions are rare here (~0.3% of messages): with the default 10% calibration split the
-    // conversion head's Platt intercept rested on ~20 positives and missed the held-out rate by
-    // half (truth/expected 1.5 on the held-out days); 30% of the messages calibrate instead.
-    split: { validation: 0.1, calibration: 0.3, test: 0.05 },
     ...(o.hidden !== undefined ? { hidden: o.hidden } : {}),
     countryOf: (id) => dataset.userOf(id).country,
     log,
@@ -81,8 +79,23 @@ export async function trainOnSimulation(o: SimTrainOptions): Promise<{ result: T
     heldOut: await evaluateAgainstTruth(scorer, dataset, asOf, dataset.end),
     heuristic: await evaluateAgainstTruth(new HeuristicScorer(), dataset, asOf, dataset.end),
     offPolicy: offPolicyCheck(dataset, { seed: o.seed }),
+    byDay: byDay(dataset),
   };
   return { result, report, dataset };
+}
+
+function byDay(ds: SimDataset): SimTrainReport['byDay'] {
+  const days = ds.decideAt.map((_, day) => ({ day, sends: 0, click: 0, convert: 0, unsubscribe: 0 }));
+  for (const s of ds.sends) {
+    const d = days[Math.floor((s.message.at - ds.start) / 86_400_000)];
+    if (d === undefined) continue;
+    d.sends++;
+    d.click += s.p.click;
+    d.convert += s.p.convert;
+    d.unsubscribe += s.p.unsubscribe;
+  }
+  for (const d of days) for (const h of ['click', 'convert', 'unsubscribe'] as const) d[h] = d.sends > 0 ? d[h] / d.sends : 0;
+  return days;
 }
 
 /** Removes every version but `keep` from a registry (the shipped default holds one). */
