@@ -26,12 +26,14 @@ export interface SimTrainOptions {
   burnInDays?: number;
   heldOutDays?: number;
   historyDays?: number;
+  /** Partitions of the simulated pipeline. Default 1. */
+  partitions?: number;
   hidden?: readonly number[];
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
 export interface SimTrainReport {
-  simulation: { users: number; seed: number; days: number; burnInDays: number; heldOutDays: number; historyDays: number; explore: number; stats: SimDataset['stats'] };
+  simulation: { users: number; seed: number; days: number; burnInDays: number; heldOutDays: number; historyDays: number; partitions: number; explore: number; stats: SimDataset['stats'] };
   version: string;
   trainedAsOf: string;
   trainingSince: string;
@@ -53,7 +55,7 @@ export async function trainOnSimulation(o: SimTrainOptions): Promise<{ result: T
   const explore = 0.2;
   if (days - burnInDays - heldOutDays < 1) throw new RangeError(`days (${days}) must exceed burnInDays + heldOutDays (${burnInDays + heldOutDays})`);
   const log = o.log ?? (() => undefined);
-  const dataset = await simulateDataset({ users: o.users, seed: o.seed, days, historyDays, explore, counterfactualArms: { model: 1 }, log });
+  const dataset = await simulateDataset({ users: o.users, seed: o.seed, days, historyDays, explore, counterfactualArms: { model: 1 }, partitions: o.partitions ?? 1, log });
   log('simulated', dataset.stats);
   const asOf = dataset.decideAt[days - heldOutDays] as number;
   const since = dataset.decideAt[burnInDays] as number;
@@ -72,7 +74,7 @@ export async function trainOnSimulation(o: SimTrainOptions): Promise<{ result: T
   model.model.dispose();
   const scorer = new ForwardPassScorer(model.weights, result.version);
   const report: SimTrainReport = {
-    simulation: { users: o.users, seed: o.seed, days, burnInDays, heldOutDays, historyDays, explore, stats: dataset.stats },
+    simulation: { users: o.users, seed: o.seed, days, burnInDays, heldOutDays, historyDays, partitions: o.partitions ?? 1, explore, stats: dataset.stats },
     version: result.version,
     trainedAsOf: new Date(asOf).toISOString(),
     trainingSince: new Date(since).toISOString(),

@@ -4,7 +4,7 @@
  * model as the only version of the registry given by --out, and the judgement next to it in
  * simulation.json.
  *
- *   node dist/scripts/train-default.js --users 12000 --seed 1 --out models/default
+ *   node dist/scripts/train-default.js --users 8000 --seed 1 --days 21 --partitions 2 --out models/default
  */
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,13 +17,15 @@ const { values } = parseArgs({
     users: { type: 'string', default: '12000' },
     seed: { type: 'string', default: '1' },
     days: { type: 'string', default: '21' },
+    partitions: { type: 'string', default: '2' },
     out: { type: 'string', default: 'models/default' },
   },
 });
 const users = Number(values.users);
 const seed = Number(values.seed);
 const days = Number(values.days);
-for (const [key, v] of [['--users', users], ['--seed', seed], ['--days', days]] as const) {
+const partitions = Number(values.partitions);
+for (const [key, v] of [['--users', users], ['--seed', seed], ['--days', days], ['--partitions', partitions]] as const) {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${key} must be a positive integer, got ${String(v)}`);
 }
 const out = values.out;
@@ -33,6 +35,7 @@ const { result, report } = await trainOnSimulation({
   users,
   seed,
   days,
+  partitions,
   registryDir: out,
   log: (event, fields) => console.error(JSON.stringify({ event, ...fields })),
 });
