@@ -82,17 +82,19 @@ test('held-out calibration: ECE ≤ 0.02 (15 bins) for every head', () => {
   for (const h of HEADS) assert.ok(model.heads[h].ece <= 0.02, `${h}: ECE ${model.heads[h].ece.toFixed(4)}`);
 });
 
-// Not met (models/README.md, "Trained on the simulator"): click AUC is ~0.77 of the truth's. The
-// truth rides on per-category interest, responsiveness and fatigue traits that no logged
-// feature measures; the truth itself with those traits at typical values reaches only ~0.88
+// Not met (models/README.md, "Trained on the simulator"): click AUC is 0.70–0.77 of the truth's.
+// The truth rides on per-category interest, responsiveness and fatigue traits that no logged
+// feature measures; the truth itself with those traits at typical values reaches only 0.86–0.90
 // of its full AUC (aucVisible in the printout), so no model of these features can reach 0.97.
 test('held-out ranking: click AUC ≥ 97% of the true probabilities\' AUC', { todo: 'unreachable with the logged features: see models/README.md' }, () => {
   const r = model.heads.click;
   assert.ok(r.aucRatio >= 0.97, `click AUC ${r.auc.toFixed(3)} vs truth ${r.aucTrue.toFixed(3)}: ratio ${r.aucRatio.toFixed(3)}`);
 });
 
-// Not met (models/README.md): the shipped conversion head under-predicts held-out conversions.
-test('delayed labels: the conversion head, trained by FNW while conversions were arriving, is within 10% of the truth in the large', { todo: 'conversion head under-predicts held-out conversions: see models/README.md' }, () => {
+// Not met (models/README.md): the shipped conversion head over-predicts held-out conversions by
+// ~20% (truth/expected 0.76–0.82); across training runs it ranged from 0.82 to 1.68. Training
+// sees ~240 conversions, too few to pin the level within 10%.
+test('delayed labels: the conversion head, trained by FNW while conversions were arriving, is within 10% of the truth in the large', { todo: 'conversion level off by ~20% with ~240 training conversions: see models/README.md' }, () => {
   // Σ true probability ÷ Σ predicted: O/E without the noise of a few dozen drawn conversions.
   const r = model.heads.convert;
   assert.ok(Math.abs(r.trueOverExpected - 1) <= 0.1, `conversion truth/expected ${r.trueOverExpected.toFixed(3)} (drawn O/E ${r.observedOverExpected.toFixed(3)} from ${r.positives} conversions)`);
