@@ -2,9 +2,10 @@
  * The model that ships with nudge (models/default, trained on the behavioural simulator by
  * scripts/train-default.ts), and a synchronous loader of a registry's latest version into the
  * hand-written forward pass. Synchronous and TF.js-free so that code which builds a topology
- * without awaiting anything (operators/topologies.ts) can still serve a learned model; the
- * forward pass gives the same numbers as TfjsScorer (test/models-scorer) and, for the
- * per-decision batches of a few dozen rows, is the faster of the two (models/BATCH-SIZE.md).
+ * without awaiting anything (operators/topologies.ts) can still serve a learned model. The
+ * forward pass gives the same numbers as TfjsScorer (test/models-scorer, test/models-sim); it is
+ * faster below 32 rows per call and about 60% of wasm's speed above (models/BATCH-SIZE.md), so
+ * cli/run.ts, which can await, serves TF.js.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
