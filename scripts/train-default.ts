@@ -18,6 +18,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     days: { type: 'string', default: '21' },
     partitions: { type: 'string', default: '2' },
+    'burn-in': { type: 'string', default: '5' },
     out: { type: 'string', default: 'models/default' },
   },
 });
@@ -36,6 +37,7 @@ const { result, report } = await trainOnSimulation({
   seed,
   days,
   partitions,
+  burnInDays: Number(values['burn-in']),
   registryDir: out,
   log: (event, fields) => console.error(JSON.stringify({ event, ...fields })),
 });
