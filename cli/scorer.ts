@@ -9,9 +9,9 @@ import { ReloadingScorer } from '../models/reloading-scorer.js';
 import { SHIPPED_REGISTRY } from '../models/shipped-model.js';
 
 /**
- * The scorer a replica serves (models.scorer): the registry's latest model, the model shipped
- * in models/default when no registry is configured, or the heuristics when asked for or when
- * the registry holds no model.
+ * The scorer a replica serves (models.scorer): the heuristics (the default), or with 'learned'
+ * the registry's latest model, the model shipped in models/default when no registry is
+ * configured, and the heuristics again when the registry holds no model.
  */
 export async function buildScorer(config: NudgeConfig, metrics: ProcessorMetrics, log: Logger): Promise<{ scorer: Scorer; stop: () => void }> {
   if (config.models.scorer === 'heuristic') return { scorer: new HeuristicScorer(), stop: () => undefined };

@@ -53,19 +53,18 @@ before(async () => {
   console.log(`shipped model:\n${fmt(model)}\nheuristic scorer:\n${fmt(heuristic)}`);
 });
 
-test('the shipped model is the default, loads without TF.js and scores like the TF.js scorer', async () => {
+test('the shipped model is one config line away, loads without TF.js and scores like the TF.js scorer', async () => {
   const version = await latestVersion(SHIPPED_REGISTRY);
   assert.ok(version !== undefined, 'models/default holds a model');
   assert.deepEqual(
     { manifest: VERSION_FILES.manifest, spec: VERSION_FILES.spec, calibration: VERSION_FILES.calibration, modelJson: VERSION_FILES.modelJson, weights: VERSION_FILES.weights },
     { manifest: FILES.manifest, spec: FILES.spec, calibration: FILES.calibration, modelJson: MODEL_JSON, weights: WEIGHTS_BIN },
   );
-  const config = validateConfig({});
-  assert.equal(config.models.scorer, 'learned');
-  const chosen = defaultScorer(config, () => new HeuristicScorer());
+  assert.equal(validateConfig({}).models.scorer, 'heuristic');
+  assert.ok(defaultScorer(validateConfig({}), () => new HeuristicScorer()) instanceof HeuristicScorer);
+  const chosen = defaultScorer(validateConfig({ models: { scorer: 'learned' } }), () => new HeuristicScorer());
   assert.ok(chosen instanceof ForwardPassScorer);
   assert.equal(chosen.version, version);
-  assert.ok(defaultScorer(validateConfig({ models: { scorer: 'heuristic' } }), () => new HeuristicScorer()) instanceof HeuristicScorer);
 
   const rows = ds.decisions.filter((d) => d.features !== undefined).slice(0, 500).map((d) => Float32Array.from(d.features as number[]));
   const { scorer } = await TfjsScorer.fromRegistry(SHIPPED_REGISTRY);
@@ -82,7 +81,7 @@ test('held-out calibration: ECE ≤ 0.02 (15 bins) for every head', () => {
   for (const h of HEADS) assert.ok(model.heads[h].ece <= 0.02, `${h}: ECE ${model.heads[h].ece.toFixed(4)}`);
 });
 
-// Not met (models/README.md, "Trained on the simulator"): click AUC is 0.70–0.77 of the truth's.
+// Not met (models/README.md, "Trained on the simulator"): click AUC is about 0.72–0.73 of the truth's.
 // The truth rides on per-category interest, responsiveness and fatigue traits that no logged
 // feature measures; the truth itself with those traits at typical values reaches only 0.86–0.90
 // of its full AUC (aucVisible in the printout), so no model of these features can reach 0.97.
@@ -91,10 +90,11 @@ test('held-out ranking: click AUC ≥ 97% of the true probabilities\' AUC', { to
   assert.ok(r.aucRatio >= 0.97, `click AUC ${r.auc.toFixed(3)} vs truth ${r.aucTrue.toFixed(3)}: ratio ${r.aucRatio.toFixed(3)}`);
 });
 
-// Not met (models/README.md): the shipped conversion head over-predicts held-out conversions by
-// ~20% (truth/expected 0.76–0.82); across training runs it ranged from 0.82 to 1.68. Training
-// sees ~240 conversions, too few to pin the level within 10%.
-test('delayed labels: the conversion head, trained by FNW while conversions were arriving, is within 10% of the truth in the large', { todo: 'conversion level off by ~20% with ~240 training conversions: see models/README.md' }, () => {
+// Not met (models/README.md): the shipped conversion head over-predicts held-out conversions
+// (truth/expected 0.81 on the training run's held-out days, 0.66 here); across training runs it
+// ranged from 0.81 to 1.68. Training sees fewer than 300 conversions, too few to pin the level
+// within 10%.
+test('delayed labels: the conversion head, trained by FNW while conversions were arriving, is within 10% of the truth in the large', { todo: 'conversion level off by 20–35% with < 300 training conversions: see models/README.md' }, () => {
   // Σ true probability ÷ Σ predicted: O/E without the noise of a few dozen drawn conversions.
   const r = model.heads.convert;
   assert.ok(Math.abs(r.trueOverExpected - 1) <= 0.1, `conversion truth/expected ${r.trueOverExpected.toFixed(3)} (drawn O/E ${r.observedOverExpected.toFixed(3)} from ${r.positives} conversions)`);
