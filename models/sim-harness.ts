@@ -1,10 +1,11 @@
 /**
  * The partition tasks of a topology on real LMDB stores with a virtual clock, fed many records
  * per commit. The TopologyTestDriver commits every record alone, which is right for tests of
- * single records but makes a month of a simulated population's activity cost one LMDB
- * transaction per event (~6,000 events/s, measured); here every call is one batch per
- * partition, as the embedded replica and Kafka modes process records. Reopening a directory
- * resumes at the stores' own checkpoints, so a copy of the stores can be driven on its own.
+ * single records but costs one LMDB transaction per event of a simulated population's activity
+ * (two weeks of 500 users, 86,787 events: 10.7 s through the driver, 8.3 s here); here every call
+ * is one batch per partition, as the embedded replica and Kafka modes process records. Offsets
+ * continue from the stores' own checkpoints, so a copy of the stores can be driven on its own
+ * (the driver restarts at offset 0 and would skip those records as already processed).
  */
 import { join } from 'node:path';
 import type { NudgeConfig } from '../config/schema.js';
