@@ -32,8 +32,9 @@ const TYPICAL = { interest: 0.415, responsiveness: 1, unsubscribe: 0.004, fatigu
 
 /**
  * The user with the traits nudge cannot observe set to the population's typical values; what
- * stays is what features can reflect (hour-of-day habit, the messages sent). Its probabilities
- * bound how well any model of the logged features can rank.
+ * stays is what features reflect directly (hour-of-day habit, the messages sent). Its
+ * probabilities indicate how well a model of the logged features can rank, which sees the
+ * hidden traits only through past clicks and purchases.
  */
 export function withTypicalHiddenTraits(u: SimUser): SimUser {
   const t = u.traits;

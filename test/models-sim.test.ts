@@ -84,7 +84,8 @@ test('held-out calibration: ECE ≤ 0.02 (15 bins) for every head', () => {
 // Not met (models/README.md, "Trained on the simulator"): click AUC is about 0.72–0.73 of the truth's.
 // The truth rides on per-category interest, responsiveness and fatigue traits that no logged
 // feature measures; the truth itself with those traits at typical values reaches only 0.86–0.90
-// of its full AUC (aucVisible in the printout), so no model of these features can reach 0.97.
+// of its full AUC (aucVisible in the printout); past clicks and purchases reveal those traits
+// only faintly, so 0.97 is out of reach for a model of these features.
 test('held-out ranking: click AUC ≥ 97% of the true probabilities\' AUC', { todo: 'unreachable with the logged features: see models/README.md' }, () => {
   const r = model.heads.click;
   assert.ok(r.aucRatio >= 0.97, `click AUC ${r.auc.toFixed(3)} vs truth ${r.aucTrue.toFixed(3)}: ratio ${r.aucRatio.toFixed(3)}`);
