@@ -13,6 +13,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The shipped learned model, served with models.scorer = learned when no registry is configured.
+COPY --from=build /app/models/default ./models/default
 COPY --from=build /app/package.json ./
 RUN mkdir -p /var/lib/nudge && chown node:node /var/lib/nudge
 USER node

@@ -6,12 +6,18 @@ import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
 import type { Scorer } from '../operators/decisions/scorer.js';
 import { latestVersion } from '../models/registry.js';
 import { ReloadingScorer } from '../models/reloading-scorer.js';
+import { SHIPPED_REGISTRY } from '../models/shipped-model.js';
 
-/** The scorer a replica serves: the registry's latest model when there is one, else the heuristics. */
+/**
+ * The scorer a replica serves (models.scorer): the heuristics (the default), or with 'learned'
+ * the registry's latest model, the model shipped in models/default when no registry is
+ * configured, and the heuristics again when the registry holds no model.
+ */
 export async function buildScorer(config: NudgeConfig, metrics: ProcessorMetrics, log: Logger): Promise<{ scorer: Scorer; stop: () => void }> {
-  const dir = config.models.registryDir;
-  if (dir === '' || (await latestVersion(dir).catch(() => undefined)) === undefined) {
-    if (dir !== '') log.warn({ registryDir: dir }, 'model registry is empty; serving the heuristic scorer');
+  if (config.models.scorer === 'heuristic') return { scorer: new HeuristicScorer(), stop: () => undefined };
+  const dir = config.models.registryDir !== '' ? config.models.registryDir : SHIPPED_REGISTRY;
+  if ((await latestVersion(dir).catch(() => undefined)) === undefined) {
+    log.warn({ registryDir: dir }, 'model registry is empty; serving the heuristic scorer');
     return { scorer: new HeuristicScorer(), stop: () => undefined };
   }
   const { scorer, backend } = await ReloadingScorer.open(dir, {

@@ -152,7 +152,13 @@ export const HttpSchema = Type.Object(
 
 export const ModelsSchema = Type.Object(
   {
-    registryDir: Type.String({ default: '', description: 'model registry; the latest version is served; empty serves the transparent heuristic scorer' }),
+    // Heuristic by default: the shipped learned model is calibrated but ranks send times worse,
+    // and made fewer clicks per 1,000 sends than the heuristic on the simulator (models/README.md).
+    scorer: Type.Union([Type.Literal('learned'), Type.Literal('heuristic')], {
+      default: 'heuristic',
+      description: "'heuristic' serves the transparent hand-set scorer; 'learned' serves the latest version of registryDir, or the model shipped in models/default (trained on the simulator) when registryDir is empty",
+    }),
+    registryDir: Type.String({ default: '', description: "model registry whose latest version is served when models.scorer is 'learned'; empty serves the shipped default model" }),
     chunkRows: Type.Integer({ minimum: 1, maximum: 8192, default: 256, description: 'rows per TF.js predict call (measured: models/BATCH-SIZE.md)' }),
     driftSampleEvery: Type.Integer({ minimum: 0, default: 16, description: 'feed one scored row in this many to the drift (PSI) tracker; 0 disables it' }),
     driftExportMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'how often PSI per feature is exported as a metric' }),

@@ -21,7 +21,8 @@ import { fitNormalisation } from './feature-spec-file.js';
 import { ForwardPassScorer } from './forward-pass.js';
 import type { HeadWeights } from './mlp.js';
 import { mulberry32, normal, type Rng } from './random.js';
-import { loadModel, saveModel } from './registry.js';
+import { latestVersion, loadModel, saveModel } from './registry.js';
+import { SHIPPED_REGISTRY } from './shipped-model.js';
 import { syntheticRow } from './synthetic.js';
 import { DEFAULT_CHUNK_ROWS, TfjsScorer } from './tfjs-scorer.js';
 
@@ -99,8 +100,14 @@ async function main(): Promise<void> {
   const registry = await mkdtemp(join(tmpdir(), 'nudge-bench-'));
   const rows = Array.from({ length: Math.max(...BATCHES) }, () => syntheticRow(rng, rng() < 0.5 ? 'sms' : 'push'));
   const results = new Map<string, Map<number, Cell>>();
+  // The shipped default model (or --model <registry>) when there is one, else random weights of
+  // the default shape: speed depends on the shape, and only a little on the weights (the forward
+  // pass skips zero activations).
+  const modelIdx = args.indexOf('--model');
+  const modelRegistry = modelIdx >= 0 ? (args[modelIdx + 1] as string) : SHIPPED_REGISTRY;
+  const shippedVersion = await latestVersion(modelRegistry).catch(() => undefined);
   try {
-    const { dir } = await saveModel(registry, {
+    const { dir } = shippedVersion !== undefined ? { dir: join(modelRegistry, shippedVersion) } : await saveModel(registry, {
       heads: { click: head(rng, sizes), convert: head(rng, sizes), unsubscribe: head(rng, sizes) },
       spec: fitNormalisation(train, FEATURE_SPEC.names, FEATURE_SPEC.version),
       calibration: { click: { method: 'platt', a: 1, b: 0 }, convert: { method: 'platt', a: 1, b: 0 }, unsubscribe: { method: 'platt', a: 1, b: 0 } },
@@ -169,7 +176,7 @@ async function main(): Promise<void> {
   const doc = [
     '# Scoring throughput by batch size',
     '',
-    'Written by `node dist/models/bench-batch.js`. The model is the default serving model: three heads of 40→32→16→1 in one graph. Each cell is `TfjsScorer.score()` called on that many rows, with normalisation, sigmoid and Platt calibration included and drift tracking off. Each cell is the best of several timed runs over three full sweeps.',
+    `Written by \`node dist/models/bench-batch.js\`. The model is ${shippedVersion !== undefined ? `the shipped default model (models/default, version ${shippedVersion}), ` : 'random weights of '}the default serving shape: three heads of 40→32→16→1 in one graph, the same weights in TfjsScorer and in the hand-written ForwardPassScorer; the rows are synthetic feature vectors. Each cell is \`TfjsScorer.score()\` called on that many rows, with normalisation, sigmoid and the model's calibration included and drift tracking off. Each cell is the best of several timed runs over three full sweeps.`,
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, TF.js ${tf.version.tfjs}. The 1-minute load average at the end was ${loadavg()[0]?.toFixed(1)}.`,
     '',

@@ -7,8 +7,8 @@
  *     stopping) / calibration / test;
  *  4. per head, instances by the delayed-label strategy (delayed-labels.ts; default FNW), an
  *     MLP fitted with Adam (train-loop.ts), then calibrated on the calibration split's messages
- *     whose labels are final (Platt, or isotonic from 5,000 samples: calibration.ts);
- *  5. evaluated on the test split's final labels, per channel and country (evaluate.ts);
+ *     in the window whose labels are final (Platt, or isotonic from 5,000 samples: calibration.ts);
+ *  5. evaluated on the test split's final labels in the window, per channel and country (evaluate.ts);
  *  6. saved with its feature spec, calibration, metrics, training summary and drift baseline
  *     (registry.ts).
  * Reads everything into memory: a few million decisions × 40 floats is a few hundred MB.
@@ -184,8 +184,10 @@ export async function trainModels(opts: TrainOptions): Promise<TrainResult> {
     );
     heads[head] = fit.weights;
 
-    // Calibrate on final labels only: an immature 0 may still become a 1.
-    const calRows = splitRows.calibration.filter((i) => (labeled[i] as LabeledMessage).matureAt[head] <= opts.asOf);
+    // Calibrate on final labels only (an immature 0 may still become a 1), and only inside the
+    // training window: older messages come from another regime (before `since` on purpose), and
+    // calibrating on them shifted a simulated click head's rate 2× off its held-out rate.
+    const calRows = splitRows.calibration.filter((i) => (labeled[i] as LabeledMessage).matureAt[head] <= opts.asOf && (labeled[i] as LabeledMessage).sentAt >= since);
     const calY = calRows.map((i) => ((labeled[i] as LabeledMessage).outcomes[head] !== undefined ? 1 : 0));
     const calP = Array.from(headLogits(fit.weights, gather(x, d, calRows), calRows.length), sigmoid);
     calibration[head] = fitCalibrator(calP, calY, opts.calibration);
@@ -201,7 +203,7 @@ export async function trainModels(opts: TrainOptions): Promise<TrainResult> {
   }
 
   // Test split: every message with at least one final label, scored by all heads.
-  const testRows = splitRows.test.filter((i) => Object.keys(finalLabels(labeled[i] as LabeledMessage, opts.asOf)).length > 0);
+  const testRows = splitRows.test.filter((i) => (labeled[i] as LabeledMessage).sentAt >= since && Object.keys(finalLabels(labeled[i] as LabeledMessage, opts.asOf)).length > 0);
   const testX = gather(x, d, testRows);
   const rawByHead = Object.fromEntries(HEADS.map((h) => [h, Array.from(headLogits(heads[h], testX, testRows.length), sigmoid)])) as Record<Head, number[]>;
   const evalRows: EvalRow[] = testRows.map((i, r) => {

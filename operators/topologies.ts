@@ -2,6 +2,7 @@ import type { NudgeConfig } from '../config/schema.js';
 import type { TopologyFactory } from '../processor/operator.js';
 import { HeuristicScorer } from './decisions/heuristic-scorer.js';
 import type { Scorer } from './decisions/scorer.js';
+import { defaultScorer } from '../models/default-scorer.js';
 import { decisionTopology } from './decisions/topology.js';
 import { userCounterTopology } from './user-counter.js';
 
@@ -15,7 +16,8 @@ export function topologyFor(config: NudgeConfig, parts: TopologyParts = {}): Top
     case 'counter':
       return () => userCounterTopology();
     case 'decisions': {
-      const scorer = parts.scorer ?? new HeuristicScorer();
+      // Without a scorer from the caller (cli/run.ts builds one with hot reload), the config's choice.
+      const scorer = parts.scorer ?? defaultScorer(config, () => new HeuristicScorer());
       return () => decisionTopology(config, scorer);
     }
   }
