@@ -516,7 +516,8 @@ export async function runStreamsPeer(opts: StreamsPeerOptions): Promise<StreamsP
       closeMs: closedLine === undefined ? null : num(closedLine, 'closeMs'),
       guarantee: opts.guarantee,
       applicationId,
-      build,
+      // Reported without the home directory: results are committed and shared.
+      build: { ...build, classpath: homeless(build.classpath), dir: homeless(build.dir) },
       jvm: {
         processCpuMs: num(jvmReport, 'processCpuMs'),
         streamThreadCpuMs: num(jvmReport, 'streamThreadCpuMs'),
@@ -808,4 +809,10 @@ if (isMain()) {
       process.exit(1);
     },
   );
+}
+
+/** A path with the user's home directory written as `~`. */
+function homeless(path: string): string {
+  const home = homedir();
+  return home.length > 1 ? path.split(home).join('~') : path;
 }
