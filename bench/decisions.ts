@@ -24,10 +24,10 @@ import {
   type StateOnDisk,
 } from './decision-workload.js';
 import { runEmbedded, type EmbeddedResult } from './embedded.js';
-import { DEFAULT_SEED, generateEvents, mulberry32, userId } from './events.js';
-import { benchLogger } from './harness.js';
-import { collectGarbage, tempDir, throwIfAborted } from './measure.js';
-import { describeMachine, writeDecisionsReport, type MachineInfo } from './report.js';
+import { generateEvents, mulberry32, userId } from './events.js';
+import { startRun } from './harness.js';
+import { collectGarbage, throwIfAborted } from './measure.js';
+import { writeDecisionsReport, type MachineInfo } from './report.js';
 
 export type { DecisionMix, PhaseResult, StateOnDisk };
 
@@ -101,14 +101,8 @@ export function decisionsCommand(opts: Pick<DecisionsBenchOptions, 'users' | 'ca
  */
 export async function runDecisionsBench(opts: DecisionsBenchOptions): Promise<DecisionsReport> {
   validate(opts);
-  const log = opts.log ?? (() => undefined);
-  const signal = opts.signal;
-  const seed = opts.seed ?? DEFAULT_SEED;
-  const logger: Logger = benchLogger();
-  const date = new Date().toISOString();
-  const machine = describeMachine(null);
-  const t0 = performance.now();
-  const tmp = tempDir('nudge-bench-decisions-');
+  // Embedded only: no broker in the machine description.
+  const { log, signal, seed, logger, date, machine, t0, tmp } = startRun('decisions', { ...opts, kafka: false });
   let elog: EmbeddedLog | undefined;
   try {
     const config = validateConfig({

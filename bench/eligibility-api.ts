@@ -1,8 +1,8 @@
+import { engineFlags, startRun } from './harness.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Partitioners, type Kafka, type Message } from 'kafkajs';
-import { pino } from 'pino';
 import { request } from 'undici';
 import { validateConfig } from '../config/load.js';
 import type { NudgeConfig } from '../config/schema.js';
@@ -15,15 +15,15 @@ import { topologyFor } from '../operators/topologies.js';
 import { createReplica } from '../processor/create-replica.js';
 import { createKafka } from '../processor/kafka/client.js';
 import { KafkaDirectory } from '../processor/kafka/directory.js';
-import { createLogger, type Logger } from '../processor/logger.js';
+import type { Logger } from '../processor/logger.js';
 import { partitionFor } from '../processor/partitioner.js';
 import type { Replica } from '../processor/replica.js';
 import { TopicNames } from '../processor/topic-names.js';
 import { KAFKA_VERSION, startBroker, type KafkaBroker } from '../scripts/kafka-broker.js';
-import { DEFAULT_SEED, mulberry32, userId } from './events.js';
+import { mulberry32, userId } from './events.js';
 import { benchKafka, createTopics, partitionEnds } from './kafka.js';
-import { processCpuMs, sleep, tempDir, throwIfAborted } from './measure.js';
-import { describeMachine, fmtInt, fmtMs, fmtRatio, fmtSec, machineLine, table, writeScenario, type MachineInfo } from './report.js';
+import { processCpuMs, sleep, throwIfAborted } from './measure.js';
+import { fmtInt, fmtMs, fmtRatio, fmtSec, machineLine, table, writeScenario, type MachineInfo } from './report.js';
 
 export interface EligibilityApiOptions {
   /** Requests per second each load window holds (autocannon's overallRate). */
@@ -156,8 +156,7 @@ interface SampleResult {
 export function eligibilityApiCommand(opts: Pick<EligibilityApiOptions, 'rate' | 'seconds' | 'users' | 'brokers'>): string {
   const parts = ['node dist/bench/main.js eligibility-api', `--rate ${opts.rate}`, `--seconds ${opts.seconds}`, `--users ${opts.users}`];
   // An address is the user's own; a placeholder keeps it (and any host name) out of the results.
-  if (opts.brokers !== undefined) parts.push('--brokers <host:port>');
-  return parts.join(' ');
+  return [...parts, ...engineFlags(opts)].join(' ');
 }
 
 /**
@@ -168,15 +167,7 @@ export function eligibilityApiCommand(opts: Pick<EligibilityApiOptions, 'rate' |
  */
 export async function runEligibilityApiBench(opts: EligibilityApiOptions): Promise<EligibilityApiReport> {
   validate(opts);
-  const log = opts.log ?? (() => undefined);
-  const signal = opts.signal;
-  const seed = opts.seed ?? DEFAULT_SEED;
-  process.env['KAFKAJS_NO_PARTITIONER_WARNING'] ??= '1';
-  const logger: Logger = createLogger('warn', pino.destination({ dest: 2, sync: true }));
-  const date = new Date().toISOString();
-  const machine = describeMachine(opts.brokers === undefined ? KAFKA_VERSION : 'external');
-  const t0 = performance.now();
-  const tmp = tempDir('nudge-bench-eligibility-');
+  const { log, signal, seed, logger, date, machine, t0, tmp } = startRun('eligibility', opts);
   let broker: KafkaBroker | undefined;
   let brokers = opts.brokers;
   let brokerStartMs: number | null = null;
@@ -737,7 +728,6 @@ function validate(opts: EligibilityApiOptions): void {
   ] as const) {
     if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${value}`);
   }
-  if (opts.brokers !== undefined && !/^[^:,\s]+:\d{1,5}(,[^:,\s]+:\d{1,5})*$/.test(opts.brokers)) throw new Error(`--brokers must be host:port[,host:port…], got ${opts.brokers}`);
 }
 
 // ---- reporting ----

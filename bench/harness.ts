@@ -170,7 +170,10 @@ export function startRun(scenario: string, opts: { kafka?: boolean; brokers?: st
   };
 }
 
-/** The reproduce command's engine flags, as the options were given. */
+/**
+ * The reproduce command's engine flags, as the options were given. A broker address is the
+ * user's own: a placeholder keeps it (and any host name) out of the committed results.
+ */
 export function engineFlags(opts: { brokers?: string; kafka?: boolean }): string[] {
-  return [...(opts.brokers !== undefined ? [`--brokers ${opts.brokers}`] : []), ...(opts.kafka === false ? ['--no-kafka'] : [])];
+  return [...(opts.brokers !== undefined ? ['--brokers <host:port>'] : []), ...(opts.kafka === false ? ['--no-kafka'] : [])];
 }

@@ -1,23 +1,23 @@
+import { engineFlags, startRun } from './harness.js';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Partitioners, type Kafka, type Message } from 'kafkajs';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { pino } from 'pino';
 import type { NudgeConfig } from '../config/schema.js';
 import { errorMessage } from '../errors/index.js';
 import { userCounterTopology } from '../operators/user-counter.js';
 import { createReplica } from '../processor/create-replica.js';
 import { fetchOffsets } from '../processor/kafka/offsets.js';
-import { createLogger, type Logger } from '../processor/logger.js';
+import type { Logger } from '../processor/logger.js';
 import type { Replica } from '../processor/replica.js';
 import { TopicNames } from '../processor/topic-names.js';
 import { KAFKA_VERSION, startBroker, type KafkaBroker } from '../scripts/kafka-broker.js';
 import { PartitionState } from '../state/partition-state.js';
 import { formatSummary, profiled, summariseProfile, writeProfile, type ProfileSummary } from './cpu-profile.js';
-import { DEFAULT_SEED, mulberry32, userId } from './events.js';
+import { mulberry32, userId } from './events.js';
 import { benchKafka, createTopics, deleteBenchTopics, kafkaRunConfig, partitionEnds, type ProduceResult } from './kafka.js';
-import { collectGarbage, rate, RssSampler, sleep, stateFootprint, tempDir, throwIfAborted, waitUntilCommitted } from './measure.js';
-import { describeMachine, writeRestoreReport, type MachineInfo } from './report.js';
+import { collectGarbage, rate, RssSampler, sleep, stateFootprint, throwIfAborted, waitUntilCommitted } from './measure.js';
+import { writeRestoreReport, type MachineInfo } from './report.js';
 
 export interface RestoreBenchOptions {
   /** Distinct users (= events = changelog entries) in the one partition. */
@@ -173,8 +173,7 @@ export interface RestoreReport {
 }
 
 export function restoreCommand(opts: Pick<RestoreBenchOptions, 'users' | 'brokers' | 'cpuProfDir' | 'compaction'>): string {
-  const parts = ['node dist/bench/main.js restore', `--users ${opts.users}`];
-  if (opts.brokers !== undefined) parts.push(`--brokers ${opts.brokers}`);
+  const parts = ['node dist/bench/main.js restore', `--users ${opts.users}`, ...engineFlags(opts)];
   if (opts.compaction === true) parts.push('--compaction');
   // The directory is the user's choice; a placeholder keeps machine paths out of the results.
   if (opts.cpuProfDir !== undefined) parts.push('--cpu-prof <dir>');
@@ -193,15 +192,7 @@ export function restoreCommand(opts: Pick<RestoreBenchOptions, 'users' | 'broker
  */
 export async function runRestoreBench(opts: RestoreBenchOptions): Promise<RestoreReport> {
   validate(opts);
-  const log = opts.log ?? (() => undefined);
-  const signal = opts.signal;
-  const seed = opts.seed ?? DEFAULT_SEED;
-  process.env['KAFKAJS_NO_PARTITIONER_WARNING'] ??= '1';
-  const logger: Logger = createLogger('warn', pino.destination({ dest: 2, sync: true }));
-  const date = new Date().toISOString();
-  const machine = describeMachine(opts.brokers === undefined ? KAFKA_VERSION : 'external');
-  const t0 = performance.now();
-  const tmp = tempDir('nudge-bench-restore-');
+  const { log, signal, seed, logger, date, machine, t0, tmp } = startRun('restore', opts);
   let broker: KafkaBroker | undefined;
   let brokers = opts.brokers;
   let config: NudgeConfig | undefined;
@@ -684,7 +675,4 @@ function segmentBytesOf(dataDir: string, topic: string, partition: number): numb
 
 function validate(opts: RestoreBenchOptions): void {
   if (!Number.isInteger(opts.users) || opts.users < 1000) throw new Error(`--users must be an integer ≥ 1000, got ${opts.users}`);
-  if (opts.brokers !== undefined && !/^[^:,\s]+:\d{1,5}(,[^:,\s]+:\d{1,5})*$/.test(opts.brokers)) {
-    throw new Error(`--brokers must be host:port[,host:port…], got ${opts.brokers}`);
-  }
 }
