@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { Partitioners, type Kafka, type Message } from 'kafkajs';
 import { validateConfig } from '../config/load.js';
 import type { NudgeConfig } from '../config/schema.js';
