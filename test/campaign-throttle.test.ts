@@ -128,7 +128,7 @@ test('capacity signal over HTTP: the send rate at the provider follows the landi
   const twilio = createProviderAdapter({ ...fakes.configs.twilio, name: 'twilio' }, { now: Date.now, dispatcher: agent });
   const router = new Router({ timers: realTimers, routes: [{ country: '*', channel: 'sms', providers: [{ adapter: twilio, pricePerSegment: 0.5, ratePerSec: 10_000 }] }] });
   const throttle = new CampaignThrottle({ timers: realTimers, rates: { sale: 1 } });
-  const signal = new CapacitySignal({ url: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/capacity`, token: 'cap-token', intervalMs: 200, timeoutMs: 1_000, throttle, configured: { sale: 1 }, timers: realTimers, log: testLogger, onPoll: () => undefined });
+  const signal = new CapacitySignal({ url: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/capacity`, token: 'cap-token', intervalMs: 200, timeoutMs: 1_000, throttle, configured: { sale: 1 }, timers: realTimers, log: testLogger });
   const sink = new ProviderSink(router, { now: Date.now }, undefined, throttle);
   const abort = new AbortController();
   const outcomes: SendOutcome[] = [];
@@ -169,6 +169,11 @@ test('capacity signal over HTTP: the send rate at the provider follows the landi
     capacity = '{"campaigns": oops';
     const garbageFrom = polls;
     await waitFor(() => polls >= garbageFrom + 3, 'garbage polls', 5_000);
+    assert.equal(throttle.rateOf('sale'), 60);
+    // A well-formed answer past the size limit is refused unread too.
+    capacity = `{"campaigns": {"sale": 5}, "padding": "${'x'.repeat(2_000_000)}"}`;
+    const hugeFrom = polls;
+    await waitFor(() => polls >= hugeFrom + 2, 'oversized polls', 5_000);
     assert.equal(throttle.rateOf('sale'), 60);
     const held = await rateOver(2_000);
     assert.ok(Math.abs(held - 60) <= 8, `still 60/s: ${held.toFixed(1)}`);

@@ -17,9 +17,10 @@ export interface CapacitySignalOptions {
   timers: Timers;
   log: Logger;
   dispatcher?: Dispatcher;
-  /** Each poll's result, for metrics and tests. */
-  onPoll?: (ok: boolean) => void;
 }
+
+/** A capacity answer is a small JSON object; anything larger is refused unread. */
+const MAX_ANSWER_BYTES = 1_048_576;
 
 /**
  * Polls a downstream capacity endpoint (the landing page's, a CDN's) and sets the per-campaign
@@ -60,7 +61,6 @@ export class CapacitySignal {
 
   async #tick(): Promise<void> {
     if (this.#stopped) return;
-    let ok = false;
     try {
       const res = await request(this.#o.url, {
         method: 'GET',
@@ -70,15 +70,15 @@ export class CapacitySignal {
         signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
         ...(this.#o.dispatcher !== undefined ? { dispatcher: this.#o.dispatcher } : {}),
       });
-      const text = await res.body.text();
-      if (res.statusCode !== 200) throw new Error(`answered ${res.statusCode}`);
-      this.apply(JSON.parse(text));
-      ok = true;
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new Error(`answered ${res.statusCode}`);
+      }
+      this.apply(JSON.parse(await readCapped(res.body, MAX_ANSWER_BYTES)));
     } catch (err) {
       if (this.#stopped) return;
       this.#o.log.warn({ err: errorMessage(err) }, 'capacity signal: poll failed; the last rates stay in force');
     }
-    this.#o.onPoll?.(ok);
     if (!this.#stopped) this.#cancel = this.#o.timers.setTimeout(() => void this.#tick(), this.#o.intervalMs);
   }
 }
@@ -93,4 +93,16 @@ export function parseCapacity(body: unknown): Record<string, number> {
     out[id] = rate;
   }
   return out;
+}
+
+/** The body as text, or an error once it passes `max` bytes (the rest is not read). */
+async function readCapped(body: AsyncIterable<Buffer>, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) throw new Error(`answer larger than ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

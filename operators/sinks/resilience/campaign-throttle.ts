@@ -42,7 +42,6 @@ const RETHINK = Symbol('campaign rate changed');
 export class CampaignThrottle {
   readonly #o: CampaignThrottleOptions;
   readonly #lanes = new Map<string, Lane>();
-  #lastShare = 1;
 
   constructor(opts: CampaignThrottleOptions) {
     this.#o = opts;
@@ -119,7 +118,6 @@ export class CampaignThrottle {
 
   #apply(lane: Lane): void {
     const share = Math.min(1, Math.max(0, this.#o.share?.() ?? 1));
-    this.#lastShare = share;
     const local = lane.rate * share;
     if (!(local > 0)) {
       // Waiters on the old bucket would go on getting its tokens: send them round to be held.
@@ -138,11 +136,6 @@ export class CampaignThrottle {
     }
     // Sends held while the campaign was at 0 go back to waiting for tokens.
     for (const release of lane.held.splice(0)) release();
-  }
-
-  /** This replica's share when rates were last applied (for metrics and tests). */
-  get share(): number {
-    return this.#lastShare;
   }
 }
 
