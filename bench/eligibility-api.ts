@@ -1,4 +1,5 @@
 import { engineFlags, startRun } from './harness.js';
+import { benchCampaign } from './decision-workload.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -220,7 +221,8 @@ export async function runEligibilityApiBench(opts: EligibilityApiOptions): Promi
 
     log(`loading ${opts.users} profiles and one campaign`);
     const l0 = performance.now();
-    const campaign = benchCampaign(`bench-eligibility-${randomBytes(3).toString('hex')}`, Date.now());
+    // The tests' campaign, opened an hour ago so that it is running whatever the time of the run.
+    const campaign = benchCampaign(`bench-eligibility-${randomBytes(3).toString('hex')}`, Date.now() - HOUR);
     await produce(kafka, topics.campaigns, [{ key: campaign['campaignId'] as string, value: JSON.stringify(campaign) }]);
     const records: Message[] = [];
     for (let i = 0; i < opts.users; i++) records.push({ key: userId(i), value: JSON.stringify(profileFor(i)) });
@@ -697,26 +699,6 @@ function profileFor(i: number): Record<string, unknown> {
     quietHours: { start: '22:00', end: '08:00' },
     value: 1200,
     name: NAMES[i % NAMES.length],
-  };
-}
-
-/** test/support/decisions.ts's campaign(): promotional, category 5, sms and push, DLT ids present; open from an hour ago for 12 h. */
-function benchCampaign(id: string, now: number): Record<string, unknown> {
-  return {
-    campaignId: id,
-    kind: 'promotional',
-    category: 5,
-    priority: 50,
-    channels: ['sms', 'push'],
-    window: { start: now - HOUR, end: now + 12 * HOUR },
-    deadline: 'soft',
-    value: 3000,
-    templates: {
-      en: {
-        sms: { body: '{{name}}, 40% off {{product}} till midnight', senderId: 'SHPPLS-P', dltEntityId: '1101000000000', dltTemplateId: '1107000000000' },
-        push: { title: 'Flash sale', body: '40% off {{product}}' },
-      },
-    },
   };
 }
 
