@@ -2,13 +2,14 @@
  * feature-spec.json: which features a model was trained on, in which order, and how each was
  * normalised ((x − mean)/std, from the training split). Serving refuses a model whose spec is
  * not the running FEATURE_SPEC (same version, same names in the same order): a model scoring
- * vectors built by another feature version would read every feature at the wrong meaning.
+ * vectors built by another feature version would read every feature at the wrong meaning
+ * (model-inputs.ts checks it, together with the derived inputs).
  */
-import { FEATURE_SPEC } from '../operators/decisions/feature-vector.js';
-
 export interface FeatureSpecFile {
   /** FEATURE_SPEC.version the rows were built with ('f1', …). */
   version: string;
+  /** INPUTS_VERSION of the derived inputs appended to the vector (model-inputs.ts); absent: none. */
+  inputs?: string;
   names: string[];
   mean: number[];
   std: number[];
@@ -18,7 +19,7 @@ export interface FeatureSpecFile {
 const MIN_STD = 1e-6;
 
 /** Mean and standard deviation per feature over the given rows (float64 sums). */
-export function fitNormalisation(rows: readonly ArrayLike<number>[], names: readonly string[], version: string): FeatureSpecFile {
+export function fitNormalisation(rows: readonly ArrayLike<number>[], names: readonly string[], version: string, inputs?: string): FeatureSpecFile {
   const d = names.length;
   const sum = new Float64Array(d);
   const sumSq = new Float64Array(d);
@@ -40,21 +41,7 @@ export function fitNormalisation(rows: readonly ArrayLike<number>[], names: read
     mean.push(m);
     std.push(Math.sqrt(variance) < MIN_STD ? 1 : Math.sqrt(variance));
   }
-  return { version, names: [...names], mean, std };
-}
-
-/** Throws unless `spec` describes the FEATURE_SPEC this process builds vectors with. */
-export function assertMatchesRunningSpec(spec: FeatureSpecFile): void {
-  if (spec.version !== FEATURE_SPEC.version) {
-    throw new Error(`model was trained on feature version ${spec.version}, this build produces ${FEATURE_SPEC.version}`);
-  }
-  const names: readonly string[] = FEATURE_SPEC.names;
-  if (spec.names.length !== names.length || spec.names.some((n, i) => n !== names[i])) {
-    throw new Error(`model's feature names differ from FEATURE_SPEC ${FEATURE_SPEC.version} (same version, different list: a spec edited without a version bump)`);
-  }
-  if (spec.mean.length !== names.length || spec.std.length !== names.length) {
-    throw new Error(`feature-spec.json has ${spec.mean.length} means and ${spec.std.length} stds for ${names.length} features`);
-  }
+  return { version, ...(inputs !== undefined ? { inputs } : {}), names: [...names], mean, std };
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The serving model's forward pass by hand, over Float32Array weights: normalise, dense+relu
+ * The serving model's forward pass by hand, over Float32Array weights: encode (model-inputs.ts), dense+relu
  * layers, logit, sigmoid, calibration. Two uses: the reference the TF.js scorer is checked
  * against numerically (test/models-scorer), and the speed limit a TF.js backend is measured
  * against (models/bench-batch). Accumulates in float64, so it is the more exact of the two.
@@ -7,9 +7,9 @@
 import type { Scorer, Scores } from '../operators/decisions/scorer.js';
 import { calibrate, sigmoid, type Calibrator } from './calibration.js';
 import type { FeatureSpecFile } from './feature-spec-file.js';
-import { normaliseInto } from './feature-spec-file.js';
 import { HEADS, type Head } from './heads.js';
 import type { HeadWeights } from './mlp.js';
+import { RowEncoder } from './model-inputs.js';
 
 /** Everything needed to score: what a model directory holds, as plain arrays. */
 export interface ServingWeights {
@@ -59,8 +59,7 @@ export class ForwardPassScorer implements Scorer {
   readonly version: string;
   readonly featureVersion: string;
   readonly #w: ServingWeights;
-  readonly #mean: Float32Array;
-  readonly #invStd: Float32Array;
+  readonly #encoder: RowEncoder;
   readonly #a: Float64Array;
   readonly #b: Float64Array;
   readonly #row: Float32Array;
@@ -69,24 +68,23 @@ export class ForwardPassScorer implements Scorer {
     this.#w = weights;
     this.version = version;
     this.featureVersion = weights.spec.version;
-    this.#mean = Float32Array.from(weights.spec.mean);
-    this.#invStd = Float32Array.from(weights.spec.std, (s) => 1 / s);
+    this.#encoder = new RowEncoder(weights.spec);
     const w = Math.max(...HEADS.map((h) => widest(weights.heads[h])));
     this.#a = new Float64Array(w);
     this.#b = new Float64Array(w);
-    this.#row = new Float32Array(this.#mean.length);
+    this.#row = new Float32Array(this.#encoder.inputDim);
   }
 
   /** Uncalibrated logits per head, for the numerical comparison with TF.js. */
-  logits(row: ArrayLike<number>): Record<Head, number> {
-    normaliseInto(row, this.#mean, this.#invStd, this.#row, 0);
+  logits(row: Float32Array): Record<Head, number> {
+    this.#encoder.encodeInto(row, this.#row, 0);
     const out = { click: 0, convert: 0, unsubscribe: 0 };
     for (const h of HEADS) out[h] = headLogit(this.#w.heads[h], this.#row, 0, this.#a, this.#b);
     return out;
   }
 
-  scoreOne(row: ArrayLike<number>): Scores {
-    if (row.length !== this.#mean.length) throw new RangeError(`row has ${row.length} features, model has ${this.#mean.length}`);
+  scoreOne(row: Float32Array): Scores {
+    if (row.length !== this.#encoder.rowDim) throw new RangeError(`row has ${row.length} features, model has ${this.#encoder.rowDim}`);
     const z = this.logits(row);
     return {
       click: calibrate(this.#w.calibration.click, sigmoid(z.click)),

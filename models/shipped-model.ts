@@ -11,10 +11,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Calibrator } from './calibration.js';
-import { assertMatchesRunningSpec, type FeatureSpecFile } from './feature-spec-file.js';
+import type { FeatureSpecFile } from './feature-spec-file.js';
 import { ForwardPassScorer, type ServingWeights } from './forward-pass.js';
 import { HEADS, type Head } from './heads.js';
 import type { DenseWeights, HeadWeights } from './mlp.js';
+import { assertMatchesRunningSpec } from './model-inputs.js';
 
 // The file names of registry.ts and fs-io-handler.ts, repeated because both modules import
 // TF.js, which this loader must not load (test/models-sim checks the two agree).

@@ -13,8 +13,8 @@ import type { Scorer, Scores } from '../operators/decisions/scorer.js';
 import { initBackend, type BackendName, type BackendOptions } from './backend.js';
 import { calibrate, sigmoid, type Calibrator } from './calibration.js';
 import { DriftAccumulator } from './drift.js';
-import { assertMatchesRunningSpec, normaliseInto } from './feature-spec-file.js';
 import type { Head } from './heads.js';
+import { assertMatchesRunningSpec, RowEncoder } from './model-inputs.js';
 import { latestVersion, loadModel, type LoadedModel } from './registry.js';
 
 /**
@@ -46,8 +46,7 @@ export class TfjsScorer implements Scorer {
   /** PSI per feature against the training baseline, fed while scoring; undefined when disabled. */
   readonly drift: DriftAccumulator | undefined;
   readonly #model: tf.LayersModel;
-  readonly #mean: Float32Array;
-  readonly #invStd: Float32Array;
+  readonly #encoder: RowEncoder;
   readonly #cal: Record<Head, Calibrator>;
   readonly #chunk: number;
   readonly #sampleEvery: number;
@@ -62,8 +61,7 @@ export class TfjsScorer implements Scorer {
     this.featureVersion = spec.version;
     this.modelDir = loaded.dir;
     this.#model = loaded.model;
-    this.#mean = Float32Array.from(spec.mean);
-    this.#invStd = Float32Array.from(spec.std, (s) => 1 / s);
+    this.#encoder = new RowEncoder(spec);
     this.#cal = loaded.weights.calibration;
     this.#chunk = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
     if (!(Number.isInteger(this.#chunk) && this.#chunk > 0)) throw new RangeError(`chunkRows must be a positive integer, got ${this.#chunk}`);
@@ -93,10 +91,11 @@ export class TfjsScorer implements Scorer {
   async score(rows: readonly Float32Array[]): Promise<Scores[]> {
     if (this.#disposed) throw new Error(`scorer ${this.version} was disposed`);
     const n = rows.length;
-    const d = this.#mean.length;
+    const d = this.#encoder.inputDim;
+    const rowDim = this.#encoder.rowDim;
     for (const row of rows) {
       // A row of another length was built by another feature version: refuse, as the heuristic scorer does.
-      if (row.length !== d) throw new RangeError(`row has ${row.length} features, model ${this.version} has ${d}`);
+      if (row.length !== rowDim) throw new RangeError(`row has ${row.length} features, model ${this.version} has ${rowDim}`);
     }
     const out = new Array<Scores>(n);
     const cal = this.#cal;
@@ -106,7 +105,7 @@ export class TfjsScorer implements Scorer {
       const x = new Float32Array(m * d);
       for (let r = 0; r < m; r++) {
         const row = rows[start + r] as Float32Array;
-        normaliseInto(row, this.#mean, this.#invStd, x, r * d);
+        this.#encoder.encodeInto(row, x, r * d);
         if (this.drift !== undefined && this.#seen++ % this.#sampleEvery === 0) this.drift.add(row);
       }
       const logits = tf.tidy(() => this.#model.predict(tf.tensor2d(x, [m, d])) as tf.Tensor);
@@ -130,9 +129,9 @@ export class TfjsScorer implements Scorer {
 
   /** Uncalibrated logits [n×3, HEADS order] of rows, for numerical checks against the forward pass. */
   async logits(rows: readonly Float32Array[]): Promise<Float32Array> {
-    const d = this.#mean.length;
+    const d = this.#encoder.inputDim;
     const x = new Float32Array(rows.length * d);
-    rows.forEach((row, r) => normaliseInto(row, this.#mean, this.#invStd, x, r * d));
+    rows.forEach((row, r) => this.#encoder.encodeInto(row, x, r * d));
     const t = tf.tidy(() => this.#model.predict(tf.tensor2d(x, [rows.length, d])) as tf.Tensor);
     try {
       return Float32Array.from(await t.data());

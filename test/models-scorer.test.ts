@@ -20,6 +20,8 @@ import { mulberry32, normal, type Rng } from '../models/random.js';
 import { latestVersion, loadModel, saveModel, type SaveModelInput } from '../models/registry.js';
 import { syntheticRow } from '../models/synthetic.js';
 import { TfjsScorer } from '../models/tfjs-scorer.js';
+import { expandRow, INPUT_COUNT, INPUT_NAMES, INPUTS_VERSION } from '../models/model-inputs.js';
+import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
 import { modelInput, rows } from './support/models.js';
 
 let backend = '';
@@ -146,5 +148,46 @@ test('scoring feeds the drift accumulator with a sample of rows', async () => {
     } finally {
       scorer.dispose();
     }
+  });
+});
+
+test('derived inputs: the heuristic log-odds and log lifts are appended, TF.js equals the forward pass, another derivation is refused', async () => {
+  const heuristic = new HeuristicScorer();
+  const logit = (p: number) => Math.log(p / (1 - p));
+  for (const row of rows(mulberry32(11), 50)) {
+    const x = expandRow(row);
+    assert.equal(x.length, INPUT_COUNT);
+    assert.deepEqual(Array.from(x.subarray(0, FEATURE_COUNT)), Array.from(row));
+    const s = heuristic.scoreOne(row);
+    const at = (name: string) => x[INPUT_NAMES.indexOf(name)] as number;
+    assert.ok(Math.abs(at('heuristic_logit_click') - logit(s.click)) < 1e-4);
+    assert.ok(Math.abs(at('heuristic_logit_unsubscribe') - logit(s.unsubscribe)) < 1e-4);
+    const blend = row[FEATURE_SPEC.names.indexOf('blend_slot_lift')] as number;
+    assert.ok(Math.abs(at('log_blend_slot_lift') - Math.log(Math.max(0.01, blend))) < 1e-5);
+  }
+  await withRegistry(async (reg) => {
+    await saveModel(reg, modelInput(12, Date.UTC(2026, 10, 21), undefined, true));
+    const { scorer } = await TfjsScorer.fromRegistry(reg, { chunkRows: 64 });
+    const loaded = await loadModel(scorer.modelDir);
+    loaded.model.dispose();
+    const reference = new ForwardPassScorer(loaded.weights);
+    try {
+      assert.equal(loaded.weights.spec.inputs, INPUTS_VERSION);
+      const batch = rows(mulberry32(13), 200);
+      const got = await scorer.score(batch);
+      const want = await reference.score(batch);
+      let maxDiff = 0;
+      got.forEach((s, i) => {
+        for (const h of HEADS) maxDiff = Math.max(maxDiff, Math.abs(s[h] - (want[i] as typeof s)[h]));
+      });
+      assert.ok(maxDiff <= 1e-5, `max |TF.js − forward pass| = ${maxDiff}`);
+      // The rows it takes are still the logged vector; an expanded row is not one of them.
+      await assert.rejects(scorer.score([expandRow(batch[0] as Float32Array)]), new RegExp(`${INPUT_COUNT} features`));
+    } finally {
+      scorer.dispose();
+    }
+    const input = modelInput(14, 0, undefined, true);
+    const { dir } = await saveModel(reg, { ...input, createdAt: 2000, spec: { ...input.spec, inputs: 'i0' } });
+    await assert.rejects(TfjsScorer.fromDir(dir), /derived inputs i0/);
   });
 });

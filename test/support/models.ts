@@ -5,6 +5,7 @@ import { computeBaseline } from '../../models/drift.js';
 import { fitNormalisation } from '../../models/feature-spec-file.js';
 import type { Head } from '../../models/heads.js';
 import type { HeadWeights } from '../../models/mlp.js';
+import { expandRow, INPUT_COUNT, INPUT_NAMES, INPUTS_VERSION } from '../../models/model-inputs.js';
 import { mulberry32, normal, type Rng } from '../../models/random.js';
 import type { SaveModelInput } from '../../models/registry.js';
 import { syntheticRow } from '../../models/synthetic.js';
@@ -34,12 +35,16 @@ export function rows(rng: Rng, n: number): Float32Array[] {
   });
 }
 
-export function modelInput(seed: number, createdAt: number, calibration?: Record<Head, Calibrator>): SaveModelInput {
+/** A random model over the logged vector, or over it and the derived inputs of model-inputs.ts. */
+export function modelInput(seed: number, createdAt: number, calibration?: Record<Head, Calibrator>, derived = false): SaveModelInput {
   const rng = mulberry32(seed);
   const train = rows(rng, 2000);
+  const d = derived ? INPUT_COUNT : FEATURE_COUNT;
   return {
-    heads: { click: randomHead(rng, [FEATURE_COUNT, 32, 16, 1]), convert: randomHead(rng, [FEATURE_COUNT, 32, 16, 1]), unsubscribe: randomHead(rng, [FEATURE_COUNT, 8, 1]) },
-    spec: fitNormalisation(train, FEATURE_SPEC.names, FEATURE_SPEC.version),
+    heads: { click: randomHead(rng, [d, 32, 16, 1]), convert: randomHead(rng, [d, 32, 16, 1]), unsubscribe: randomHead(rng, [d, 8, 1]) },
+    spec: derived
+      ? fitNormalisation(train.map(expandRow), INPUT_NAMES, FEATURE_SPEC.version, INPUTS_VERSION)
+      : fitNormalisation(train, FEATURE_SPEC.names, FEATURE_SPEC.version),
     calibration: calibration ?? {
       click: { method: 'platt', a: 0.9, b: -0.3 },
       convert: { method: 'isotonic', x: [0.01, 0.2, 0.5, 0.9], y: [0.005, 0.1, 0.3, 0.6] },
