@@ -78,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
           .option('as-of', { type: 'string', describe: 'training time (ISO-8601); default now' })
           .option('hidden', { type: 'string', describe: 'hidden layer sizes, e.g. 32,16; "" for logistic regression' })
           .option('delayed', { type: 'string', describe: 'delayed-conversion handling: fnw | wait | naive' })
+          .option('convert-head', { type: 'string', describe: 'given_click (default): p(convert | click), served times p(click); joint: p(convert) directly, for logs with view-through conversions' })
+          .option('derived-inputs', { type: 'boolean', describe: 'also feed the heuristic\'s log-odds and log lifts (models/model-inputs.ts); default true' })
           .option('seed', { type: 'number' }),
       async (args) => {
         const { trainCommand } = await import('./train.js');

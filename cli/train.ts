@@ -9,6 +9,8 @@ export interface TrainArgs {
   'as-of'?: string | undefined;
   hidden?: string | undefined;
   delayed?: string | undefined;
+  'convert-head'?: string | undefined;
+  'derived-inputs'?: boolean | undefined;
   seed?: number | undefined;
 }
 
@@ -23,6 +25,8 @@ function asOfMs(value: string | undefined): number {
 export async function trainCommand(args: TrainArgs): Promise<number> {
   const delayed = args.delayed ?? 'fnw';
   if (delayed !== 'fnw' && delayed !== 'wait' && delayed !== 'naive') throw new ConfigError('--delayed', `"${delayed}"`, '"fnw" | "wait" | "naive"');
+  const convertHead = args['convert-head'] ?? 'given_click';
+  if (convertHead !== 'given_click' && convertHead !== 'joint') throw new ConfigError('--convert-head', `"${convertHead}"`, '"given_click" | "joint"');
   const hidden = args.hidden === undefined ? undefined : args.hidden === '' ? [] : args.hidden.split(',').map(Number);
   if (hidden?.some((n) => !Number.isInteger(n) || n < 1)) throw new ConfigError('--hidden', `"${args.hidden}"`, 'comma-separated layer sizes, or "" for logistic regression');
   const result = await trainModels({
@@ -31,6 +35,8 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
     registryDir: args.registry,
     asOf: asOfMs(args['as-of']),
     delayed,
+    convertHead,
+    ...(args['derived-inputs'] !== undefined ? { derivedInputs: args['derived-inputs'] } : {}),
     ...(hidden !== undefined ? { hidden } : {}),
     ...(args.seed !== undefined ? { seed: args.seed } : {}),
     log: (event, fields) => console.error(JSON.stringify({ event, ...fields })),

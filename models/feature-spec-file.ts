@@ -10,10 +10,14 @@ export interface FeatureSpecFile {
   version: string;
   /** INPUTS_VERSION of the derived inputs appended to the vector (model-inputs.ts); absent: none. */
   inputs?: string;
+  /** What the convert output means (heads.ts ConvertHead); absent: 'joint'. */
+  convertHead?: ConvertHead;
   names: string[];
   mean: number[];
   std: number[];
 }
+
+import type { ConvertHead } from './heads.js';
 
 /** Below this a feature is treated as constant: dividing by ~0 would turn float noise into huge inputs. */
 const MIN_STD = 1e-6;

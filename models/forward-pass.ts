@@ -7,7 +7,7 @@
 import type { Scorer, Scores } from '../operators/decisions/scorer.js';
 import { calibrate, sigmoid, type Calibrator } from './calibration.js';
 import type { FeatureSpecFile } from './feature-spec-file.js';
-import { HEADS, type Head } from './heads.js';
+import { convertProbability, HEADS, type Head } from './heads.js';
 import type { HeadWeights } from './mlp.js';
 import { RowEncoder } from './model-inputs.js';
 
@@ -86,9 +86,10 @@ export class ForwardPassScorer implements Scorer {
   scoreOne(row: Float32Array): Scores {
     if (row.length !== this.#encoder.rowDim) throw new RangeError(`row has ${row.length} features, model has ${this.#encoder.rowDim}`);
     const z = this.logits(row);
+    const click = calibrate(this.#w.calibration.click, sigmoid(z.click));
     return {
-      click: calibrate(this.#w.calibration.click, sigmoid(z.click)),
-      convert: calibrate(this.#w.calibration.convert, sigmoid(z.convert)),
+      click,
+      convert: convertProbability(this.#w.spec.convertHead, click, calibrate(this.#w.calibration.convert, sigmoid(z.convert))),
       unsubscribe: calibrate(this.#w.calibration.unsubscribe, sigmoid(z.unsubscribe)),
     };
   }

@@ -13,7 +13,7 @@ import type { Scorer, Scores } from '../operators/decisions/scorer.js';
 import { initBackend, type BackendName, type BackendOptions } from './backend.js';
 import { calibrate, sigmoid, type Calibrator } from './calibration.js';
 import { DriftAccumulator } from './drift.js';
-import type { Head } from './heads.js';
+import { convertProbability, type ConvertHead, type Head } from './heads.js';
 import { assertMatchesRunningSpec, RowEncoder } from './model-inputs.js';
 import { latestVersion, loadModel, type LoadedModel } from './registry.js';
 
@@ -47,6 +47,7 @@ export class TfjsScorer implements Scorer {
   readonly drift: DriftAccumulator | undefined;
   readonly #model: tf.LayersModel;
   readonly #encoder: RowEncoder;
+  readonly #convertHead: ConvertHead | undefined;
   readonly #cal: Record<Head, Calibrator>;
   readonly #chunk: number;
   readonly #sampleEvery: number;
@@ -62,6 +63,7 @@ export class TfjsScorer implements Scorer {
     this.modelDir = loaded.dir;
     this.#model = loaded.model;
     this.#encoder = new RowEncoder(spec);
+    this.#convertHead = spec.convertHead;
     this.#cal = loaded.weights.calibration;
     this.#chunk = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
     if (!(Number.isInteger(this.#chunk) && this.#chunk > 0)) throw new RangeError(`chunkRows must be a positive integer, got ${this.#chunk}`);
@@ -117,9 +119,10 @@ export class TfjsScorer implements Scorer {
         logits.dispose();
       }
       for (let r = 0; r < m; r++) {
+        const click = calibrate(cal.click, sigmoid(z[3 * r] as number));
         out[start + r] = {
-          click: calibrate(cal.click, sigmoid(z[3 * r] as number)),
-          convert: calibrate(cal.convert, sigmoid(z[3 * r + 1] as number)),
+          click,
+          convert: convertProbability(this.#convertHead, click, calibrate(cal.convert, sigmoid(z[3 * r + 1] as number))),
           unsubscribe: calibrate(cal.unsubscribe, sigmoid(z[3 * r + 2] as number)),
         };
       }

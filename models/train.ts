@@ -21,9 +21,9 @@ import { calibrate, fitCalibrator, sigmoid, type CalibrationOptions, type Calibr
 import { defaultSince, instancesFor, type DelayedLabelStrategy } from './delayed-labels.js';
 import { computeBaseline } from './drift.js';
 import { evaluateRows, finalLabels, type EvalRow, type HeadsEvaluation } from './evaluate.js';
-import { fitNormalisation } from './feature-spec-file.js';
+import { fitNormalisation, type FeatureSpecFile } from './feature-spec-file.js';
 import { headLogits } from './forward-pass.js';
-import { HEADS, type Head } from './heads.js';
+import { convertProbability, HEADS, type ConvertHead, type Head } from './heads.js';
 import { items, type ReadStats, type Source } from './jsonl.js';
 import { attachOutcomes, collectMessages, DEFAULT_WINDOWS, toDecisionRecord, toOutcomeEvent, type LabeledMessage, type LabelWindows, type MessageStats, type OutcomeEvent, type OutcomeStats } from './labels.js';
 import type { HeadWeights } from './mlp.js';
@@ -43,6 +43,9 @@ const DAY = 86_400_000;
  * between shapes are within the noise of the held-out days; the derived inputs are not
  * (models/README.md).
  */
+/** Below this many conversions among clicked calibration messages the given-click head is not recalibrated. */
+export const MIN_GIVEN_CLICK_CALIBRATION_POSITIVES = 50;
+
 export const DEFAULT_HIDDEN: readonly number[] = [16];
 export const DEFAULT_FIT = { learningRate: 0.003, patience: 5, epochs: 60, l2: 1e-4 } as const;
 
@@ -72,6 +75,11 @@ export interface TrainOptions {
    * as the logged vector. Default true; false trains on the logged vector alone.
    */
   derivedInputs?: boolean;
+  /**
+   * What the convert head learns (heads.ts ConvertHead). Default 'given_click': p(convert | click),
+   * trained on clicked messages only, served as p(click) · p(convert | click).
+   */
+  convertHead?: ConvertHead;
   /** Hidden layers per head (default DEFAULT_HIDDEN; [] = logistic regression). */
   hidden?: readonly number[];
   /** Optimiser settings shared by the heads, over DEFAULT_FIT (hidden, weighting and seed are set here). */
@@ -107,6 +115,7 @@ export interface TrainingDataSummary {
   featureVersion: string;
   /** INPUTS_VERSION of the derived inputs, or null when trained on the logged vector alone. */
   inputs: string | null;
+  convertHead: ConvertHead;
   hidden: number[];
   seed: number;
   decisionsRead: ReadStats;
@@ -156,6 +165,10 @@ export async function trainModels(opts: TrainOptions): Promise<TrainResult> {
   const fractions: SplitFractions = { validation: 0.1, calibration: 0.1, test: 0.1, ...opts.split };
   const hidden = [...(opts.hidden ?? DEFAULT_HIDDEN)];
   const derived = opts.derivedInputs ?? true;
+  const convertHead: ConvertHead = opts.convertHead ?? 'given_click';
+  // Conversion given a click trains on clicked messages only: rows whose click had arrived by asOf.
+  const clicked = (i: number) => (labeled[i] as LabeledMessage).outcomes.click !== undefined;
+  const rowsFor = (head: Head, rows: readonly number[]) => (head === 'convert' && convertHead === 'given_click' ? rows.filter(clicked) : rows);
   const d = derived ? INPUT_COUNT : FEATURE_COUNT;
 
   const decisionsRead: ReadStats = { read: 0, invalid: 0 };
@@ -181,9 +194,12 @@ export async function trainModels(opts: TrainOptions): Promise<TrainResult> {
   const statRows = baseRows.length > 0 ? baseRows : splitRows.train.map((i) => (labeled[i] as LabeledMessage).features);
   // Drift is watched on the logged vector: derived inputs are functions of it and add nothing.
   const driftBaseline = computeBaseline(statRows, FEATURE_SPEC.names, FEATURE_SPEC.version);
-  const spec = derived
-    ? fitNormalisation(statRows.map(expandRow), INPUT_NAMES, FEATURE_SPEC.version, INPUTS_VERSION)
-    : fitNormalisation(statRows, FEATURE_SPEC.names, FEATURE_SPEC.version);
+  const spec: FeatureSpecFile = {
+    ...(derived
+      ? fitNormalisation(statRows.map(expandRow), INPUT_NAMES, FEATURE_SPEC.version, INPUTS_VERSION)
+      : fitNormalisation(statRows, FEATURE_SPEC.names, FEATURE_SPEC.version)),
+    ...(convertHead === 'given_click' ? { convertHead } : {}),
+  };
   const encoder = new RowEncoder(spec);
   const x = new Float32Array(labeled.length * d);
   labeled.forEach((m, i) => encoder.encodeInto(m.features, x, i * d));
@@ -192,8 +208,8 @@ export async function trainModels(opts: TrainOptions): Promise<TrainResult> {
   const calibration = {} as Record<Head, Calibrator>;
   const headSummaries = {} as Record<Head, HeadTrainingSummary>;
   for (const [h, head] of HEADS.entries()) {
-    const tr = instancesFor(head, labeled, splitRows.train, strategy, since, opts.asOf);
-    const va = instancesFor(head, labeled, splitRows.validation, strategy, since, opts.asOf);
+    const tr = instancesFor(head, labeled, rowsFor(head, splitRows.train), strategy, since, opts.asOf);
+    const va = instancesFor(head, labeled, rowsFor(head, splitRows.validation), strategy, since, opts.asOf);
     if (tr.index.length === 0) throw new Error(`head ${head}: no training instances in [${since}, ${opts.asOf}] with strategy ${strategy}`);
     const pw = opts.positiveWeight?.[head] ?? 1;
     const weights = (y: number[]): Float32Array | undefined => (pw === 1 ? undefined : Float32Array.from(y, (v) => (v > 0.5 ? pw : 1)));
@@ -210,10 +226,17 @@ export async function trainModels(opts: TrainOptions): Promise<TrainResult> {
     // Calibrate on final labels only (an immature 0 may still become a 1), and only inside the
     // training window: older messages come from another regime (before `since` on purpose), and
     // calibrating on them shifted a simulated click head's rate 2× off its held-out rate.
-    const calRows = splitRows.calibration.filter((i) => (labeled[i] as LabeledMessage).matureAt[head] <= opts.asOf && (labeled[i] as LabeledMessage).sentAt >= since);
+    const calRows = rowsFor(head, splitRows.calibration).filter((i) => (labeled[i] as LabeledMessage).matureAt[head] <= opts.asOf && (labeled[i] as LabeledMessage).sentAt >= since);
     const calY = calRows.map((i) => ((labeled[i] as LabeledMessage).outcomes[head] !== undefined ? 1 : 0));
     const calP = Array.from(headLogits(fit.weights, gather(x, d, calRows), calRows.length), sigmoid);
-    calibration[head] = fitCalibrator(calP, calY, opts.calibration);
+    const calPositives = calY.reduce<number>((a, b) => a + b, 0);
+    // Conversions among the calibration split's clicks are few (tens at a few thousand clicks): a
+    // Platt fit on them moves the level more than it corrects it, while the FNW-trained head's
+    // level rests on the whole training split. So below MIN_GIVEN_CLICK_CALIBRATION_POSITIVES it is kept.
+    calibration[head] =
+      head === 'convert' && convertHead === 'given_click' && calPositives < MIN_GIVEN_CLICK_CALIBRATION_POSITIVES
+        ? { method: 'identity', reason: `${calPositives} conversions among ${calY.length} clicked calibration messages` }
+        : fitCalibrator(calP, calY, opts.calibration);
     headSummaries[head] = {
       trainInstances: tr.index.length,
       trainPositives: tr.y.reduce((a, b) => a + b, 0),
@@ -231,10 +254,12 @@ export async function trainModels(opts: TrainOptions): Promise<TrainResult> {
   const rawByHead = Object.fromEntries(HEADS.map((h) => [h, Array.from(headLogits(heads[h], testX, testRows.length), sigmoid)])) as Record<Head, number[]>;
   const evalRows: EvalRow[] = testRows.map((i, r) => {
     const m = labeled[i] as LabeledMessage;
-    const raw = { click: rawByHead.click[r] as number, convert: rawByHead.convert[r] as number, unsubscribe: rawByHead.unsubscribe[r] as number };
+    const rawClick = rawByHead.click[r] as number;
+    const raw = { click: rawClick, convert: convertProbability(convertHead, rawClick, rawByHead.convert[r] as number), unsubscribe: rawByHead.unsubscribe[r] as number };
+    const click = calibrate(calibration.click, rawClick);
     return {
       raw,
-      p: { click: calibrate(calibration.click, raw.click), convert: calibrate(calibration.convert, raw.convert), unsubscribe: calibrate(calibration.unsubscribe, raw.unsubscribe) },
+      p: { click, convert: convertProbability(convertHead, click, calibrate(calibration.convert, rawByHead.convert[r] as number)), unsubscribe: calibrate(calibration.unsubscribe, raw.unsubscribe) },
       y: finalLabels(m, opts.asOf),
       groups: { channel: m.channel, country: opts.countryOf?.(m.userId) },
     };
@@ -254,6 +279,7 @@ export async function trainModels(opts: TrainOptions): Promise<TrainResult> {
     windows,
     featureVersion: FEATURE_SPEC.version,
     inputs: derived ? INPUTS_VERSION : null,
+    convertHead,
     hidden,
     seed,
     decisionsRead,

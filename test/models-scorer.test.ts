@@ -151,7 +151,7 @@ test('scoring feeds the drift accumulator with a sample of rows', async () => {
   });
 });
 
-test('derived inputs: the heuristic log-odds and log lifts are appended, TF.js equals the forward pass, another derivation is refused', async () => {
+test('derived inputs: the heuristic log-odds and log lifts are appended, TF.js equals the forward pass, another derivation is refused; a given-click conversion head is multiplied by p(click)', async () => {
   const heuristic = new HeuristicScorer();
   const logit = (p: number) => Math.log(p / (1 - p));
   for (const row of rows(mulberry32(11), 50)) {
@@ -189,5 +189,26 @@ test('derived inputs: the heuristic log-odds and log lifts are appended, TF.js e
     const input = modelInput(14, 0, undefined, true);
     const { dir } = await saveModel(reg, { ...input, createdAt: 2000, spec: { ...input.spec, inputs: 'i0' } });
     await assert.rejects(TfjsScorer.fromDir(dir), /derived inputs i0/);
+
+    // A conversion head trained given a click is served as p(click) · p(convert | click).
+    const { dir: factorised } = await saveModel(reg, { ...input, createdAt: 3000, spec: { ...input.spec, convertHead: 'given_click' } });
+    const { dir: joint } = await saveModel(reg, { ...input, createdAt: 4000 });
+    const f = await TfjsScorer.fromDir(factorised);
+    const j = await TfjsScorer.fromDir(joint);
+    const fLoaded = await loadModel(factorised);
+    fLoaded.model.dispose();
+    try {
+      const batch = rows(mulberry32(15), 100);
+      const [fs, js, ref] = [await f.scorer.score(batch), await j.scorer.score(batch), await new ForwardPassScorer(fLoaded.weights).score(batch)];
+      fs.forEach((s, i) => {
+        const jointScores = js[i] as typeof s;
+        assert.ok(Math.abs(s.click - jointScores.click) < 1e-9);
+        assert.ok(Math.abs(s.convert - s.click * jointScores.convert) < 1e-6, `row ${i}: ${s.convert} vs ${s.click} × ${jointScores.convert}`);
+        assert.ok(Math.abs(s.convert - (ref[i] as typeof s).convert) < 1e-5);
+      });
+    } finally {
+      f.scorer.dispose();
+      j.scorer.dispose();
+    }
   });
 });

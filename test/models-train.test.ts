@@ -54,7 +54,8 @@ test('training on a known logistic truth: AUC ≥ 97% of the truth\'s, ECE ≤ 0
     await writeFile(decisionsPath, `${log.decisions.map((d) => JSON.stringify(d)).join('\n')}\nnot json\n{"decisionId":1}\n`);
     await writeFile(eventsPath, `${log.events.map((e) => JSON.stringify(e)).join('\n')}\n{"userId":"u1","ts":0,"type":"app_open"}\n`);
     const tensors = tf.memory().numTensors;
-    const result = await trainModels({ decisions: decisionsPath, events: eventsPath, registryDir: join(registry, 'models'), asOf, since: START, seed: 3 });
+    // Each head here has its own truth, conversions included (no click behind them): a joint head.
+    const result = await trainModels({ decisions: decisionsPath, events: eventsPath, registryDir: join(registry, 'models'), asOf, since: START, seed: 3, convertHead: 'joint' });
     assert.equal(tf.memory().numTensors, tensors, 'trainModels left tensors behind');
     const summary = JSON.parse(await readFile(join(result.dir, FILES.trainingData), 'utf8')) as TrainingDataSummary;
     assert.equal(summary.messages.messages, 24_000);
