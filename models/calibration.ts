@@ -2,7 +2,8 @@
  * Post-hoc calibration of a head's probabilities, fitted on a held-out calibration split:
  *  - Platt scaling: p' = σ(a·logit(p) + b). Two parameters, so it is safe on small sets.
  *  - Isotonic regression (pool-adjacent-violators): any monotone map, so it needs thousands
- *    of samples not to overfit (notes/ml.md); `auto` uses it from 5,000 samples.
+ *    of samples not to overfit (notes/ml.md); `auto` uses it from 5,000 samples and 1,000
+ *    positives.
  * Calibrators are plain JSON (calibration.json in the model directory) and are applied after
  * the model's sigmoid, in JS, per row.
  */
@@ -20,8 +21,10 @@ export interface CalibrationOptions {
   /** `auto` picks isotonic from this many calibration samples (default 5,000). */
   isotonicMinSamples?: number;
   /**
-   * ...and this many positives (default 50): with a rare label (unsubscribe ≈ 0.4%), 5,000
-   * samples hold ~20 positives, and a step function through 20 points is noise.
+   * ...and this many positives (default 1,000). A step function through few positives is noise,
+   * and its flat steps tie scores: on a simulated click head with ~200 calibration positives,
+   * isotonic sent every raw score under 0.003 (most rows) to exactly 0. The decision operator
+   * ranks a user's send slots by these scores, so ties throw that ranking away; Platt keeps it.
    */
   isotonicMinPositives?: number;
 }
@@ -221,7 +224,7 @@ export function fitCalibrator(p: ArrayLike<number>, y: ArrayLike<number>, opts: 
   // Nothing to calibrate against: a map fitted to one class would send every score to 0 or 1.
   if (pos === 0 || pos === y.length) return { method: 'identity', reason: `calibration split has ${pos} positives of ${y.length}` };
   const minSamples = opts.isotonicMinSamples ?? 5000;
-  const minPositives = opts.isotonicMinPositives ?? 50;
+  const minPositives = opts.isotonicMinPositives ?? 1000;
   const isotonic = method === 'isotonic' || (method === 'auto' && y.length >= minSamples && pos >= minPositives);
   if (isotonic) return { method: 'isotonic', ...fitIsotonic(p, y) };
   return { method: 'platt', ...fitPlatt(p, y) };

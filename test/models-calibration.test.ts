@@ -65,7 +65,7 @@ test('isotonic is monotone and cuts ECE of a miscalibrated model', () => {
   };
   const cal = draw(10_000);
   const c = fitCalibrator(cal.p, cal.y);
-  assert.equal(c.method, 'isotonic', 'auto picks isotonic from 5,000 samples');
+  assert.equal(c.method, 'isotonic', 'auto picks isotonic from 5,000 samples and 1,000 positives');
   let prev = -Infinity;
   for (let v = 0; v <= 1; v += 0.001) {
     const out = calibrate(c, v);
@@ -86,6 +86,9 @@ test('auto uses Platt for small or positive-poor sets and identity without both 
   assert.equal(fitCalibrator(p, y).method, 'platt');
   const rare = Array.from({ length: 6000 }, (_, i) => (i < 20 ? 1 : 0));
   assert.equal(fitCalibrator(Array.from({ length: 6000 }, () => 0.01), rare).method, 'platt');
+  // 600 positives in 6,000: enough samples, too few positives for isotonic's steps not to tie scores.
+  const some = Array.from({ length: 6000 }, (_, i) => (i % 10 === 0 ? 1 : 0));
+  assert.equal(fitCalibrator(Array.from({ length: 6000 }, (_, i) => (i % 97) / 100), some).method, 'platt');
   assert.equal(fitCalibrator([0.1, 0.2], [0, 0]).method, 'identity');
   assert.equal(fitCalibrator(p, y, { method: 'none' }).method, 'identity');
   close(logit(sigmoid(2.5)), 2.5, 1e-9);
