@@ -20,7 +20,7 @@ import { mulberry32, normal, type Rng } from '../models/random.js';
 import { latestVersion, loadModel, saveModel, type SaveModelInput } from '../models/registry.js';
 import { syntheticRow } from '../models/synthetic.js';
 import { TfjsScorer } from '../models/tfjs-scorer.js';
-import { expandRow, INPUT_COUNT, INPUT_NAMES, INPUTS_VERSION } from '../models/model-inputs.js';
+import { expandRow, INPUT_COUNT, INPUT_NAMES, INPUTS_VERSION, POLICY_SET } from '../models/model-inputs.js';
 import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
 import { modelInput, rows } from './support/models.js';
 
@@ -157,7 +157,11 @@ test('derived inputs: the heuristic log-odds and log lifts are appended, TF.js e
   for (const row of rows(mulberry32(11), 50)) {
     const x = expandRow(row);
     assert.equal(x.length, INPUT_COUNT);
-    assert.deepEqual(Array.from(x.subarray(0, FEATURE_COUNT)), Array.from(row));
+    // The logged features in order, without the ones the policy set (slot position, delay, hour).
+    const kept = FEATURE_SPEC.names.flatMap((n, i) => (POLICY_SET.includes(n) ? [] : [row[i] as number]));
+    assert.deepEqual(Array.from(x.subarray(0, kept.length)), kept);
+    assert.equal(kept.length, FEATURE_COUNT - POLICY_SET.length);
+    for (const n of POLICY_SET) assert.ok(!INPUT_NAMES.includes(n), `${n} is not a model input`);
     const s = heuristic.scoreOne(row);
     const at = (name: string) => x[INPUT_NAMES.indexOf(name)] as number;
     assert.ok(Math.abs(at('heuristic_logit_click') - logit(s.click)) < 1e-4);
