@@ -17,6 +17,8 @@ import { userEvents } from '../bench/sim/activity.js';
 import { mixSeed, mulberry32 } from '../bench/sim/random.js';
 import { FeedbackQueue, Responder, type Feedback, type FeedbackKind, type ResponderCounts } from '../bench/sim/responder.js';
 import { demoCampaigns } from './demo-campaigns.js';
+import type { Scorer } from '../operators/decisions/scorer.js';
+import { buildScorer } from './scorer.js';
 import { DemoProbe, type LatencySummary, type ThroughputSample } from './demo-probe.js';
 import { startDemoProviders, type DemoProviders } from './demo-providers.js';
 
@@ -28,6 +30,8 @@ export interface DemoArgs {
   historyDays: number;
   /** `fake`: sends go over HTTP to the provider fakes on loopback; `recorded`: recorded as sent in-process. */
   providers?: 'fake' | 'recorded';
+  /** models.scorer of the replica: the shipped learned model (default) or the heuristics. */
+  scorer?: 'learned' | 'heuristic';
 }
 
 export interface DemoRun {
@@ -67,15 +71,23 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
   const t0 = performance.now();
   const seconds = (from: number) => (performance.now() - from) / 1000;
   let providers: DemoProviders | undefined;
+  let scoring: { scorer: Scorer; stop: () => void } | undefined;
   try {
     // Monday 2026-11-23, 09:00 in India.
     const start = Date.UTC(2026, 10, 23, 3, 30);
     const clock = new VirtualClock(start);
-    const config = validateConfig({ state: { dir: join(dir, 'state') }, embedded: { partitions: args.partitions }, http: { port: 0 }, processor: { timerIntervalMs: 60_000 } });
+    const config = validateConfig({
+      state: { dir: join(dir, 'state') },
+      embedded: { partitions: args.partitions },
+      http: { port: 0 },
+      processor: { timerIntervalMs: 60_000 },
+      models: { scorer: args.scorer ?? 'learned' },
+    });
     const log = new EmbeddedLog(join(dir, 'log'), { now: () => clock.now() });
     const metrics = new ProcessorMetrics(undefined, { defaultMetrics: false });
     if (args.providers !== 'recorded') providers = await startDemoProviders(clock, metrics, config.processor.effectsConcurrency);
-    const { replica } = createReplica({ config, topology: topologyFor(config), logger, clock, metrics, embeddedLog: log, ...(providers !== undefined ? { effects: providers.handlers } : {}) });
+    scoring = await buildScorer(config, metrics, logger);
+    const { replica } = createReplica({ config, topology: topologyFor(config, { scorer: scoring.scorer }), logger, clock, metrics, embeddedLog: log, ...(providers !== undefined ? { effects: providers.handlers } : {}) });
     const topics = replica.topics;
     for (const t of [...topics.inputs, ...topics.outputs]) log.createTopic(t, args.partitions);
     log.createTopic(topics.campaigns, 1);
@@ -178,6 +190,7 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
     };
   } finally {
     await providers?.close();
+    scoring?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -17,7 +17,7 @@ export async function demoCommand(args: DemoArgs & { report: string }): Promise<
   for (const [key, value, min] of [['--users', args.users, 10], ['--partitions', args.partitions, 1], ['--hours', args.hours, 1], ['--history-days', args.historyDays, 0]] as const) {
     if (!Number.isInteger(value) || value < min) throw new ConfigError(key, `got ${value}`, `an integer ≥ ${min}`);
   }
-  console.log(`nudge demo: ${args.users.toLocaleString('en')} simulated users (seed ${args.seed}), ${args.partitions} partitions, embedded log, LMDB state, virtual clock`);
+  console.log(`nudge demo: ${args.users.toLocaleString('en')} simulated users (seed ${args.seed}), ${args.partitions} partitions, embedded log, LMDB state, virtual clock, ${args.scorer === 'heuristic' ? 'heuristic scorer' : 'learned model (models/default, TF.js)'}`);
   const { report, ...demo } = args;
   const run = await runDemo(demo, (line) => console.log(line));
   const t = performance.now();

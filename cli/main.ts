@@ -62,9 +62,10 @@ async function main(argv: string[]): Promise<number> {
           .option('hours', { type: 'number', default: 12, describe: 'simulated hours to run after the campaigns start' })
           .option('history-days', { type: 'number', default: 1, describe: 'days of past activity per user' })
           .option('report', { type: 'string', default: 'reports/demo.html', describe: 'HTML report to write (the same data as JSON beside it)' })
-          .option('providers', { choices: ['fake', 'recorded'] as const, default: 'fake' as const, describe: 'fake: sends go over HTTP to provider fakes on loopback; recorded: recorded as sent in-process' }),
+          .option('providers', { choices: ['fake', 'recorded'] as const, default: 'fake' as const, describe: 'fake: sends go over HTTP to provider fakes on loopback; recorded: recorded as sent in-process' })
+          .option('scorer', { choices: ['learned', 'heuristic'] as const, default: 'learned' as const, describe: 'learned: the model shipped in models/default, through TF.js; heuristic: the hand-set scorer' }),
       async (args) => {
-        code = await demoCommand({ users: args.users, partitions: args.partitions, seed: args.seed, hours: args.hours, historyDays: args['history-days'], providers: args.providers, report: args.report });
+        code = await demoCommand({ users: args.users, partitions: args.partitions, seed: args.seed, hours: args.hours, historyDays: args['history-days'], providers: args.providers, scorer: args.scorer, report: args.report });
       },
     )
     .command(

@@ -39,7 +39,7 @@ export const DERIVED_NAMES = [
 ] as const;
 
 /** Logged features that describe the policy's choice of slot, not the user: not model inputs. */
-export const POLICY_SET: readonly FeatureName[] = ['hour_sin', 'hour_cos', 'weekend', 'window_position', 'log_hours_until_send'];
+export const POLICY_SET: readonly FeatureName[] = ['window_position', 'log_hours_until_send'];
 
 /** Indices into the FEATURE_SPEC vector of the features a model reads, in order. */
 const KEPT: readonly number[] = FEATURE_SPEC.names.flatMap((n, i) => ((POLICY_SET as readonly string[]).includes(n) ? [] : [i]));
