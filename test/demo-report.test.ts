@@ -9,6 +9,7 @@ import { qualityRows, sendHours } from '../cli/demo-summary.js';
 import { reportData } from '../cli/demo-report.js';
 import { buildReportHtml, writeReport } from '../bench/report-html/page.js';
 import type { DemoReport } from '../bench/report-html/data.js';
+import type { Quality } from '../bench/sim/quality.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
@@ -48,6 +49,23 @@ describe('demo run and its report data', () => {
     assert.equal(report.sendHours.sends.reduce((a, b) => a + b, 0), run.sends.filter((s) => s.status === 'sent').length);
     assert.ok(Math.abs(report.sendHours.activity.reduce((a, b) => a + b, 0) - 24) < 0.01, 'mean activity 1 per hour');
     assert.deepEqual(report.quality.map((q) => q.policy), ['nudge', 'window start', 'random time', 'population best hour', 'oracle']);
+  });
+
+  test('nudge beats every baseline on clicks and opt-outs per 1,000 sends, with the learned model and with the heuristics; the learned model beats the heuristics', async () => {
+    const beats = (rows: readonly Quality[], label: string): Quality => {
+      const nudge = rows.find((q) => q.policy === 'nudge') as Quality;
+      for (const b of rows.filter((q) => q.policy !== 'nudge' && q.policy !== 'oracle')) {
+        assert.ok(nudge.clicksPer1000 > b.clicksPer1000, `${label}: clicks/1k ${nudge.clicksPer1000.toFixed(1)} vs ${b.policy} ${b.clicksPer1000.toFixed(1)}`);
+        assert.ok(nudge.optOutsPer1000 < b.optOutsPer1000, `${label}: opt-outs/1k ${nudge.optOutsPer1000.toFixed(2)} vs ${b.policy} ${b.optOutsPer1000.toFixed(2)}`);
+      }
+      return nudge;
+    };
+    const learned = beats(report.quality, 'learned');
+    const heuristicRun = await runDemo({ users: 2000, partitions: 4, seed: 42, hours: 12, historyDays: 3, scorer: 'heuristic' });
+    const heuristic = beats(qualityRows(heuristicRun), 'heuristic');
+    console.log(`nudge, learned: ${learned.sends} sends, ${learned.clicksPer1000.toFixed(1)} clicks/1k, ${learned.optOutsPer1000.toFixed(2)} opt-outs/1k; heuristic: ${heuristic.sends}, ${heuristic.clicksPer1000.toFixed(1)}, ${heuristic.optOutsPer1000.toFixed(2)}`);
+    assert.ok(learned.clicksPer1000 > heuristic.clicksPer1000, `clicks/1k learned ${learned.clicksPer1000} vs heuristic ${heuristic.clicksPer1000}`);
+    assert.ok(learned.optOutsPer1000 < heuristic.optOutsPer1000, `opt-outs/1k learned ${learned.optOutsPer1000} vs heuristic ${heuristic.optOutsPer1000}`);
   });
 
   test('the JSON beside the page holds the same data; the page is self-contained', () => {
