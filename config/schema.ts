@@ -152,8 +152,9 @@ export const HttpSchema = Type.Object(
 
 export const ModelsSchema = Type.Object(
   {
-    // Heuristic by default: the shipped learned model is calibrated but ranks send times worse,
-    // and made fewer clicks per 1,000 sends than the heuristic on the simulator (models/README.md).
+    // Heuristic by default for replicas: the shipped model was trained on the simulator's world, and
+    // a deployment should serve a model trained on its own decision log (nudge train). The demo,
+    // which runs in that simulated world, serves the shipped model (models/README.md).
     scorer: Type.Union([Type.Literal('learned'), Type.Literal('heuristic')], {
       default: 'heuristic',
       description: "'heuristic' serves the transparent hand-set scorer; 'learned' serves the latest version of registryDir, or the model shipped in models/default (trained on the simulator) when registryDir is empty",

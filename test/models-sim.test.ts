@@ -81,21 +81,22 @@ test('held-out calibration: ECE ≤ 0.02 (15 bins) for every head', () => {
   for (const h of HEADS) assert.ok(model.heads[h].ece <= 0.02, `${h}: ECE ${model.heads[h].ece.toFixed(4)}`);
 });
 
-// Not met (models/README.md, "Trained on the simulator"): click AUC is about 0.72–0.73 of the truth's.
+// Not met (models/README.md, "Trained on the simulator"): click AUC is about 0.77–0.81 of the truth's.
 // The truth rides on per-category interest, responsiveness and fatigue traits that no logged
 // feature measures; the truth itself with those traits at typical values reaches only 0.86–0.90
-// of its full AUC (aucVisible in the printout); past clicks and purchases reveal those traits
-// only faintly, so 0.97 is out of reach for a model of these features.
+// of its full AUC (aucVisible in the printout). On the training run's held-out days the shipped
+// model reaches 0.696, the truth with those traits typical 0.775, the full truth 0.860: past
+// clicks reveal the hidden traits only faintly, so 0.97 is out of reach for these features.
 test('held-out ranking: click AUC ≥ 97% of the true probabilities\' AUC', { todo: 'unreachable with the logged features: see models/README.md' }, () => {
   const r = model.heads.click;
   assert.ok(r.aucRatio >= 0.97, `click AUC ${r.auc.toFixed(3)} vs truth ${r.aucTrue.toFixed(3)}: ratio ${r.aucRatio.toFixed(3)}`);
 });
 
-// Not met (models/README.md): the shipped conversion head over-predicts held-out conversions
-// (truth/expected 0.81 on the training run's held-out days, 0.66 here); across training runs it
-// ranged from 0.81 to 1.68. Training sees fewer than 300 conversions, too few to pin the level
-// within 10%.
-test('delayed labels: the conversion head, trained by FNW while conversions were arriving, is within 10% of the truth in the large', { todo: 'conversion level off by 20–35% with < 300 training conversions: see models/README.md' }, () => {
+// Not met on this population (models/README.md): Σtruth/Σpredicted for conversions is 0.86 on the
+// training run's held-out days and 0.76 here, where clicks are over-predicted too (0.76). Training
+// sees fewer than 300 conversions; in one retraining of the same setup the level came out at 0.95
+// and in another at 0.86, so 10% is not pinned at this volume.
+test('delayed labels: the conversion head, trained by FNW while conversions were arriving, is within 10% of the truth in the large', { todo: 'conversion level off by 5–25% with < 300 training conversions: see models/README.md' }, () => {
   // Σ true probability ÷ Σ predicted: O/E without the noise of a few dozen drawn conversions.
   const r = model.heads.convert;
   assert.ok(Math.abs(r.trueOverExpected - 1) <= 0.1, `conversion truth/expected ${r.trueOverExpected.toFixed(3)} (drawn O/E ${r.observedOverExpected.toFixed(3)} from ${r.positives} conversions)`);
