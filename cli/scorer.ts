@@ -24,7 +24,9 @@ export async function buildScorer(config: NudgeConfig, metrics: ProcessorMetrics
     chunkRows: config.models.chunkRows,
     driftSampleEvery: config.models.driftSampleEvery,
     shadowCalls: config.models.shadowCalls,
-    backend: { onFallback: (b, reason) => log.warn({ backend: b, reason }, 'tfjs backend unavailable; falling back') },
+    // tfjs-node is an optional dependency that often does not install: its absence is expected,
+    // so it is reported at info; a wasm backend that fails to start is worth a warning.
+    backend: { onFallback: (b, reason) => (b === 'tensorflow' ? log.info : log.warn).call(log, { backend: b, reason }, 'tfjs backend unavailable; falling back') },
     onSwap: (from, to) => log.info({ from, to }, 'serving a new model version'),
     onShadow: (r) => log.info(r, 'shadow model scored'),
     onError: (err) => log.warn({ err: errorMessage(err) }, 'model registry check failed'),
