@@ -1,7 +1,7 @@
 /**
  * Scoring throughput by batch size: the measurement behind TfjsScorer's DEFAULT_CHUNK_ROWS.
- * Serving model of the default architecture (3 heads of 40→32→16→1, random weights; speed does
- * not depend on their values), TfjsScorer.score() with one predict per call (chunk = batch),
+ * The shipped model (else random weights of the default shape; speed does not depend on their
+ * values), TfjsScorer.score() with one predict per call (chunk = batch),
  * on the wasm and cpu backends, against the hand-written forward pass. Each cell is the best of
  * several timed runs (the machine is shared: the best run is the least disturbed one).
  *
@@ -18,6 +18,7 @@ import type { Scorer } from '../operators/decisions/scorer.js';
 import { initBackend, wasmDistDir } from './backend.js';
 import { computeBaseline } from './drift.js';
 import { fitNormalisation } from './feature-spec-file.js';
+import { DEFAULT_HIDDEN } from './train.js';
 import { ForwardPassScorer } from './forward-pass.js';
 import type { HeadWeights } from './mlp.js';
 import { mulberry32, normal, type Rng } from './random.js';
@@ -96,7 +97,8 @@ async function main(): Promise<void> {
   await initBackend();
   const rng = mulberry32(1);
   const train = Array.from({ length: 2000 }, () => syntheticRow(rng, rng() < 0.5 ? 'sms' : 'push'));
-  const sizes = [FEATURE_COUNT, 32, 16, 1];
+  const sizes = [FEATURE_COUNT, ...DEFAULT_HIDDEN, 1];
+  let shape = sizes.join('→');
   const registry = await mkdtemp(join(tmpdir(), 'nudge-bench-'));
   const rows = Array.from({ length: Math.max(...BATCHES) }, () => syntheticRow(rng, rng() < 0.5 ? 'sms' : 'push'));
   const results = new Map<string, Map<number, Cell>>();
@@ -144,7 +146,10 @@ async function main(): Promise<void> {
       }
       const loaded = await loadModel(dir);
       loaded.model.dispose();
-      const fp = new ForwardPassScorer(loaded.weights);
+      const w = loaded.weights;
+      const dims = w.heads.click.layers.map((l) => l.inDim);
+      shape = `${[...dims, 1].join('→')}${w.spec.inputs !== undefined ? ` (the ${FEATURE_COUNT}-feature vector read as ${dims[0]} inputs, ${w.spec.inputs}: model-inputs.ts)` : ''}${w.spec.convertHead === 'given_click' ? ', conversion given a click' : ''}`;
+      const fp = new ForwardPassScorer(w);
       for (const b of BATCHES) keep('forward pass (JS, float64)', b, await throughput(fp, rows, b, budgetMs, reps));
     }
   } finally {
@@ -176,7 +181,7 @@ async function main(): Promise<void> {
   const doc = [
     '# Scoring throughput by batch size',
     '',
-    `Written by \`node dist/models/bench-batch.js\`. The model is ${shippedVersion !== undefined ? `the shipped default model (models/default, version ${shippedVersion}), ` : 'random weights of '}the default serving shape: three heads of 40→32→16→1 in one graph, the same weights in TfjsScorer and in the hand-written ForwardPassScorer; the rows are synthetic feature vectors. Each cell is \`TfjsScorer.score()\` called on that many rows, with normalisation, sigmoid and the model's calibration included and drift tracking off. Each cell is the best of several timed runs over three full sweeps.`,
+    `Written by \`node dist/models/bench-batch.js\`. The model is ${shippedVersion !== undefined ? `the shipped default model (models/default, version ${shippedVersion}), ` : 'random weights of '}three heads of ${shape} in one graph, the same weights in TfjsScorer and in the hand-written ForwardPassScorer; the rows are synthetic feature vectors. Each cell is \`TfjsScorer.score()\` called on that many rows, with normalisation, sigmoid and the model's calibration included and drift tracking off. Each cell is the best of several timed runs over three full sweeps.`,
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, TF.js ${tf.version.tfjs}. The 1-minute load average at the end was ${loadavg()[0]?.toFixed(1)}.`,
     '',
