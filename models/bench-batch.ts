@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   const doc = [
     '# Scoring throughput by batch size',
     '',
-    `Written by \`node dist/models/bench-batch.js\`. The model is ${shippedVersion !== undefined ? `the shipped default model (models/default, version ${shippedVersion}), ` : 'random weights of '}three heads of ${shape} in one graph, the same weights in TfjsScorer and in the hand-written ForwardPassScorer; the rows are synthetic feature vectors. Each cell is \`TfjsScorer.score()\` called on that many rows, with normalisation, sigmoid and the model's calibration included and drift tracking off. Each cell is the best of several timed runs over three full sweeps.`,
+    `Written by \`node dist/models/bench-batch.js\`. The model is ${shippedVersion !== undefined ? `the shipped default model (models/default, version ${shippedVersion}), ` : 'random weights of '}three heads of ${shape}, all in one graph; the same weights are in TfjsScorer and in the hand-written ForwardPassScorer; the rows are synthetic feature vectors. Each cell is \`TfjsScorer.score()\` called on that many rows, with normalisation, sigmoid and the model's calibration included and drift tracking off. Each cell is the best of several timed runs over three full sweeps.`,
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, TF.js ${tf.version.tfjs}. The 1-minute load average at the end was ${loadavg()[0]?.toFixed(1)}.`,
     '',
