@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { PartitionError } from '../errors/index.js';
 import type { BytesStore, KeyRange, WriteOp } from './bytes-store.js';
+import { retryBadTxn } from './lmdb-retry.js';
 
 export interface LmdbOptions {
   /** Fsync each commit. Off by default: a killed process loses nothing (the pages are in the OS cache). */
@@ -82,13 +83,16 @@ export class LmdbStore implements BytesStore {
   async write(ops: readonly WriteOp[]): Promise<void> {
     this.#assertOpen();
     if (ops.length === 0) return;
-    // One synchronous transaction: all ops or none, and no other writer can interleave.
-    this.#db.transactionSync(() => {
-      for (const op of ops) {
-        if (op.type === 'put') void this.#db.put(toBuffer(op.key), toBuffer(op.value));
-        else void this.#db.remove(toBuffer(op.key));
-      }
-    });
+    // One synchronous transaction: all ops or none, and no other writer can interleave. Retried
+    // whole on lmdb-js's rare MDB_BAD_TXN commit failure (lmdb-retry.ts).
+    retryBadTxn(() =>
+      this.#db.transactionSync(() => {
+        for (const op of ops) {
+          if (op.type === 'put') void this.#db.put(toBuffer(op.key), toBuffer(op.value));
+          else void this.#db.remove(toBuffer(op.key));
+        }
+      }),
+    );
   }
 
   async sizeOnDisk(): Promise<number> {
