@@ -5,6 +5,7 @@ import type { ProcessorMetrics } from '../processor/metrics.js';
 import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
 import type { Scorer } from '../operators/decisions/scorer.js';
 import { latestVersion } from '../models/registry.js';
+import { MeteredScorer } from '../models/metered-scorer.js';
 import { ReloadingScorer } from '../models/reloading-scorer.js';
 import { SHIPPED_REGISTRY } from '../models/shipped-model.js';
 
@@ -14,11 +15,11 @@ import { SHIPPED_REGISTRY } from '../models/shipped-model.js';
  * configured, and the heuristics again when the registry holds no model.
  */
 export async function buildScorer(config: NudgeConfig, metrics: ProcessorMetrics, log: Logger): Promise<{ scorer: Scorer; stop: () => void }> {
-  if (config.models.scorer === 'heuristic') return { scorer: new HeuristicScorer(), stop: () => undefined };
+  if (config.models.scorer === 'heuristic') return { scorer: new MeteredScorer(new HeuristicScorer(), metrics), stop: () => undefined };
   const dir = config.models.registryDir !== '' ? config.models.registryDir : SHIPPED_REGISTRY;
   if ((await latestVersion(dir).catch(() => undefined)) === undefined) {
     log.warn({ registryDir: dir }, 'model registry is empty; serving the heuristic scorer');
-    return { scorer: new HeuristicScorer(), stop: () => undefined };
+    return { scorer: new MeteredScorer(new HeuristicScorer(), metrics), stop: () => undefined };
   }
   const { scorer, backend } = await ReloadingScorer.open(dir, {
     chunkRows: config.models.chunkRows,
@@ -26,7 +27,12 @@ export async function buildScorer(config: NudgeConfig, metrics: ProcessorMetrics
     shadowCalls: config.models.shadowCalls,
     // tfjs-node is an optional dependency that often does not install: its absence is expected,
     // so it is reported at info; a wasm backend that fails to start is worth a warning.
-    backend: { onFallback: (b, reason) => (b === 'tensorflow' ? log.info : log.warn).call(log, { backend: b, reason }, 'tfjs backend unavailable; falling back') },
+    backend: {
+      onFallback: (b, reason) => {
+        if (b === 'tensorflow') log.info({ backend: b, reason }, 'tfjs backend unavailable; falling back');
+        else log.warn({ backend: b, reason }, 'tfjs backend unavailable; falling back');
+      },
+    },
     onSwap: (from, to) => log.info({ from, to }, 'serving a new model version'),
     onShadow: (r) => log.info(r, 'shadow model scored'),
     onError: (err) => log.warn({ err: errorMessage(err) }, 'model registry check failed'),
@@ -47,7 +53,7 @@ export async function buildScorer(config: NudgeConfig, metrics: ProcessorMetrics
   }, config.models.driftExportMs);
   timer.unref();
   return {
-    scorer,
+    scorer: new MeteredScorer(scorer, metrics),
     stop: () => {
       clearInterval(timer);
       scorer.dispose();

@@ -128,7 +128,8 @@ export class RowEncoder {
   readonly #scratch: Float32Array;
 
   constructor(spec: FeatureSpecFile) {
-    this.#expand = expectedNames(spec) === INPUT_NAMES;
+    expectedNames(spec); // refuses a derivation this build does not know
+    this.#expand = spec.inputs === INPUTS_VERSION;
     this.inputDim = spec.mean.length;
     this.rowDim = this.#expand ? FEATURE_COUNT : this.inputDim;
     this.#mean = Float32Array.from(spec.mean);

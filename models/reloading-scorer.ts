@@ -16,6 +16,8 @@ export interface ReloadOptions extends TfjsScorerOptions {
  * its answers unused until promoted. The old model is disposed once no call uses it.
  */
 export class ReloadingScorer implements Scorer {
+  /** A predict call costs ~280 µs however few its rows (models/BATCH-SIZE.md). */
+  readonly prefersBatches = true;
   readonly #registry: string;
   readonly #opts: ReloadOptions;
   #current: TfjsScorer;

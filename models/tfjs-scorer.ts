@@ -39,6 +39,8 @@ export interface TfjsScorerOptions {
 }
 
 export class TfjsScorer implements Scorer {
+  /** A predict call costs ~280 µs however few its rows (models/BATCH-SIZE.md). */
+  readonly prefersBatches = true;
   readonly version: string;
   readonly featureVersion: string;
   /** The registry version directory this scorer serves. */

@@ -61,6 +61,13 @@ export interface Operator {
   /** Input topics this operator reads. */
   readonly inputs: readonly InputRole[];
   init?(ctx: OperatorContext): Promise<void> | void;
+  /**
+   * Sees a batch's decoded records of this operator's inputs before any is processed, so
+   * that work cheaper in bulk (a model call) can be done once. Read-only: it must not write
+   * state, forward, schedule or ask for effects, and a failure only costs the batch that
+   * head start (it is logged and the records are processed as usual).
+   */
+  prepare?(records: readonly InputRecord[], ctx: OperatorContext): Promise<void> | void;
   process(record: InputRecord, ctx: OperatorContext): Promise<void> | void;
   onTimer?(timer: Timer, ctx: OperatorContext): Promise<void> | void;
   /** The outcome of an effect this operator asked for; the outbox entry is removed in the same batch. */

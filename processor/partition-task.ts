@@ -134,18 +134,28 @@ export class PartitionTask {
     const operators = this.#routes.get(role) ?? [];
     let last = -1;
     let count = 0;
+    // Decoded up front so that operators can prepare for the batch as a whole; dead letters
+    // still go out in offset order with the rest.
+    const decoded: Array<{ raw: RawRecord; record: InputRecord } | { raw: RawRecord; error: unknown }> = [];
     for (const raw of records) {
       if (raw.offset < from) continue;
+      try {
+        const d = decodeRecord(role, raw, this.#opts.limits);
+        decoded.push({ raw, record: { role, topic, partition: raw.partition, offset: raw.offset, key: d.key, value: d.value, timestamp: raw.timestamp } });
+      } catch (error) {
+        decoded.push({ raw, error });
+      }
+    }
+    await this.#prepare(operators, decoded.flatMap((d) => ('record' in d ? [d.record] : [])), topic);
+    for (const entry of decoded) {
+      const raw = entry.raw;
       last = raw.offset;
       count++;
-      let record: InputRecord;
-      try {
-        const decoded = decodeRecord(role, raw, this.#opts.limits);
-        record = { role, topic, partition: raw.partition, offset: raw.offset, key: decoded.key, value: decoded.value, timestamp: raw.timestamp };
-      } catch (err) {
-        this.#deadLetter(raw, err);
+      if (!('record' in entry)) {
+        this.#deadLetter(raw, entry.error);
         continue;
       }
+      const record = entry.record;
       this.state.writes.savepoint();
       const mark = this.#outputs.length;
       const effectMark = this.#effects.length;
@@ -168,7 +178,19 @@ export class PartitionTask {
     return this.#finish('records', { [topic]: last + 1 }, count, startedAt);
   }
 
-  /** Fires timers due by the clock's now. */
+  async #prepare(operators: readonly Operator[], records: readonly InputRecord[], topic: string): Promise<void> {
+    if (records.length === 0) return;
+    for (const op of operators) {
+      if (op.prepare === undefined) continue;
+      try {
+        await op.prepare(records, this.#contexts.get(op) as OperatorContext);
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err), operator: op.name, topic }, 'operator failed to prepare a batch; processing it without');
+      }
+    }
+  }
+
+    /** Fires timers due by the clock's now. */
   async fireTimers(): Promise<BatchResult | null> {
     const startedAt = performance.now();
     const due = await this.#timers.takeDue(this.#opts.clock.now(), this.#opts.limits.maxTimersPerBatch);

@@ -119,6 +119,29 @@ export class TopologyTestDriver {
     await this.pipeRaw(role, key, value === null ? null : Buffer.from(JSON.stringify(value), 'utf8'));
   }
 
+  /**
+   * Pipes values as one batch per partition (in the order given), the way a consumer hands
+   * over what it fetched: operators see each partition's records together.
+   */
+  async pipeBatch(role: InputRole, entries: ReadonlyArray<{ key: string; value: unknown }>): Promise<void> {
+    const topic = this.topics.input(role);
+    const byPartition = new Map<number, RawRecord[]>();
+    for (const { key, value } of entries) {
+      const partition = this.partitionOf(key);
+      const id = `${topic}/${partition}`;
+      const offset = this.#offsets.get(id) ?? 0;
+      this.#offsets.set(id, offset + 1);
+      const list = byPartition.get(partition) ?? [];
+      list.push({ topic, partition, offset, key: Buffer.from(key, 'utf8'), value: value === null ? null : Buffer.from(JSON.stringify(value), 'utf8'), headers: {}, timestamp: this.clock.now() });
+      byPartition.set(partition, list);
+    }
+    for (const [partition, records] of byPartition) {
+      const task = this.#tasks[partition] as PartitionTask;
+      const result = await task.processRecords(role, topic, records);
+      if (result !== null) await this.#commit(task, result);
+    }
+  }
+
   /** Pipes raw bytes, e.g. to check what bad input does. */
   async pipeRaw(role: InputRole, key: string | null, value: Buffer | null, headers: Record<string, string> = {}): Promise<void> {
     const partition = key === null ? 0 : this.partitionOf(key);

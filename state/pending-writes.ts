@@ -1,4 +1,4 @@
-import { compareBytes, inRange, type BytesStore, type KeyRange, type WriteOp } from './bytes-store.js';
+import { compareBytes, type BytesStore, type KeyRange, type WriteOp } from './bytes-store.js';
 import { cacheKey } from './read-cache.js';
 
 interface Pending {
@@ -15,6 +15,13 @@ interface Pending {
 export class PendingWrites {
   readonly #base: BytesStore;
   #pending = new Map<string, Pending>();
+  /**
+   * The pending ids in key order. A latin1 id has one UTF-16 unit per byte, so string order
+   * is unsigned byte order. Kept sorted on insert so that a range scan costs O(log n + hits)
+   * instead of a pass over the whole batch: the decision operator scans a small store once
+   * per candidate while the batch's user writes pile up beside it.
+   */
+  #order: string[] = [];
   #undo: Array<[string, Pending | undefined]> | null = null;
 
   constructor(base: BytesStore) {
@@ -42,9 +49,10 @@ export class PendingWrites {
   /** The committed range merged with pending writes, pending ones winning. */
   async *range(range: KeyRange = {}): AsyncIterable<[Uint8Array, Uint8Array]> {
     const reverse = range.reverse === true;
-    const overlay = [...this.#pending.values()].filter((p) => inRange(p.key, range));
-    overlay.sort((a, b) => (reverse ? compareBytes(b.key, a.key) : compareBytes(a.key, b.key)));
-    const shadowed = new Set(overlay.map((p) => cacheKey(p.key)));
+    const ids = this.#idsIn(range);
+    if (reverse) ids.reverse();
+    const overlay = ids.map((id) => this.#pending.get(id) as Pending);
+    const shadowed = new Set(ids);
     let remaining = range.limit ?? Number.POSITIVE_INFINITY;
     if (remaining <= 0) return;
     let i = 0;
@@ -83,8 +91,9 @@ export class PendingWrites {
     if (undo === null) return;
     for (let i = undo.length - 1; i >= 0; i--) {
       const [id, previous] = undo[i] as [string, Pending | undefined];
-      if (previous === undefined) this.#pending.delete(id);
-      else this.#pending.set(id, previous);
+      if (previous === undefined) {
+        if (this.#pending.delete(id)) this.#order.splice(lowerBound(this.#order, id), 1);
+      } else this.#pending.set(id, previous);
     }
   }
 
@@ -95,24 +104,64 @@ export class PendingWrites {
   /** Takes the batch's writes, in key order, and starts a new batch. */
   drain(): WriteOp[] {
     const ops: WriteOp[] = [];
-    for (const p of this.#pending.values()) {
+    for (const id of this.#order) {
+      const p = this.#pending.get(id) as Pending;
       ops.push(p.value === null ? { type: 'del', key: p.key } : { type: 'put', key: p.key, value: p.value });
     }
     this.#pending = new Map();
+    this.#order = [];
     this.#undo = null;
-    ops.sort((a, b) => compareBytes(a.key, b.key));
     return ops;
   }
 
   /** Drops the batch's writes (its commit failed or was aborted). */
   discard(): void {
     this.#pending = new Map();
+    this.#order = [];
     this.#undo = null;
   }
 
   #set(key: Uint8Array, value: Uint8Array | null): void {
     const id = cacheKey(key);
-    if (this.#undo !== null) this.#undo.push([id, this.#pending.get(id)]);
+    const previous = this.#pending.get(id);
+    if (this.#undo !== null) this.#undo.push([id, previous]);
+    if (previous === undefined) this.#order.splice(lowerBound(this.#order, id), 0, id);
     this.#pending.set(id, { key: Uint8Array.prototype.slice.call(key), value });
   }
+
+  /** The pending ids inside `range`'s bounds, ascending. */
+  #idsIn(range: KeyRange): string[] {
+    const order = this.#order;
+    let lo = 0;
+    let hi = order.length;
+    if (range.gte !== undefined) lo = Math.max(lo, lowerBound(order, cacheKey(range.gte)));
+    if (range.gt !== undefined) lo = Math.max(lo, upperBound(order, cacheKey(range.gt)));
+    if (range.lt !== undefined) hi = Math.min(hi, lowerBound(order, cacheKey(range.lt)));
+    if (range.lte !== undefined) hi = Math.min(hi, upperBound(order, cacheKey(range.lte)));
+    return lo < hi ? order.slice(lo, hi) : [];
+  }
+}
+
+/** The first index whose id is ≥ `id`. */
+function lowerBound(order: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((order[mid] as string) < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first index whose id is > `id`. */
+function upperBound(order: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((order[mid] as string) <= id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

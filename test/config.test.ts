@@ -90,6 +90,18 @@ test('cli: a configuration error exits with status 2 and names the setting and t
   assert.match(r.stderr, /"exactly_once" \| "at_least_once"/);
 });
 
+test('cli: nudge train refuses an unknown --convert-head or --delayed with status 2, naming the flag and the choices', () => {
+  const cli = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'cli', 'main.js');
+  const base = [cli, 'train', '--decisions', 'none.jsonl', '--events', 'none.jsonl', '--registry', 'none'];
+  const head = spawnSync(process.execPath, [...base, '--convert-head', 'view_through'], { encoding: 'utf8' });
+  assert.equal(head.status, 2, head.stderr);
+  assert.match(head.stderr, /--convert-head/);
+  assert.match(head.stderr, /"given_click" \| "joint"/);
+  const delayed = spawnSync(process.execPath, [...base, '--delayed', 'later'], { encoding: 'utf8' });
+  assert.equal(delayed.status, 2, delayed.stderr);
+  assert.match(delayed.stderr, /"fnw" \| "wait" \| "naive"/);
+});
+
 test('config: a YAML file is read like JSON, and a YAML error names the file', () => {
   const { dir, cleanup } = tempDir();
   try {

@@ -17,7 +17,7 @@ import { mulberry32 } from '../models/random.js';
 import { FILES } from '../models/registry.js';
 import { randomTruth, syntheticLog, syntheticRow, truthProbability, type LogisticTruth } from '../models/synthetic.js';
 import { TfjsScorer } from '../models/tfjs-scorer.js';
-import { trainModels, type ModelMetrics, type TrainingDataSummary } from '../models/train.js';
+import { MIN_GIVEN_CLICK_CALIBRATION_POSITIVES, trainModels, type ModelMetrics, type TrainingDataSummary } from '../models/train.js';
 
 const H = 3_600_000;
 const DAY = 24 * H;
@@ -96,6 +96,39 @@ test('training on a known logistic truth: AUC ≥ 97% of the truth\'s, ECE ≤ 0
     } finally {
       scorer.dispose();
     }
+  } finally {
+    await rm(registry, { recursive: true, force: true });
+  }
+});
+
+test('a given-click conversion head keeps its trained level when the calibration split has under 50 conversions; a joint head is recalibrated', async () => {
+  const rng = mulberry32(11);
+  const truth: Record<Head, LogisticTruth> = {
+    click: randomTruth(rng, 0.3, -1.2),
+    convert: randomTruth(rng, 0.3, -2.5),
+    unsubscribe: randomTruth(rng, 0.3, -3.5),
+  };
+  const log = syntheticLog({
+    rng,
+    n: 4_000,
+    start: START,
+    spanMs: 10 * DAY,
+    truth,
+    meanDelayMs: { click: 1 * H, convert: 8 * H, unsubscribe: 2 * H },
+    maxDelayMs: { click: 23 * H, convert: 71 * H, unsubscribe: 47 * H },
+  });
+  const registry = await mkdtemp(join(tmpdir(), 'nudge-train-cal-'));
+  try {
+    const common = { decisions: log.decisions, events: log.events, registryDir: join(registry, 'models'), asOf: START + 15 * DAY, since: START, seed: 3, derivedInputs: false, fit: { epochs: 5 } };
+    const givenClick = await trainModels({ ...common, convertHead: 'given_click' });
+    const cal = JSON.parse(await readFile(join(givenClick.dir, FILES.calibration), 'utf8')) as Record<Head, { method: string; reason?: string }>;
+    assert.equal(cal.convert.method, 'identity', JSON.stringify(cal.convert));
+    const [, conversions] = /^(\d+) conversions among (\d+) clicked/.exec(cal.convert.reason ?? '') ?? [];
+    assert.ok(conversions !== undefined && Number(conversions) < MIN_GIVEN_CLICK_CALIBRATION_POSITIVES, `reason names the count: ${cal.convert.reason}`);
+    assert.notEqual(cal.click.method, 'identity', 'the click head is calibrated as usual');
+    const joint = await trainModels({ ...common, convertHead: 'joint' });
+    const jointCal = JSON.parse(await readFile(join(joint.dir, FILES.calibration), 'utf8')) as Record<Head, { method: string }>;
+    assert.notEqual(jointCal.convert.method, 'identity', 'a joint head has conversions enough and is fitted');
   } finally {
     await rm(registry, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ import { PendingWrites } from '../state/pending-writes.js';
 import { ReadCache } from '../state/read-cache.js';
 import { decodeValue, encodeValue } from '../state/value-codec.js';
 import { collect, del, hex, put, textKeys, utf8 } from './support/store-conformance.js';
+import { mulberry32 } from '../bench/sim/random.js';
 import { tempDir } from './support/tmp.js';
 
 /** Delegates to a real engine and records what reaches it. */
@@ -339,6 +340,63 @@ describe('PendingWrites', () => {
       assert.equal(text(await writes.get(utf8('k2'))), 'base-k2', 'after drain reads go to the base again');
       await engine.write(ops);
       assert.deepEqual(await textKeys(writes), ['k1', 'k5', 'k7', 'k9']);
+    });
+  });
+
+  test('random puts, deletes and rollbacks: every range equals a reference merge (bytes above 0x7f included)', async () => {
+    // The pending keys are indexed in order as they are written; this compares the index
+    // with a plain sorted map after each step, over keys whose bytes span 0x00–0xff.
+    const rng = mulberry32(7);
+    const keyOf = () => Uint8Array.of(Math.floor(rng() * 4) * 0x55, Math.floor(rng() * 256), Math.floor(rng() * 3));
+    const baseKeys = Array.from({ length: 40 }, keyOf);
+    await withEngine(async (engine) => {
+      await engine.inner.write(baseKeys.map((k) => put(k, Uint8Array.of(0))));
+      const writes = new PendingWrites(engine);
+      const reference = new Map<string, Uint8Array | null>(); // pending, by hex key
+      let undo: Array<[string, Uint8Array | null | undefined]> | null = null;
+      const base = new Set(baseKeys.map((k) => hex(k) as string));
+      for (let step = 0; step < 600; step++) {
+        const r = rng();
+        const key = keyOf();
+        const id = hex(key) as string;
+        if (r < 0.7) {
+          const value = r < 0.5 ? Uint8Array.of(1, step & 0xff) : null;
+          undo?.push([id, reference.get(id)]);
+          reference.set(id, value);
+          if (value === null) writes.delete(key);
+          else writes.put(key, value);
+        } else if (r < 0.8) {
+          writes.savepoint();
+          undo = [];
+        } else if (r < 0.9) {
+          writes.rollback();
+          for (const [k, previous] of (undo ?? []).reverse()) {
+            if (previous === undefined) reference.delete(k);
+            else reference.set(k, previous);
+          }
+          undo = null;
+        } else {
+          writes.release();
+          undo = null;
+        }
+        const [a, b] = [keyOf(), keyOf()].sort((x, y) => Buffer.compare(x, y)) as [Uint8Array, Uint8Array];
+        const visible = new Map<string, string>();
+        for (const k of base) visible.set(k, '00');
+        for (const [k, v] of reference) {
+          if (v === null) visible.delete(k);
+          else visible.set(k, hex(v) as string);
+        }
+        const expected = [...visible]
+          .filter(([k]) => k >= (hex(a) as string) && k < (hex(b) as string))
+          .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+          .map(([k, v]) => `${k}=${v}`);
+        const reverse = step % 2 === 1;
+        const got = (await collect(writes, { gte: a, lt: b, reverse })).map(([k, v]) => `${hex(k)}=${hex(v)}`);
+        assert.deepEqual(got, reverse ? expected.reverse() : expected, `step ${step}`);
+        assert.equal(writes.size, reference.size, `step ${step}`);
+      }
+      const drained = writes.drain().map((op) => hex(op.key) as string);
+      assert.deepEqual(drained, [...reference.keys()].sort(), 'drain is in key order');
     });
   });
 

@@ -18,6 +18,7 @@ import { checkCaps } from './caps.js';
 import { isAllowed, nextAllowed } from './hours.js';
 import { channelReasons } from './eligibility.js';
 import type { Scorer } from './scorer.js';
+import { PrefetchingScorer, RowRecorder } from './batch-scoring.js';
 import { populationPrior } from './send-time.js';
 import { DECISION_STORES, type CampaignUsage, type LedgerEntry, type WaitingCandidate } from './stores.js';
 import type { Channel, PendingSend, Reason, UserState } from './types.js';
@@ -61,6 +62,8 @@ export class DecisionOperator implements Operator {
   readonly name = 'decisions';
   readonly inputs = ['profiles', 'events', 'receipts', 'candidates'] as const;
   readonly #engine: DecisionEngine;
+  /** With a scorer that prefers batches: the dry-run engine and the call that serves its rows. */
+  readonly #batch: { dry: DecisionEngine; recorder: RowRecorder; prefetcher: PrefetchingScorer } | undefined;
   readonly #rules: (country: string | undefined) => CountryRules;
   readonly #policy: NudgeConfig['policy'];
   #population: number[] = new Array<number>(168).fill(0);
@@ -69,7 +72,15 @@ export class DecisionOperator implements Operator {
 
   constructor(opts: DecisionOperatorOptions) {
     this.#policy = opts.config.policy;
-    this.#engine = new DecisionEngine(opts.config.policy, opts.scorer);
+    if (opts.scorer.prefersBatches === true) {
+      const recorder = new RowRecorder(opts.scorer);
+      const prefetcher = new PrefetchingScorer(opts.scorer);
+      this.#batch = { dry: new DecisionEngine(opts.config.policy, recorder), recorder, prefetcher };
+      this.#engine = new DecisionEngine(opts.config.policy, prefetcher);
+    } else {
+      this.#batch = undefined;
+      this.#engine = new DecisionEngine(opts.config.policy, opts.scorer);
+    }
     this.#rules = countryRules(opts.config);
   }
 
@@ -306,6 +317,34 @@ export class DecisionOperator implements Operator {
    * a candidate gets.
    */
   async evaluate(userId: string, campaign: Campaign, ctx: OperatorContext): Promise<{ action: Plan['action'] | 'holdout'; plan: Plan }> {
+    const plan = await this.#dryRun(this.#engine, userId, campaign, {}, true, ctx);
+    const { arm } = assignArm(userId, campaign.experiment);
+    const promotional = campaign.kind === 'promotional' || campaign.kind === 'reminder';
+    const control = promotional && inControlGroup(userId, this.#policy.controlGroupPercent, this.#policy.controlGroupSalt);
+    if (plan.action !== 'skip' && (control || arm === 'holdout' || arm === 'control')) return { action: 'holdout', plan };
+    return { action: plan.action, plan };
+  }
+
+  /**
+   * Runs a batch's candidate decisions dry to collect the rows they will score, and scores
+   * them in one model call (batch-scoring.ts). Only for a scorer that prefers batches.
+   */
+  async prepare(records: readonly InputRecord[], ctx: OperatorContext): Promise<void> {
+    const batch = this.#batch;
+    if (batch === undefined) return;
+    batch.prefetcher.clear();
+    for (const record of records) {
+      if (record.role !== 'candidates') continue;
+      const { userId, campaignId, vars } = record.value as Candidate;
+      const campaign = ctx.campaigns.get(campaignId);
+      if (campaign === undefined) continue;
+      await this.#dryRun(batch.dry, userId, campaign, vars ?? {}, false, ctx);
+    }
+    await batch.prefetcher.prefetch(batch.recorder.take());
+  }
+
+  /** The plan a decision would make now, without writing anything. */
+  async #dryRun(engine: DecisionEngine, userId: string, campaign: Campaign, vars: Record<string, string | number>, placeholderVars: boolean, ctx: OperatorContext): Promise<Plan> {
     const now = ctx.clock.now();
     const stored = await ctx.store<UserState>(DECISION_STORES.users.name).get([userId]);
     const user = stored ?? newUserState(now);
@@ -313,28 +352,24 @@ export class DecisionOperator implements Operator {
     user.sent = pruneSent(user.sent, now, this.#policy.historyMs);
     const none: Plan = { action: 'skip', reasons: [], segments: 0, cost: 0, preempt: [] };
     if ((await ctx.store<LedgerEntry>(DECISION_STORES.ledger.name).get([userId, campaign.campaignId])) !== undefined) {
-      return { action: 'skip', plan: { ...none, reasons: ['duplicate'] } };
+      return { ...none, reasons: ['duplicate'] };
     }
     const used = (await ctx.store<CampaignUsage>(DECISION_STORES.campaignUsage.name).get([campaign.campaignId])) ?? { sends: 0, cost: 0 };
     const share = budgetShare(campaign, ctx.partitionCount);
-    if (used.sends + 1 > share.sends || used.cost >= share.cost) return { action: 'skip', plan: { ...none, reasons: ['budget_exhausted'] } };
+    if (used.sends + 1 > share.sends || used.cost >= share.cost) return { ...none, reasons: ['budget_exhausted'] };
     const { arm } = assignArm(userId, campaign.experiment);
-    const plan = await this.#engine.decide({
+    return engine.decide({
       now,
       user,
       campaign,
-      vars: {},
+      vars,
       rules: this.#rules(user.profile?.country),
       timeZone: this.#timeZone(user),
       population: this.#populationShares,
       capacityLeft: await this.#capacity(campaign, ctx),
       skipModel: campaign.kind === 'transactional' || campaign.deadline === 'hard' || arm === 'blast',
-      placeholderVars: true,
+      placeholderVars,
     });
-    const promotional = campaign.kind === 'promotional' || campaign.kind === 'reminder';
-    const control = promotional && inControlGroup(userId, this.#policy.controlGroupPercent, this.#policy.controlGroupSalt);
-    if (plan.action !== 'skip' && (control || arm === 'holdout' || arm === 'control')) return { action: 'holdout', plan };
-    return { action: plan.action, plan };
   }
 
   /** The user's state as the API shows it: no phone number, no token. */

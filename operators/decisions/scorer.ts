@@ -17,6 +17,12 @@ export interface Scorer {
   readonly version: string;
   /** The FEATURE_SPEC.version the rows must have been built with. */
   readonly featureVersion: string;
+  /**
+   * True when a call costs much more than a row (a TF.js predict): the decision operator
+   * then scores a whole batch's rows in one call ahead of its decisions (batch-scoring.ts).
+   * Left out for scorers that are as fast one row at a time (the heuristics, the forward pass).
+   */
+  readonly prefersBatches?: boolean;
   /** One Scores per row, in the same order. */
   score(rows: readonly Float32Array[]): Promise<Scores[]>;
 }

@@ -2,6 +2,7 @@ import { validateConfig } from '../../config/load.js';
 import type { NudgeConfig } from '../../config/schema.js';
 import type { Campaign } from '../../processor/messages/index.js';
 import { TopologyTestDriver } from '../../processor/test-driver.js';
+import type { Scorer } from '../../operators/decisions/scorer.js';
 import { HeuristicScorer } from '../../operators/decisions/heuristic-scorer.js';
 import { decisionTopology } from '../../operators/decisions/topology.js';
 import { RecordingSink } from '../../operators/sinks/recording-sink.js';
@@ -17,10 +18,10 @@ export function policyConfig(overrides: Record<string, unknown> = {}): NudgeConf
   return validateConfig({ policy: { controlGroupPercent: 0, ...overrides } });
 }
 
-export async function decisionDriver(opts: { partitions?: number; start?: number; policy?: Record<string, unknown> } = {}): Promise<TopologyTestDriver> {
+export async function decisionDriver(opts: { partitions?: number; start?: number; policy?: Record<string, unknown>; scorer?: () => Scorer } = {}): Promise<TopologyTestDriver> {
   const config = policyConfig(opts.policy);
   return TopologyTestDriver.create({
-    topology: () => decisionTopology(config, new HeuristicScorer()),
+    topology: () => decisionTopology(config, opts.scorer?.() ?? new HeuristicScorer()),
     effects: (clock) => [new RecordingSink(clock)],
     partitions: opts.partitions ?? 2,
     startTime: opts.start ?? MONDAY,

@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { PrefetchingScorer } from '../operators/decisions/batch-scoring.js';
+import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
+import type { Scorer, Scores } from '../operators/decisions/scorer.js';
+import { MeteredScorer } from '../models/metered-scorer.js';
+import { ProcessorMetrics } from '../processor/metrics.js';
+import { activate, campaign, decisionDriver, decisions, indiaUser } from './support/decisions.js';
+
+/** The heuristics, counting the rows of each call; `prefersBatches` as a TF.js model says it. */
+class CountingScorer implements Scorer {
+  readonly #inner = new HeuristicScorer();
+  readonly calls: number[] = [];
+  /** Every distinct row scored, by its bytes. */
+  readonly rows = new Set<string>();
+  version: string;
+  readonly prefersBatches: boolean;
+
+  constructor(prefersBatches: boolean) {
+    this.prefersBatches = prefersBatches;
+    this.version = this.#inner.version;
+  }
+
+  get featureVersion(): string {
+    return this.#inner.featureVersion;
+  }
+
+  score(rows: readonly Float32Array[]): Promise<Scores[]> {
+    this.calls.push(rows.length);
+    for (const r of rows) this.rows.add(Buffer.from(r.buffer, r.byteOffset, r.byteLength).toString('hex'));
+    return this.#inner.score(rows);
+  }
+}
+
+const USERS = 12;
+
+/** Twelve users, half with a week of evening activity; then every user is a candidate of c1 and the first four of c2 too, in one batch. */
+async function run(prefersBatches: boolean): Promise<{ scorer: CountingScorer; out: ReturnType<typeof decisions> }> {
+  const scorer = new CountingScorer(prefersBatches);
+  const d = await decisionDriver({ partitions: 1, scorer: () => scorer });
+  try {
+    d.putCampaign(campaign('c1'));
+    d.putCampaign(campaign('c2', { channels: ['best'], category: 1 }));
+    for (let i = 0; i < USERS; i++) {
+      await d.pipe('profiles', `u${i}`, indiaUser(`u${i}`));
+      if (i % 2 === 0) await activate(d, `u${i}`);
+    }
+    scorer.calls.length = 0;
+    scorer.rows.clear();
+    const candidates = [];
+    for (let i = 0; i < USERS; i++) candidates.push({ key: `u${i}`, value: { campaignId: 'c1', userId: `u${i}`, vars: { product: 'shoes' } } });
+    // A second candidate of the same user in the same batch: the first one's decision changes
+    // the state the second is decided on, so its prefetched rows may no longer match.
+    for (let i = 0; i < 4; i++) candidates.push({ key: `u${i}`, value: { campaignId: 'c2', userId: `u${i}`, vars: { product: 'a kurta' } } });
+    await d.pipeBatch('candidates', candidates);
+    return { scorer, out: decisions(d) };
+  } finally {
+    await d.close();
+  }
+}
+
+test('a scorer that prefers batches gets the batch’s rows in one call, and every decision is what it would have been', async () => {
+  const plain = await run(false);
+  const batched = await run(true);
+  assert.equal(plain.out.length, USERS + 4);
+  assert.deepEqual(batched.out, plain.out, 'same decisions, scores and features');
+  assert.ok(plain.out.some((o) => o.action === 'schedule' || o.action === 'send'), 'some candidates were worth a message');
+  assert.ok(plain.scorer.calls.length >= USERS, `one call or more per candidate without batching (${plain.scorer.calls.length})`);
+  for (const row of plain.scorer.rows) assert.ok(batched.scorer.rows.has(row), 'every row a decision needed was scored');
+  // One call for the batch; only the second candidates of the four repeated users can miss
+  // (their state moved on), and each of those is one more call.
+  const [first, ...rest] = batched.scorer.calls;
+  assert.ok(first !== undefined && first > 4 * USERS, `the first call carries the batch's rows: ${batched.scorer.calls.join(', ')}`);
+  assert.ok(rest.length <= 4, `at most four calls after the prefetch, got ${batched.scorer.calls.join(', ')}`);
+});
+
+test('a prefetched row is served only while the same model version is serving; a new row is scored', async () => {
+  const inner = new CountingScorer(true);
+  const prefetching = new PrefetchingScorer(inner);
+  const a = Float32Array.of(1, 2, 3);
+  const b = Float32Array.of(4, 5, 6);
+  const c = Float32Array.of(7, 8, 9);
+  const rowA = Float32Array.of(1, 2, 3);
+  inner.score = async (rows) => {
+    inner.calls.push(rows.length);
+    return rows.map((r) => ({ click: (r[0] as number) / 10, convert: 0, unsubscribe: 0 }));
+  };
+  await prefetching.prefetch([a, b, a]);
+  assert.deepEqual(inner.calls, [2], 'duplicates scored once');
+  const served = await prefetching.score([rowA, c, b]);
+  assert.deepEqual(served.map((s) => s.click), [0.1, 0.7, 0.4]);
+  assert.deepEqual(inner.calls, [2, 1], 'only the unseen row went to the model');
+  assert.deepEqual(prefetching.stats, { hits: 2, misses: 1 });
+  inner.version = 'v2';
+  await prefetching.score([a]);
+  assert.deepEqual(inner.calls, [2, 1, 1], 'a new version scores even a prefetched row');
+});
+
+test('scoring calls are exported: rows per call and seconds per call', async () => {
+  const metrics = new ProcessorMetrics(new Registry(), { defaultMetrics: false });
+  const inner = new CountingScorer(true);
+  inner.score = async (rows) => rows.map(() => ({ click: 0, convert: 0, unsubscribe: 0 }));
+  const metered = new MeteredScorer(inner, metrics);
+  assert.equal(metered.prefersBatches, true, 'the preference passes through');
+  await metered.score([Float32Array.of(1), Float32Array.of(2), Float32Array.of(3)]);
+  await metered.score([Float32Array.of(4)]);
+  const text = await metrics.registry.metrics();
+  assert.match(text, /nudge_scoring_batch_size_count 2/);
+  assert.match(text, /nudge_scoring_batch_size_sum 4/);
+  assert.match(text, /nudge_scoring_seconds_count 2/);
+});
