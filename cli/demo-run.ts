@@ -134,7 +134,11 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
     await drained(replica, log);
     const decided = performance.now();
     const decideSeconds = (decided - loaded) / 1000;
-    progress(`decided ${candidates.length.toLocaleString('en')} candidates in ${decideSeconds.toFixed(1)} s (${Math.round(candidates.length / decideSeconds).toLocaleString('en')}/s)`);
+    const scored = await scoringCalls(metrics);
+    progress(
+      `decided ${candidates.length.toLocaleString('en')} candidates in ${decideSeconds.toFixed(1)} s (${Math.round(candidates.length / decideSeconds).toLocaleString('en')}/s); ` +
+        `${scoring.scorer.version}: ${scored.rows.toLocaleString('en')} rows in ${scored.calls.toLocaleString('en')} scoring calls (${scored.seconds.toFixed(1)} s)`,
+    );
 
     // Run the day: the virtual clock moves in 5-minute steps; answers to earlier messages that
     // have come due are written to the input topics first, then scheduled sends fire, then the
@@ -193,6 +197,15 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
     scoring?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Model calls so far, their rows and their time (nudge_scoring_batch_size, nudge_scoring_seconds). */
+async function scoringCalls(metrics: ProcessorMetrics): Promise<{ calls: number; rows: number; seconds: number }> {
+  const sum = async (h: ProcessorMetrics['scoringBatch'], suffix: string) => {
+    const m = await h.get();
+    return m.values.find((v) => v.metricName === `${m.name}${suffix}`)?.value ?? 0;
+  };
+  return { calls: await sum(metrics.scoringBatch, '_count'), rows: await sum(metrics.scoringBatch, '_sum'), seconds: await sum(metrics.scoringSeconds, '_sum') };
 }
 
 function json(key: string, value: unknown): AppendRecord {
