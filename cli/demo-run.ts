@@ -108,13 +108,20 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
       for (const e of userEvents(u, start - args.historyDays * 24 * HOUR, start, args.seed)) events.push(json(u.userId, e));
     }
     const generated = performance.now();
+    let cpu = process.cpuUsage();
+    // CPU seconds since the last call: on a shared machine wall time alone says little.
+    const cpuSeconds = () => {
+      const d = process.cpuUsage(cpu);
+      cpu = process.cpuUsage();
+      return (d.user + d.system) / 1e6;
+    };
     probe.start();
     log.append(topics.input('profiles'), profiles);
     for (let i = 0; i < events.length; i += 50_000) log.append(topics.input('events'), events.slice(i, i + 50_000));
     await replica.start();
     await drained(replica, log);
     const loaded = performance.now();
-    progress(`loaded ${profiles.length.toLocaleString('en')} profiles and ${events.length.toLocaleString('en')} past events in ${seconds(t0).toFixed(1)} s (${seconds(generated).toFixed(1)} s in the pipeline)`);
+    progress(`loaded ${profiles.length.toLocaleString('en')} profiles and ${events.length.toLocaleString('en')} past events in ${seconds(t0).toFixed(1)} s (${seconds(generated).toFixed(1)} s in the pipeline, ${cpuSeconds().toFixed(1)} s of CPU)`);
 
     const campaigns = demoCampaigns(start, args.users);
     log.append(topics.campaigns, campaigns.map((c) => json(c.campaignId, c)));
@@ -136,7 +143,7 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
     const decideSeconds = (decided - loaded) / 1000;
     const scored = await scoringCalls(metrics);
     progress(
-      `decided ${candidates.length.toLocaleString('en')} candidates in ${decideSeconds.toFixed(1)} s (${Math.round(candidates.length / decideSeconds).toLocaleString('en')}/s); ` +
+      `decided ${candidates.length.toLocaleString('en')} candidates in ${decideSeconds.toFixed(1)} s (${Math.round(candidates.length / decideSeconds).toLocaleString('en')}/s, ${cpuSeconds().toFixed(1)} s of CPU); ` +
         `${scoring.scorer.version}: ${scored.rows.toLocaleString('en')} rows in ${scored.calls.toLocaleString('en')} scoring calls (${scored.seconds.toFixed(1)} s)`,
     );
 
