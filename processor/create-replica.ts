@@ -48,7 +48,7 @@ export function createReplica(opts: CreateReplicaOptions): { replica: Replica; e
         outputs: r.topics.outputs,
         campaignsTopic: r.topics.campaigns,
         partitions: config.embedded.partitions,
-        maxBatchRecords: 1000,
+        maxBatchRecords: config.processor.maxBatchRecords,
         logger,
       }),
   });

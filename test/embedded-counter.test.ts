@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { validateConfig } from '../config/load.js';
 import { EmbeddedEngine } from '../processor/embedded/engine.js';
 import { EmbeddedLog } from '../processor/embedded/log.js';
+import { Registry } from 'prom-client';
+import { createReplica } from '../processor/create-replica.js';
+import { ProcessorMetrics } from '../processor/metrics.js';
 import { Replica } from '../processor/replica.js';
 import { userCounterTopology, COUNTS_STORE, type UserCount } from '../operators/user-counter.js';
 import { partitionFor } from '../processor/partitioner.js';
@@ -32,8 +35,8 @@ function startReplica(dir: string, log: EmbeddedLog) {
   return replica;
 }
 
-async function countsOf(replica: Replica, userId: string): Promise<UserCount | undefined> {
-  const task = replica.tasks.get(partitionFor(userId, 4));
+async function countsOf(replica: Replica, userId: string, partitions = 4): Promise<UserCount | undefined> {
+  const task = replica.tasks.get(partitionFor(userId, partitions));
   return task?.state.store<UserCount>(COUNTS_STORE.name).get([userId]);
 }
 
@@ -67,6 +70,33 @@ test('embedded: events are counted per user across partitions and resume after a
     assert.deepEqual((await countsOf(replica, 'u0'))?.byType, { view: 1, click: 1 });
     await replica.stop();
     await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('embedded: a batch takes up to processor.maxBatchRecords records, above the engine’s own fetch size too', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const log = new EmbeddedLog(join(dir, 'log'));
+    const config = validateConfig({ state: { dir: join(dir, 'state') }, embedded: { partitions: 1 }, processor: { timerIntervalMs: 50, maxBatchRecords: 2500 } });
+    const metrics = new ProcessorMetrics(new Registry(), { defaultMetrics: false });
+    const { replica } = createReplica({ config, topology: () => userCounterTopology(), logger: testLogger, metrics, embeddedLog: log });
+    log.createTopic('nudge.events', 1);
+    // Appended before the start, so that the whole backlog is there for the first fetch.
+    log.append('nudge.events', Array.from({ length: 3000 }, (_, k) => ({ key: `u${k % 7}`, value: JSON.stringify({ userId: `u${k % 7}`, ts: 1_763_712_000_000 + k, type: 'view' }) })));
+    await replica.start();
+    try {
+      await waitFor(async () => (await countsOf(replica, 'u6', 1))?.n === 428, 'u6 to reach 428');
+      const batches = (await metrics.batchRecords.get()).values.filter((v) => v.labels['kind'] === 'records');
+      const bucket = (le: number) => batches.find((v) => v.metricName === 'nudge_batch_records_bucket' && (v.labels as Record<string, string | number>)['le'] === le)?.value ?? -1;
+      const count = batches.find((v) => v.metricName === 'nudge_batch_records_count')?.value ?? 0;
+      assert.ok(bucket(1000) < count, `a batch took more than 1,000 records (${count} batches, ${bucket(1000)} of them ≤ 1,000)`);
+      assert.equal(bucket(2500), count, 'no batch over 2,500 records');
+    } finally {
+      await replica.stop();
+      await log.close();
+    }
   } finally {
     cleanup();
   }
