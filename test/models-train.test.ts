@@ -27,24 +27,30 @@ before(async () => {
   await initBackend();
 });
 
-test('training on a known logistic truth: AUC ≥ 97% of the truth\'s, ECE ≤ 0.02 on held-out data', async () => {
-  const started = Date.now();
-  const rng = mulberry32(2026);
+/** A logistic truth per head (click ~23%, convert ~8%, unsubscribe ~3%) and `n` sends over `days` drawn from it. */
+function logisticLog(rng: ReturnType<typeof mulberry32>, n: number, days: number): { truth: Record<Head, LogisticTruth>; log: ReturnType<typeof syntheticLog> } {
   const truth: Record<Head, LogisticTruth> = {
     click: randomTruth(rng, 0.3, -1.2),
     convert: randomTruth(rng, 0.3, -2.5),
     unsubscribe: randomTruth(rng, 0.3, -3.5),
   };
-  // 30 days of sends; outcomes arrive within their windows (delays cut just inside them).
   const log = syntheticLog({
     rng,
-    n: 24_000,
+    n,
     start: START,
-    spanMs: 30 * DAY,
+    spanMs: days * DAY,
     truth,
     meanDelayMs: { click: 1 * H, convert: 8 * H, unsubscribe: 2 * H },
     maxDelayMs: { click: 23 * H, convert: 71 * H, unsubscribe: 47 * H },
   });
+  return { truth, log };
+}
+
+test('training on a known logistic truth: AUC ≥ 97% of the truth\'s, ECE ≤ 0.02 on held-out data', async () => {
+  const started = Date.now();
+  const rng = mulberry32(2026);
+  // 30 days of sends; outcomes arrive within their windows (delays cut just inside them).
+  const { truth, log } = logisticLog(rng, 24_000, 30);
   const registry = await mkdtemp(join(tmpdir(), 'nudge-train-'));
   try {
     const asOf = START + 35 * DAY;
@@ -102,21 +108,7 @@ test('training on a known logistic truth: AUC ≥ 97% of the truth\'s, ECE ≤ 0
 });
 
 test('a given-click conversion head keeps its trained level when the calibration split has under 50 conversions; a joint head is recalibrated', async () => {
-  const rng = mulberry32(11);
-  const truth: Record<Head, LogisticTruth> = {
-    click: randomTruth(rng, 0.3, -1.2),
-    convert: randomTruth(rng, 0.3, -2.5),
-    unsubscribe: randomTruth(rng, 0.3, -3.5),
-  };
-  const log = syntheticLog({
-    rng,
-    n: 4_000,
-    start: START,
-    spanMs: 10 * DAY,
-    truth,
-    meanDelayMs: { click: 1 * H, convert: 8 * H, unsubscribe: 2 * H },
-    maxDelayMs: { click: 23 * H, convert: 71 * H, unsubscribe: 47 * H },
-  });
+  const { log } = logisticLog(mulberry32(11), 4_000, 10);
   const registry = await mkdtemp(join(tmpdir(), 'nudge-train-cal-'));
   try {
     const common = { decisions: log.decisions, events: log.events, registryDir: join(registry, 'models'), asOf: START + 15 * DAY, since: START, seed: 3, derivedInputs: false, fit: { epochs: 5 } };
