@@ -2,6 +2,7 @@ import { errorMessage } from '../errors/index.js';
 import { runCampaignBench } from './campaign.js';
 import { runDecisionsBench } from './decisions.js';
 import { runEligibilityApiBench } from './eligibility-api.js';
+import { runEligibilityEmbeddedBench } from './eligibility-embedded.js';
 import { runIngestBench } from './ingest.js';
 import { collectGarbage, throwIfAborted } from './measure.js';
 import { runRecoveryBench } from './recovery.js';
@@ -50,7 +51,10 @@ export async function runAllBench(opts: AllBenchOptions): Promise<{ failures: st
     ['decisions', () => runDecisionsBench({ ...common, users: s.decisionUsers, candidates: s.decisionCandidates, activeShare: 0.1, eventsPerActive: 8 })],
     ['recovery', () => runRecoveryBench({ ...common, events: s.recoveryEvents, users: s.users, partitions: 4, killAt: 0.5 })],
     ['restore', () => runRestoreBench({ ...common, users: s.restoreUsers })],
-    ['eligibility-api', () => runEligibilityApiBench({ ...common, rate: s.rate, seconds: s.seconds, users: s.users })],
+    ['eligibility-api', async () => {
+      await runEligibilityApiBench({ ...common, rate: s.rate, seconds: s.seconds, users: s.users });
+      await runEligibilityEmbeddedBench({ ...common, rate: s.rate, seconds: s.seconds, users: s.users });
+    }],
     ['send-path', () => runSendPathBench({ ...common, sends: s.sends, latencyMs: 50 })],
   ];
   const failures: string[] = [];

@@ -6,6 +6,7 @@ import { errorMessage } from '../errors/index.js';
 import { defaultOutDir, fmtSec } from './report.js';
 import { runDecisionsBench } from './decisions.js';
 import { eligibilityApiTable, runEligibilityApiBench } from './eligibility-api.js';
+import { eligibilityEmbeddedTable, runEligibilityEmbeddedBench } from './eligibility-embedded.js';
 import { runSendPathBench, sendPathTable } from './send-path.js';
 import { runRestoreBench } from './restore.js';
 import { runRuntimeBench } from './runtime.js';
@@ -218,9 +219,10 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
       )
       .command(
         'eligibility-api',
-        'POST /v1/eligibility latency at a fixed rate on two Kafka replicas, local and forwarded users, vs a trivial uWS endpoint',
+        'POST /v1/eligibility latency at a fixed rate, vs a trivial uWS endpoint: on two Kafka replicas (local and forwarded users) or on one embedded replica',
         (y) =>
           y
+            .option('engine', { choices: ['kafka', 'embedded'] as const, default: 'kafka' as const, describe: 'kafka: a broker and two replicas in one group; embedded: one replica, no Kafka' })
             .option('rate', { type: 'number', default: 2000, describe: 'requests per second held in each window' })
             .option('seconds', { type: 'number', default: 20, describe: 'length of each measured window' })
             .option('users', { type: 'number', default: 20_000, describe: 'users with a profile in state' })
@@ -229,6 +231,20 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
             .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
         async (args) => {
           const t0 = performance.now();
+          if (args.engine === 'embedded') {
+            if (args.brokers !== undefined) throw new UsageError('--brokers does not go with --engine embedded');
+            const embedded = await runEligibilityEmbeddedBench({
+              rate: args.rate,
+              seconds: args.seconds,
+              users: args.users,
+              ...(args.write ? { out: args.out } : {}),
+              signal: abort.signal,
+              log: (s) => process.stderr.write(`${s}\n`),
+            });
+            process.stdout.write(`${eligibilityEmbeddedTable(embedded)}\n`);
+            process.stdout.write(`\nwhole run: ${fmtSec(performance.now() - t0)}\nreproduce: ${embedded.command}\n`);
+            return;
+          }
           const report = await runEligibilityApiBench({
             rate: args.rate,
             seconds: args.seconds,

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import type { CampaignReport } from './campaign.js';
 import type { DecisionsReport } from './decisions.js';
 import type { EligibilityApiReport } from './eligibility-api.js';
+import type { EligibilityEmbeddedReport } from './eligibility-embedded.js';
 import type { IngestReport } from './ingest.js';
 import type { RecoveryReport } from './recovery.js';
 import type { RestoreReport } from './restore.js';
@@ -88,6 +89,11 @@ export async function summaryRows(dir: string): Promise<Row[]> {
   if (el !== null) {
     rows.push(['eligibility-api', `local p99 at ${fmtInt(el.params.rate)} req/s (ms)`, String(el.local.load.p99), `trivial uWS endpoint`, fmtRatio(el.ratios.localP99VsReference), when(el)]);
     rows.push(['eligibility-api', 'CPU µs per request, local', fmtInt(el.ratios.cpuUsPerRequest.local), `trivial uWS ${fmtInt(el.ratios.cpuUsPerRequest.reference)} µs`, fmtRatio(el.ratios.localCpuPerRequestVsReference), when(el)]);
+  }
+  const ee = await readReport<EligibilityEmbeddedReport>(dir, 'eligibility-api-embedded');
+  if (ee !== null) {
+    rows.push(['eligibility-api (embedded)', `p99 at ${fmtInt(ee.params.rate)} req/s (ms), one replica`, String(ee.local.load.p99), `trivial uWS endpoint`, fmtRatio(ee.ratios.localP99VsReference), when(ee)]);
+    rows.push(['eligibility-api (embedded)', 'CPU µs per request', fmtInt(ee.ratios.cpuUsPerRequest.local), `trivial uWS ${fmtInt(ee.ratios.cpuUsPerRequest.reference)} µs`, fmtRatio(ee.ratios.localCpuPerRequestVsReference), when(ee)]);
   }
   const sd = await readReport<SendPathReport>(dir, 'send-path');
   if (sd !== null) {

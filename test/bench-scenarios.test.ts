@@ -5,6 +5,7 @@ import type { LatencyPercentiles } from '../bench/harness.js';
 import { runIngestBench } from '../bench/ingest.js';
 import { renderCampaignSection } from '../bench/report-campaign.js';
 import { renderIngestSection } from '../bench/report-ingest.js';
+import { renderEligibilityEmbeddedSection, runEligibilityEmbeddedBench } from '../bench/eligibility-embedded.js';
 
 // The embedded engine at a tiny size, nothing written: the scenarios run end to end, their
 // reports have the shape RESULTS.md is rendered from, and no record went missing on the way.
@@ -51,4 +52,20 @@ test('bench campaign (embedded, tiny): one ledger entry per candidate, extrapola
   assert.equal(e.extrapolation.replicasForTarget, Math.ceil(e.extrapolation.oneReplicaMs / 3_600_000));
   assert.ok(r.ratios.embeddedVsRawLmdb > 0);
   assert.match(renderCampaignSection(r), /extrapolation/i);
+});
+
+test('bench eligibility-api (embedded, tiny): one replica answers every request itself, against the trivial endpoint in the same run', { timeout: 90_000 }, async () => {
+  const r = await runEligibilityEmbeddedBench({ rate: 200, seconds: 1, users: 60 });
+  assert.equal(r.scenario, 'eligibility-api-embedded');
+  assert.equal(r.machine.kafka, null, 'no broker');
+  assert.equal(r.sample.ok, r.sample.requests);
+  assert.equal(Object.keys(r.sample.answeredBy).length, 1, 'the one replica answered every sampled request');
+  for (const w of [r.reference.before, r.local, r.reference.after]) {
+    assert.equal(w.load.errors, 0, w.label);
+    assert.ok(w.load.rps > 100, `${w.label}: ${w.load.rps} req/s near the fixed 200`);
+  }
+  assert.ok(r.local.server !== null && r.local.server.handled >= 100 && r.local.server.failed === 0, 'the replica API handled the window');
+  assert.equal(r.local.owner, null, 'nothing forwarded');
+  assert.ok(r.ratios.cpuUsPerRequest.local > 0);
+  assert.match(renderEligibilityEmbeddedSection(r), /## eligibility-api on the embedded default[\s\S]*\| nudge \(embedded, one replica\) \|/);
 });
