@@ -75,8 +75,9 @@ export class ProcessorMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: r,
     });
-    this.scoringBatch = new Histogram({ name: 'nudge_scoring_batch_size', help: 'Rows per scoring call', buckets: [1, 8, 32, 64, 128, 256, 512, 1024, 4096], registers: r });
-    this.scoringSeconds = new Histogram({ name: 'nudge_scoring_seconds', help: 'Time per scoring call', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1], registers: r });
+    // Up to 65,536 rows and 2.5 s: a batch's prefetch call carries every row of its candidates (thousands).
+    this.scoringBatch = new Histogram({ name: 'nudge_scoring_batch_size', help: 'Rows per scoring call', buckets: [1, 8, 32, 64, 128, 256, 512, 1024, 4096, 16_384, 65_536], registers: r });
+    this.scoringSeconds = new Histogram({ name: 'nudge_scoring_seconds', help: 'Time per scoring call', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
     this.tfjsBackend = new Gauge({ name: 'nudge_tfjs_backend', help: '1 for the TensorFlow.js backend in use', labelNames: ['backend'], registers: r });
     this.featurePsi = new Gauge({ name: 'nudge_feature_psi', help: 'Population stability index of each feature against the training baseline', labelNames: ['feature'], registers: r });
   }

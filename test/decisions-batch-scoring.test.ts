@@ -105,8 +105,12 @@ test('scoring calls are exported: rows per call and seconds per call', async () 
   assert.equal(metered.prefersBatches, true, 'the preference passes through');
   await metered.score([Float32Array.of(1), Float32Array.of(2), Float32Array.of(3)]);
   await metered.score([Float32Array.of(4)]);
+  // A batch's prefetch call: thousands of rows, still inside a finite bucket.
+  await metered.score(Array.from({ length: 10_000 }, () => Float32Array.of(0)));
   const text = await metrics.registry.metrics();
-  assert.match(text, /nudge_scoring_batch_size_count 2/);
-  assert.match(text, /nudge_scoring_batch_size_sum 4/);
-  assert.match(text, /nudge_scoring_seconds_count 2/);
+  assert.match(text, /nudge_scoring_batch_size_count 3/);
+  assert.match(text, /nudge_scoring_batch_size_sum 10004/);
+  assert.match(text, /nudge_scoring_batch_size_bucket\{le="4096"\} 2/);
+  assert.match(text, /nudge_scoring_batch_size_bucket\{le="16384"\} 3/);
+  assert.match(text, /nudge_scoring_seconds_count 3/);
 });
