@@ -16,12 +16,15 @@ export class PendingWrites {
   readonly #base: BytesStore;
   #pending = new Map<string, Pending>();
   /**
-   * The pending ids in key order. A latin1 id has one UTF-16 unit per byte, so string order
-   * is unsigned byte order. Kept sorted on insert so that a range scan costs O(log n + hits)
-   * instead of a pass over the whole batch: the decision operator scans a small store once
-   * per candidate while the batch's user writes pile up beside it.
+   * The pending ids in key order, as of the last scan or drain; ids added since wait in
+   * `#fresh` and are merged in when next needed. A latin1 id has one UTF-16 unit per byte,
+   * so string order is unsigned byte order. A range scan then costs a binary search plus a
+   * merge of what was added since the last one, not a sort of the whole batch: the decision
+   * operator scans a small store once per candidate while the batch's user writes pile up
+   * beside it, and a batch that never scans (events) only sorts once, at drain.
    */
   #order: string[] = [];
+  #fresh = new Set<string>();
   #undo: Array<[string, Pending | undefined]> | null = null;
 
   constructor(base: BytesStore) {
@@ -92,7 +95,7 @@ export class PendingWrites {
     for (let i = undo.length - 1; i >= 0; i--) {
       const [id, previous] = undo[i] as [string, Pending | undefined];
       if (previous === undefined) {
-        if (this.#pending.delete(id)) this.#order.splice(lowerBound(this.#order, id), 1);
+        if (this.#pending.delete(id) && !this.#fresh.delete(id)) this.#order.splice(lowerBound(this.#order, id), 1);
       } else this.#pending.set(id, previous);
     }
   }
@@ -104,12 +107,13 @@ export class PendingWrites {
   /** Takes the batch's writes, in key order, and starts a new batch. */
   drain(): WriteOp[] {
     const ops: WriteOp[] = [];
-    for (const id of this.#order) {
+    for (const id of this.#sorted()) {
       const p = this.#pending.get(id) as Pending;
       ops.push(p.value === null ? { type: 'del', key: p.key } : { type: 'put', key: p.key, value: p.value });
     }
     this.#pending = new Map();
     this.#order = [];
+    this.#fresh = new Set();
     this.#undo = null;
     return ops;
   }
@@ -118,6 +122,7 @@ export class PendingWrites {
   discard(): void {
     this.#pending = new Map();
     this.#order = [];
+    this.#fresh = new Set();
     this.#undo = null;
   }
 
@@ -125,13 +130,30 @@ export class PendingWrites {
     const id = cacheKey(key);
     const previous = this.#pending.get(id);
     if (this.#undo !== null) this.#undo.push([id, previous]);
-    if (previous === undefined) this.#order.splice(lowerBound(this.#order, id), 0, id);
+    if (previous === undefined) this.#fresh.add(id);
     this.#pending.set(id, { key: Uint8Array.prototype.slice.call(key), value });
+  }
+
+  /** Every pending id, ascending: the ids added since last time merged in. */
+  #sorted(): string[] {
+    if (this.#fresh.size === 0) return this.#order;
+    const added = [...this.#fresh].sort();
+    this.#fresh.clear();
+    const old = this.#order;
+    if (old.length === 0) return (this.#order = added);
+    const merged = new Array<string>(old.length + added.length);
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < old.length && j < added.length) merged[k++] = (old[i] as string) < (added[j] as string) ? (old[i++] as string) : (added[j++] as string);
+    while (i < old.length) merged[k++] = old[i++] as string;
+    while (j < added.length) merged[k++] = added[j++] as string;
+    return (this.#order = merged);
   }
 
   /** The pending ids inside `range`'s bounds, ascending. */
   #idsIn(range: KeyRange): string[] {
-    const order = this.#order;
+    const order = this.#sorted();
     let lo = 0;
     let hi = order.length;
     if (range.gte !== undefined) lo = Math.max(lo, lowerBound(order, cacheKey(range.gte)));
