@@ -23,9 +23,16 @@ const explicit = (n: number, inner: Buffer): Buffer => tlv(0xa0 | n, inner);
 const octets = (b: Buffer): Buffer => tlv(0x04, b);
 const bool = (v: boolean): Buffer => tlv(0x01, Buffer.from([v ? 0xff : 0x00]));
 
-function integer(b: Buffer): Buffer {
-  // DER integers are signed: a leading 1 bit needs a zero byte in front.
-  return tlv(0x02, (b[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);
+/**
+ * A non-negative DER INTEGER from big-endian bytes. DER wants the shortest form: leading zero
+ * bytes go, except one in front of a leading 1 bit (integers are signed). A random serial
+ * starting 0x00 0x1f… left as it was is "illegal padding" to OpenSSL, about one time in 128.
+ */
+export function derInteger(b: Buffer): Buffer {
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  const body = b.subarray(i);
+  return tlv(0x02, (body[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body.length === 0 ? Buffer.from([0]) : body);
 }
 
 function oid(dotted: string): Buffer {
@@ -59,15 +66,16 @@ export function selfSignedCertificate(commonName = 'nudge-fake', days = 30): Sel
   const name = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(commonName, 'utf8')))));
   const now = Date.now();
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  // Positive and non-zero (RFC 5280 4.1.2.2).
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
   const san = seq(tlv(0x87, Buffer.from([127, 0, 0, 1])), tlv(0x82, Buffer.from('localhost', 'ascii')));
   const extensions = seq(
     seq(oid('2.5.29.19'), bool(true), octets(seq(bool(true)))),
     seq(oid('2.5.29.17'), octets(san)),
   );
   const tbs = seq(
-    explicit(0, integer(Buffer.from([2]))),
-    integer(serial),
+    explicit(0, derInteger(Buffer.from([2]))),
+    derInteger(serial),
     ECDSA_SHA256,
     name,
     seq(utcTime(new Date(now - 86_400_000)), utcTime(new Date(now + days * 86_400_000))),
