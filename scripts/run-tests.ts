@@ -49,7 +49,9 @@ async function main(): Promise<number> {
   }
   try {
     console.error(`running ${files.length} test files: ${files.map((f) => relative(distRoot, f)).join(' ')}`);
-    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
+    // --test-force-exit: a test file whose tests have all ended exits even if a failed test left
+    // a socket open; otherwise one leaked server holds the whole run until CI gives up.
+    const child = spawn(process.execPath, ['--test', '--test-force-exit', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
     return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal !== null ? 1 : 0))));
   } finally {
     await stop();

@@ -40,11 +40,29 @@ export async function startFakeProviders(opts: FakeProvidersOptions = {}): Promi
   const templates = opts.msg91Templates ?? { '1107000000000000001': { flowId: 'fake-flow', vars: 1 } };
   const receipts = opts.receiptsBaseUrl?.replace(/\/+$/, '');
 
-  const twilio = await startTwilioFake({ accountSid, authToken, now });
-  const gupshup = await startGupshupFake({ userid: '2000000001', password: 'fake-gupshup', now, ...(receipts !== undefined ? { dlrUrl: `${receipts}/gupshup` } : {}) });
-  const msg91 = await startMsg91Fake({ authkey: 'fake-msg91', flows: Object.fromEntries(Object.values(templates).map((t) => [t.flowId, t.vars])), now });
-  const fcm = await startFcmFake({ projectId: 'nudge-fake', clientEmail: email, publicKey: rsa.publicKey, now });
-  const apns = await startApnsFake({ teamId: 'FAKETEAM01', keyId: 'FAKEKEY001', publicKey: ec.publicKey, topics: ['com.example.nudge'], now });
+  // Started one by one; if one fails, those already listening are closed, or their sockets
+  // would keep the caller's process alive after the error.
+  const started: Array<{ close(): Promise<void> }> = [];
+  const start = async <T extends { close(): Promise<void> }>(fake: Promise<T>): Promise<T> => {
+    const f = await fake;
+    started.push(f);
+    return f;
+  };
+  let twilio: FakeServer, gupshup: FakeServer, msg91: FakeServer, fcm: Awaited<ReturnType<typeof startFcmFake>>, apns: Awaited<ReturnType<typeof startApnsFake>>;
+  try {
+    twilio = await start(startTwilioFake({ accountSid, authToken, now }));
+    gupshup = await start(startGupshupFake({ userid: '2000000001', password: 'fake-gupshup', now, ...(receipts !== undefined ? { dlrUrl: `${receipts}/gupshup` } : {}) }));
+    msg91 = await start(startMsg91Fake({ authkey: 'fake-msg91', flows: Object.fromEntries(Object.values(templates).map((t) => [t.flowId, t.vars])), now }));
+    const f = await startFcmFake({ projectId: 'nudge-fake', clientEmail: email, publicKey: rsa.publicKey, now });
+    started.push(f.server);
+    fcm = f;
+    const a = await startApnsFake({ teamId: 'FAKETEAM01', keyId: 'FAKEKEY001', publicKey: ec.publicKey, topics: ['com.example.nudge'], now });
+    started.push(a.server);
+    apns = a;
+  } catch (err) {
+    await Promise.all(started.map((f) => f.close().catch(() => undefined)));
+    throw err;
+  }
 
   const configs: FakeProviders['configs'] = {
     twilio: { type: 'twilio', baseUrl: twilio.url, accountSid, authToken, from: '+15005550006', ...(receipts !== undefined ? { statusCallbackUrl: `${receipts}/twilio` } : {}) },
