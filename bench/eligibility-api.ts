@@ -271,46 +271,8 @@ export async function runEligibilityApiBench(opts: EligibilityApiOptions): Promi
     log(`  warm-up errors: local ${warmup.local.errors}, forwarded ${warmup.forwarded.errors} (p99 ${warmup.local.p99} / ${warmup.forwarded.p99} ms)`);
     throwIfAborted(signal);
 
-    const run = async (label: string, target: LoadWindow['target'], bodies: () => string): Promise<LoadWindow> => {
-      throwIfAborted(signal);
-      const ref = target === 'reference' ? await startReferenceEndpoint() : undefined;
-      try {
-        a.api.startWindow();
-        b.api.startWindow();
-        const brokerCpu0 = broker === undefined ? undefined : processCpuMs(broker.pid);
-        const watch = watchStalls();
-        const cpu0 = process.cpuUsage();
-        const w0 = performance.now();
-        let result: BenchEligibilityResult;
-        let stalls: Stalls;
-        try {
-          result = await benchEligibility({ ...load, url: ref?.url ?? url, seconds: opts.seconds, bodies });
-        } finally {
-          stalls = watch.end();
-        }
-        const wallMs = performance.now() - w0;
-        const cpu = process.cpuUsage(cpu0);
-        const brokerCpu1 = broker === undefined ? undefined : processCpuMs(broker.pid);
-        const window: LoadWindow = {
-          label,
-          target,
-          load: result,
-          requests: Math.round(result.rps * opts.seconds),
-          wallMs,
-          cpuMs: (cpu.user + cpu.system) / 1000,
-          brokerCpuMs: brokerCpu0 === undefined || brokerCpu1 === undefined ? null : brokerCpu1 - brokerCpu0,
-          stalls,
-          server: target === 'reference' ? null : a.api.endWindow(),
-          owner: target === 'forwarded' ? b.api.endWindow() : null,
-        };
-        log(`  ${label}: p50/p90/p99 ${result.p50}/${result.p90}/${result.p99} ms, ${fmtInt(result.rps)} req/s, ${result.errors} errors${window.server === null ? '' : `; handler p50/p99 ${fmtMs(window.server.p50Ms)}/${fmtMs(window.server.p99Ms)}`}`);
-        return window;
-      } finally {
-        a.api.stopRecording();
-        b.api.stopRecording();
-        ref?.close();
-      }
-    };
+    const run = (label: string, target: LoadWindow['target'], bodies: () => string): Promise<LoadWindow> =>
+      measureWindow({ label, target, url, seconds: opts.seconds, load, bodies, server: a.api, owner: b.api, ...(broker !== undefined ? { brokerPid: broker.pid } : {}), signal, log });
 
     log(`measured windows: ${opts.seconds} s each at ${opts.rate} requests/s`);
     const refBefore = await run('reference (before)', 'reference', bodiesOf(onA));
@@ -321,8 +283,7 @@ export async function runEligibilityApiBench(opts: EligibilityApiOptions): Promi
     if (!balanced(a, b)) throw new Error('the assignment changed during the load: the local/forwarded split would be wrong');
 
     const refMean = (k: 'p50' | 'p99') => (refBefore.load[k] + refAfter.load[k]) / 2;
-    const div = (x: number, y: number) => (y > 0 && Number.isFinite(x) ? x / y : null);
-    const cpuPerReq = (w: LoadWindow) => (w.requests > 0 ? Math.max(0, w.cpuMs - (idleCpuMsPerSec * w.wallMs) / 1000) / w.requests : 0);
+    const cpuPerReq = (w: LoadWindow) => cpuPerRequest(w, idleCpuMsPerSec);
     const refCpu = (cpuPerReq(refBefore) + cpuPerReq(refAfter)) / 2;
     const bodyPool = Math.max(1, Math.min(opts.rate * opts.seconds, 5_000));
     const report: EligibilityApiReport = {
@@ -352,14 +313,14 @@ export async function runEligibilityApiBench(opts: EligibilityApiOptions): Promi
       local,
       forwarded,
       ratios: {
-        localP50VsReference: div(local.load.p50, refMean('p50')),
-        localP99VsReference: div(local.load.p99, refMean('p99')),
-        forwardedP50VsReference: div(forwarded.load.p50, refMean('p50')),
-        forwardedP99VsReference: div(forwarded.load.p99, refMean('p99')),
-        forwardedP99VsLocal: div(forwarded.load.p99, local.load.p99),
+        localP50VsReference: ratio(local.load.p50, refMean('p50')),
+        localP99VsReference: ratio(local.load.p99, refMean('p99')),
+        forwardedP50VsReference: ratio(forwarded.load.p50, refMean('p50')),
+        forwardedP99VsReference: ratio(forwarded.load.p99, refMean('p99')),
+        forwardedP99VsLocal: ratio(forwarded.load.p99, local.load.p99),
         cpuUsPerRequest: { reference: refCpu * 1000, local: cpuPerReq(local) * 1000, forwarded: cpuPerReq(forwarded) * 1000 },
-        localCpuPerRequestVsReference: div(cpuPerReq(local), refCpu),
-        forwardedCpuPerRequestVsReference: div(cpuPerReq(forwarded), refCpu),
+        localCpuPerRequestVsReference: ratio(cpuPerReq(local), refCpu),
+        forwardedCpuPerRequestVsReference: ratio(cpuPerReq(forwarded), refCpu),
       },
     };
     if (opts.out !== undefined) {
@@ -380,6 +341,74 @@ export async function runEligibilityApiBench(opts: EligibilityApiOptions): Promi
     }
     tmp.cleanup();
   }
+}
+
+/**
+ * One measured window: the load generator at the rate for `seconds` against the replica (or,
+ * for 'reference', the trivial endpoint), with this process's CPU and event-loop stalls, the
+ * broker's CPU when there is one, and the handler times `server` (and, for forwarded requests,
+ * `owner`) recorded meanwhile.
+ */
+export async function measureWindow(o: {
+  label: string;
+  target: LoadWindow['target'];
+  url: string;
+  seconds: number;
+  load: { token: string; rate: number };
+  bodies: () => string;
+  server: TimedApi;
+  owner?: TimedApi;
+  brokerPid?: number;
+  signal: AbortSignal | undefined;
+  log: (s: string) => void;
+}): Promise<LoadWindow> {
+  throwIfAborted(o.signal);
+  const ref = o.target === 'reference' ? await startReferenceEndpoint() : undefined;
+  const apis = o.owner === undefined ? [o.server] : [o.server, o.owner];
+  try {
+    for (const api of apis) api.startWindow();
+    const brokerCpu0 = o.brokerPid === undefined ? undefined : processCpuMs(o.brokerPid);
+    const watch = watchStalls();
+    const cpu0 = process.cpuUsage();
+    const w0 = performance.now();
+    let result: BenchEligibilityResult;
+    let stalls: Stalls;
+    try {
+      result = await benchEligibility({ ...o.load, url: ref?.url ?? o.url, seconds: o.seconds, bodies: o.bodies });
+    } finally {
+      stalls = watch.end();
+    }
+    const wallMs = performance.now() - w0;
+    const cpu = process.cpuUsage(cpu0);
+    const brokerCpu1 = o.brokerPid === undefined ? undefined : processCpuMs(o.brokerPid);
+    const window: LoadWindow = {
+      label: o.label,
+      target: o.target,
+      load: result,
+      requests: Math.round(result.rps * o.seconds),
+      wallMs,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      brokerCpuMs: brokerCpu0 === undefined || brokerCpu1 === undefined ? null : brokerCpu1 - brokerCpu0,
+      stalls,
+      server: o.target === 'reference' ? null : o.server.endWindow(),
+      owner: o.target === 'forwarded' && o.owner !== undefined ? o.owner.endWindow() : null,
+    };
+    o.log(`  ${o.label}: p50/p90/p99 ${result.p50}/${result.p90}/${result.p99} ms, ${fmtInt(result.rps)} req/s, ${result.errors} errors${window.server === null ? '' : `; handler p50/p99 ${fmtMs(window.server.p50Ms)}/${fmtMs(window.server.p99Ms)}`}`);
+    return window;
+  } finally {
+    for (const api of apis) api.stopRecording();
+    ref?.close();
+  }
+}
+
+/** A ratio, or null where the reference is 0 (latencies rounded to whole ms) or the value is not finite. */
+export function ratio(x: number, y: number): number | null {
+  return y > 0 && Number.isFinite(x) ? x / y : null;
+}
+
+/** CPU of this process per request in a window, with the idle CPU measured before the load taken out. */
+export function cpuPerRequest(w: LoadWindow, idleCpuMsPerSec: number): number {
+  return w.requests > 0 ? Math.max(0, w.cpuMs - (idleCpuMsPerSec * w.wallMs) / 1000) / w.requests : 0;
 }
 
 // ---- the replicas' HTTP side ----

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { validateConfig } from '../config/load.js';
-import { benchEligibility, startReferenceEndpoint, type BenchEligibilityResult } from '../http/bench-eligibility.js';
+import { benchEligibility, type BenchEligibilityResult } from '../http/bench-eligibility.js';
 import type { EligibilityRequest } from '../http/replica-api.js';
 import { ReplicaBinding } from '../http/replica-binding.js';
 import { startHttpServer } from '../http/server.js';
@@ -10,7 +10,7 @@ import { createReplica } from '../processor/create-replica.js';
 import { LocalDirectory } from '../processor/kafka/directory.js';
 import type { Replica } from '../processor/replica.js';
 import { benchCampaign } from './decision-workload.js';
-import { BUDGET_MS, GOAL_P99_MS, TimedApi, WARMUP_SECONDS, arrivalCells, cpuPct, idleCpu, keys, profileFor, sampleRequests, serverCells, verdict, watchStalls, type LoadWindow, type SampleResult } from './eligibility-api.js';
+import { BUDGET_MS, GOAL_P99_MS, TimedApi, WARMUP_SECONDS, arrivalCells, cpuPct, cpuPerRequest, idleCpu, keys, measureWindow, profileFor, ratio, sampleRequests, serverCells, verdict, type LoadWindow, type SampleResult } from './eligibility-api.js';
 import { mulberry32, userId } from './events.js';
 import { startRun } from './harness.js';
 import { sleep, throwIfAborted } from './measure.js';
@@ -112,50 +112,15 @@ export async function runEligibilityEmbeddedBench(opts: EligibilityEmbeddedOptio
     log(`warm-up: ${WARMUP_SECONDS} s at ${opts.rate}/s (not recorded)`);
     const warmup = await benchEligibility({ token, rate: opts.rate, url, seconds: WARMUP_SECONDS, bodies });
 
-    const run = async (label: string, target: 'reference' | 'local'): Promise<LoadWindow> => {
-      throwIfAborted(signal);
-      const ref = target === 'reference' ? await startReferenceEndpoint() : undefined;
-      try {
-        api.startWindow();
-        const watch = watchStalls();
-        const cpu0 = process.cpuUsage();
-        const w0 = performance.now();
-        let result: BenchEligibilityResult;
-        let stalls: LoadWindow['stalls'];
-        try {
-          result = await benchEligibility({ token, rate: opts.rate, url: ref?.url ?? url, seconds: opts.seconds, bodies });
-        } finally {
-          stalls = watch.end();
-        }
-        const wallMs = performance.now() - w0;
-        const cpu = process.cpuUsage(cpu0);
-        const window: LoadWindow = {
-          label,
-          target,
-          load: result,
-          requests: Math.round(result.rps * opts.seconds),
-          wallMs,
-          cpuMs: (cpu.user + cpu.system) / 1000,
-          brokerCpuMs: null,
-          stalls,
-          server: target === 'reference' ? null : api.endWindow(),
-          owner: null,
-        };
-        log(`  ${label}: p50/p90/p99 ${result.p50}/${result.p90}/${result.p99} ms, ${fmtInt(result.rps)} req/s, ${result.errors} errors`);
-        return window;
-      } finally {
-        api.stopRecording();
-        ref?.close();
-      }
-    };
+    const run = (label: string, target: 'reference' | 'local'): Promise<LoadWindow> =>
+      measureWindow({ label, target, url, seconds: opts.seconds, load: { token, rate: opts.rate }, bodies, server: api, signal, log });
     log(`measured windows: ${opts.seconds} s each at ${opts.rate} requests/s`);
     const before = await run('reference (before)', 'reference');
     const local = await run('nudge (embedded, one replica)', 'local');
     const after = await run('reference (after)', 'reference');
     if (fatal !== undefined) throw fatal;
 
-    const div = (x: number, y: number) => (y > 0 && Number.isFinite(x) ? x / y : null);
-    const cpuPerReq = (w: LoadWindow) => (w.requests > 0 ? Math.max(0, w.cpuMs - (idleCpuMsPerSec * w.wallMs) / 1000) / w.requests : 0);
+    const cpuPerReq = (w: LoadWindow) => cpuPerRequest(w, idleCpuMsPerSec);
     const refCpu = (cpuPerReq(before) + cpuPerReq(after)) / 2;
     const report: EligibilityEmbeddedReport = {
       scenario: 'eligibility-api-embedded',
@@ -180,10 +145,10 @@ export async function runEligibilityEmbeddedBench(opts: EligibilityEmbeddedOptio
       reference: { before, after },
       local,
       ratios: {
-        localP50VsReference: div(local.load.p50, (before.load.p50 + after.load.p50) / 2),
-        localP99VsReference: div(local.load.p99, (before.load.p99 + after.load.p99) / 2),
+        localP50VsReference: ratio(local.load.p50, (before.load.p50 + after.load.p50) / 2),
+        localP99VsReference: ratio(local.load.p99, (before.load.p99 + after.load.p99) / 2),
         cpuUsPerRequest: { reference: refCpu * 1000, local: cpuPerReq(local) * 1000 },
-        localCpuPerRequestVsReference: div(cpuPerReq(local), refCpu),
+        localCpuPerRequestVsReference: ratio(cpuPerReq(local), refCpu),
       },
     };
     if (opts.out !== undefined) {
