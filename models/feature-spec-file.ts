@@ -5,6 +5,8 @@
  * vectors built by another feature version would read every feature at the wrong meaning
  * (model-inputs.ts checks it, together with the derived inputs).
  */
+import type { ConvertHead } from './heads.js';
+
 export interface FeatureSpecFile {
   /** FEATURE_SPEC.version the rows were built with ('f1', …). */
   version: string;
@@ -16,8 +18,6 @@ export interface FeatureSpecFile {
   mean: number[];
   std: number[];
 }
-
-import type { ConvertHead } from './heads.js';
 
 /** Below this a feature is treated as constant: dividing by ~0 would turn float noise into huge inputs. */
 const MIN_STD = 1e-6;

@@ -2,7 +2,7 @@
  * The same simulated population and campaigns decided once per scorer, without exploration, each
  * judged by bench/sim's evaluate(): expected clicks, conversions and opt-outs per 1,000 sends under
  * the ground truth (sums of true probabilities, so the comparison carries no sampling noise).
- * What `npm run compare:scorers` prints and what test/models-sim checks.
+ * What `npm run compare:scorers` prints.
  */
 import { evaluate, type Quality } from '../bench/sim/quality.js';
 import type { Message } from '../bench/sim/response.js';

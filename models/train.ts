@@ -43,11 +43,11 @@ const DAY = 86_400_000;
  * between shapes are within the noise of the held-out days; the derived inputs are not
  * (models/README.md).
  */
-/** Below this many conversions among clicked calibration messages the given-click head is not recalibrated. */
-export const MIN_GIVEN_CLICK_CALIBRATION_POSITIVES = 50;
-
 export const DEFAULT_HIDDEN: readonly number[] = [16];
 export const DEFAULT_FIT = { learningRate: 0.003, patience: 5, epochs: 60, l2: 1e-4 } as const;
+
+/** Below this many conversions among clicked calibration messages the given-click head is not recalibrated. */
+export const MIN_GIVEN_CLICK_CALIBRATION_POSITIVES = 50;
 
 export interface SplitFractions {
   validation: number;

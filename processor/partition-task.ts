@@ -146,7 +146,7 @@ export class PartitionTask {
         decoded.push({ raw, error });
       }
     }
-    await this.#prepare(operators, decoded.flatMap((d) => ('record' in d ? [d.record] : [])), topic);
+    if (operators.some((op) => op.prepare !== undefined)) await this.#prepare(operators, decoded.flatMap((d) => ('record' in d ? [d.record] : [])), topic);
     for (const entry of decoded) {
       const raw = entry.raw;
       last = raw.offset;
@@ -190,7 +190,7 @@ export class PartitionTask {
     }
   }
 
-    /** Fires timers due by the clock's now. */
+  /** Fires timers due by the clock's now. */
   async fireTimers(): Promise<BatchResult | null> {
     const startedAt = performance.now();
     const due = await this.#timers.takeDue(this.#opts.clock.now(), this.#opts.limits.maxTimersPerBatch);

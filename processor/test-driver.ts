@@ -127,13 +127,10 @@ export class TopologyTestDriver {
     const topic = this.topics.input(role);
     const byPartition = new Map<number, RawRecord[]>();
     for (const { key, value } of entries) {
-      const partition = this.partitionOf(key);
-      const id = `${topic}/${partition}`;
-      const offset = this.#offsets.get(id) ?? 0;
-      this.#offsets.set(id, offset + 1);
-      const list = byPartition.get(partition) ?? [];
-      list.push({ topic, partition, offset, key: Buffer.from(key, 'utf8'), value: value === null ? null : Buffer.from(JSON.stringify(value), 'utf8'), headers: {}, timestamp: this.clock.now() });
-      byPartition.set(partition, list);
+      const record = this.#nextRecord(topic, key, value === null ? null : Buffer.from(JSON.stringify(value), 'utf8'), {});
+      const list = byPartition.get(record.partition) ?? [];
+      list.push(record);
+      byPartition.set(record.partition, list);
     }
     for (const [partition, records] of byPartition) {
       const task = this.#tasks[partition] as PartitionTask;
@@ -144,15 +141,20 @@ export class TopologyTestDriver {
 
   /** Pipes raw bytes, e.g. to check what bad input does. */
   async pipeRaw(role: InputRole, key: string | null, value: Buffer | null, headers: Record<string, string> = {}): Promise<void> {
-    const partition = key === null ? 0 : this.partitionOf(key);
     const topic = this.topics.input(role);
+    const record = this.#nextRecord(topic, key, value, headers);
+    const task = this.#tasks[record.partition] as PartitionTask;
+    const result = await task.processRecords(role, topic, [record]);
+    if (result !== null) await this.#commit(task, result);
+  }
+
+  /** The next record of `topic` for `key`: its partition, the next offset there, the virtual clock's time. */
+  #nextRecord(topic: string, key: string | null, value: Buffer | null, headers: Record<string, string>): RawRecord {
+    const partition = key === null ? 0 : this.partitionOf(key);
     const id = `${topic}/${partition}`;
     const offset = this.#offsets.get(id) ?? 0;
     this.#offsets.set(id, offset + 1);
-    const record: RawRecord = { topic, partition, offset, key: key === null ? null : Buffer.from(key, 'utf8'), value, headers, timestamp: this.clock.now() };
-    const task = this.#tasks[partition] as PartitionTask;
-    const result = await task.processRecords(role, topic, [record]);
-    if (result !== null) await this.#commit(task, result);
+    return { topic, partition, offset, key: key === null ? null : Buffer.from(key, 'utf8'), value, headers, timestamp: this.clock.now() };
   }
 
   putCampaign(campaign: Campaign): void {

@@ -157,7 +157,7 @@ test('derived inputs: the heuristic log-odds and log lifts are appended, TF.js e
   for (const row of rows(mulberry32(11), 50)) {
     const x = expandRow(row);
     assert.equal(x.length, INPUT_COUNT);
-    // The logged features in order, without the ones the policy set (slot position, delay, hour).
+    // The logged features in order, without the ones the policy set (slot position, delay).
     const kept = FEATURE_SPEC.names.flatMap((n, i) => (POLICY_SET.includes(n) ? [] : [row[i] as number]));
     assert.deepEqual(Array.from(x.subarray(0, kept.length)), kept);
     assert.equal(kept.length, FEATURE_COUNT - POLICY_SET.length);

@@ -83,7 +83,7 @@ export class PrefetchingScorer implements Scorer {
  */
 export class RowRecorder implements Scorer {
   readonly #inner: Scorer;
-  rows: Float32Array[] = [];
+  #rows: Float32Array[] = [];
 
   constructor(inner: Scorer) {
     this.#inner = inner;
@@ -98,13 +98,14 @@ export class RowRecorder implements Scorer {
   }
 
   async score(rows: readonly Float32Array[]): Promise<Scores[]> {
-    for (const row of rows) this.rows.push(row);
+    for (const row of rows) this.#rows.push(row);
     return rows.map(() => ({ click: 0, convert: 0, unsubscribe: 0 }));
   }
 
+  /** The rows recorded since the last take. */
   take(): Float32Array[] {
-    const rows = this.rows;
-    this.rows = [];
+    const rows = this.#rows;
+    this.#rows = [];
     return rows;
   }
 }

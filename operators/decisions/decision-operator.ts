@@ -332,14 +332,19 @@ export class DecisionOperator implements Operator {
   async prepare(records: readonly InputRecord[], ctx: OperatorContext): Promise<void> {
     const batch = this.#batch;
     if (batch === undefined) return;
-    batch.prefetcher.clear();
     for (const record of records) {
       if (record.role !== 'candidates') continue;
       const { userId, campaignId, vars } = record.value as Candidate;
       const campaign = ctx.campaigns.get(campaignId);
       if (campaign === undefined) continue;
-      await this.#dryRun(batch.dry, userId, campaign, vars ?? {}, false, ctx);
+      try {
+        await this.#dryRun(batch.dry, userId, campaign, vars ?? {}, false, ctx);
+      } catch {
+        // This candidate is scored when it is decided (or dead-lettered then, with the reason);
+        // the rest of the batch keeps its head start.
+      }
     }
+    // Replaces the previous batch's answers, also when no candidate asked for any.
     await batch.prefetcher.prefetch(batch.recorder.take());
   }
 
