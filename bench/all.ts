@@ -55,7 +55,7 @@ export async function runAllBench(opts: AllBenchOptions): Promise<{ failures: st
       await runEligibilityApiBench({ ...common, rate: s.rate, seconds: s.seconds, users: s.users });
       await runEligibilityEmbeddedBench({ ...common, rate: s.rate, seconds: s.seconds, users: s.users });
     }],
-    ['send-path', () => runSendPathBench({ ...common, sends: s.sends, latencyMs: 50 })],
+    ['send-path', () => runSendPathBench({ ...common, sends: s.sends, latencyMs: 50, partitions: 4 })],
   ];
   const failures: string[] = [];
   const t0 = performance.now();

@@ -260,11 +260,14 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
       )
       .command(
         'send-path',
-        'sends/s of the ProviderSink via the EffectRunner against slow fake providers vs bare undici (keep-alive and not); buildIntent µs/message vs a bare replace',
+        'sends/s of the ProviderSink via the EffectRunner against slow fake providers vs bare undici (keep-alive and not); the same sends decided by a replica on the embedded engine and on Kafka; buildIntent µs/message vs a bare replace',
         (y) =>
           y
             .option('sends', { type: 'number', default: 20_000, describe: 'sends per measured run' })
             .option('latency-ms', { type: 'number', default: 50, describe: 'latency the fake providers add to every send' })
+            .option('partitions', { type: 'number', default: 4, describe: "partitions of the replica's topics in part (c)" })
+            .option('brokers', { type: 'string', describe: 'use this Kafka (host:port[,…]) instead of starting a broker' })
+            .option('kafka', { type: 'boolean', default: true, describe: 'run part (c) on Kafka too (--no-kafka skips it)' })
             .option('out', { type: 'string', default: defaultOutDir(), describe: 'directory for results/send-path.json and RESULTS.md' })
             .option('write', { type: 'boolean', default: true, describe: 'write the results files (--no-write only prints)' }),
         async (args) => {
@@ -272,6 +275,9 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
           const report = await runSendPathBench({
             sends: args.sends,
             latencyMs: args['latency-ms'],
+            partitions: args.partitions,
+            kafka: args.kafka,
+            ...(args.brokers !== undefined ? { brokers: args.brokers } : {}),
             ...(args.write ? { out: args.out } : {}),
             signal: abort.signal,
             log: (s) => process.stderr.write(`${s}\n`),

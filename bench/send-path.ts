@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { buildSinks, type Sinks } from '../cli/sinks.js';
 import { validateConfig } from '../config/load.js';
@@ -12,19 +12,28 @@ import { fcmMessage } from '../operators/sinks/providers/fcm.js';
 import { digitsOnly } from '../operators/sinks/providers/targets.js';
 import { systemClock } from '../processor/clock.js';
 import { EffectRunner, type Effect, type EffectHandler, type EffectOutcome } from '../processor/effects.js';
-import { createLogger, type Logger } from '../processor/logger.js';
+import type { Logger } from '../processor/logger.js';
 import { ProcessorMetrics } from '../processor/metrics.js';
 import { pushIntent, smsIntent } from './fakes/intents.js';
-import { collectGarbage, processCpuMs, RssSampler, throwIfAborted, type PhaseResources } from './measure.js';
+import { KAFKA_VERSION } from '../scripts/kafka-broker.js';
+import { assertCounted, benchLogger, engineFlags, validateBrokers, validateIntegers, withBroker } from './harness.js';
+import { collectGarbage, processCpuMs, RssSampler, tempDir, throwIfAborted, type PhaseResources } from './measure.js';
 import { describeMachine, fmtInt, fmtMiB, fmtMs, fmtRatio, fmtSec, sectionHead, table, writeScenario, type MachineInfo } from './report.js';
 import { runEncodingBench, type EncodingResult } from './send-path-encoding.js';
 import type { FakesReady } from './send-path-fakes.js';
+import { runEmbeddedSends, runKafkaSends, type ReplicaSendContext, type ReplicaSendRun } from './send-path-replica.js';
 
 export interface SendPathOptions {
   /** Sends per measured run. */
   sends: number;
   /** Latency the fake providers add to every send. */
   latencyMs: number;
+  /** Part (c): partitions of the replica's topics. */
+  partitions?: number;
+  /** Part (c) on Kafka too (default); false runs the embedded engine only. */
+  kafka?: boolean;
+  /** An external broker for part (c); without it one is started for the run. */
+  brokers?: string;
   out?: string;
   log?: (s: string) => void;
   signal?: AbortSignal;
@@ -39,6 +48,8 @@ export const RUNTIME_AGENT = { keepAliveTimeout: 30_000, connections: 256, pipel
 const NO_KEEPALIVE_AGENT = { ...RUNTIME_AGENT, pipelining: 0 } as const;
 /** Partitions the sends come from, and records per committed batch (the runtime's maxBatchRecords). */
 const PARTITIONS = 4;
+/** Part (c)'s topics, unless --partitions says otherwise. */
+const DEFAULT_PARTITIONS = 4;
 const BATCH = 1000;
 /** Contracted rate given to the router: far above what is reached, so the send path is measured, not a rate limit. */
 const ROUTE_RATE = 1_000_000;
@@ -102,6 +113,19 @@ export interface ProviderRuns {
   };
 }
 
+/** Part (c): the same Gupshup sends made by a replica, per engine, against part (a)'s sink run. */
+export interface ReplicaSends {
+  partitions: number;
+  embedded: ReplicaSendRun;
+  kafka: (ReplicaSendRun & { guarantee: 'exactly_once'; version: string }) | null;
+  ratios: {
+    /** Replica sends/s ÷ the Gupshup sink fed directly (part (a)), same process, same fake. */
+    embeddedVsSink: number;
+    kafkaVsSink: number | null;
+    kafkaVsEmbedded: number | null;
+  };
+}
+
 export interface SendPathReport {
   scenario: 'send-path';
   date: string;
@@ -126,10 +150,11 @@ export interface SendPathReport {
   gupshup: ProviderRuns;
   fcm: ProviderRuns;
   encoding: EncodingResult;
+  replica: ReplicaSends;
 }
 
-export function sendPathCommand(opts: Pick<SendPathOptions, 'sends' | 'latencyMs'>): string {
-  return `node dist/bench/main.js send-path --sends ${opts.sends} --latency-ms ${opts.latencyMs}`;
+export function sendPathCommand(opts: Pick<SendPathOptions, 'sends' | 'latencyMs' | 'partitions' | 'kafka' | 'brokers'>): string {
+  return [`node dist/bench/main.js send-path --sends ${opts.sends} --latency-ms ${opts.latencyMs} --partitions ${opts.partitions ?? DEFAULT_PARTITIONS}`, ...engineFlags(opts)].join(' ');
 }
 
 /**
@@ -144,11 +169,12 @@ export async function runSendPathBench(opts: SendPathOptions): Promise<SendPathR
   validate(opts);
   const log = opts.log ?? (() => undefined);
   const signal = opts.signal;
-  const logger: Logger = createLogger('warn', pino.destination({ dest: 2, sync: true }));
+  const logger: Logger = benchLogger();
   const date = new Date().toISOString();
-  const machine = describeMachine(null);
+  const machine = describeMachine(opts.kafka === false ? null : opts.brokers === undefined ? KAFKA_VERSION : 'external');
   const t0 = performance.now();
   const warmupSends = Math.min(2_000, Math.max(100, Math.floor(opts.sends / 10)));
+  const tmp = tempDir('nudge-bench-send-path-');
   let fakes: ChildProcess | undefined;
   let sinks: Sinks | undefined;
   try {
@@ -164,14 +190,17 @@ export async function runSendPathBench(opts: SendPathOptions): Promise<SendPathR
 
     // The replica's sinks as `nudge run` builds them from `delivery`, credentials by reference as a config file must give them.
     const config = sinkConfig(ready);
-    sinks = buildSinks(config, systemClock, new ProcessorMetrics(), credentialsEnv(ready));
+    const metrics = new ProcessorMetrics();
+    sinks = buildSinks(config, systemClock, metrics, credentialsEnv(ready));
     const handler = sinks.handlers[0];
     if (handler === undefined || handler.kind !== SEND_EFFECT) throw new Error('buildSinks made no send handler: the delivery config was not taken');
     const p = config.processor;
-    const ctx: RunContext = { fakesPid: fakes.pid, sends: opts.sends, warmupSends, logger, log, config, handler, ...(signal ? { signal } : {}) };
+    const ctx: RunContext = { fakesPid: fakes.pid, sends: opts.sends, warmupSends, logger, log, config, handler, metrics, ...(signal ? { signal } : {}) };
 
     const gupshup = await providerRuns('gupshup', ready.gupshup, ctx);
     const fcm = await providerRuns('fcm', ready.fcm, ctx);
+
+    const replica = await replicaRuns(opts, { ctx, ready, tmp: tmp.dir, sink: gupshup.sink });
 
     const inFlightBound = Math.min(p.effectsConcurrency, RUNTIME_AGENT.connections);
     const report: SendPathReport = {
@@ -197,6 +226,7 @@ export async function runSendPathBench(opts: SendPathOptions): Promise<SendPathR
       gupshup,
       fcm,
       encoding,
+      replica,
     };
     if (opts.out !== undefined) {
       const written = await writeScenario('send-path', report, renderSendPathSection(report), opts.out);
@@ -206,7 +236,64 @@ export async function runSendPathBench(opts: SendPathOptions): Promise<SendPathR
   } finally {
     await sinks?.close().catch((err: unknown) => log(`closing the sinks failed: ${errorMessage(err)}`));
     if (fakes !== undefined) await stopFakes(fakes);
+    tmp.cleanup();
   }
+}
+
+/**
+ * Part (c): the Gupshup sends again, each decided by a replica from a candidate first, on the
+ * embedded default and then on Kafka (exactly-once), through the sink part (a) measured.
+ */
+async function replicaRuns(opts: SendPathOptions, run: { ctx: RunContext; ready: FakesReady; tmp: string; sink: TransportRun }): Promise<ReplicaSends> {
+  const { ctx, ready, sink } = run;
+  const partitions = opts.partitions ?? DEFAULT_PARTITIONS;
+  const rctx: ReplicaSendContext = {
+    sends: opts.sends,
+    partitions,
+    handler: ctx.handler,
+    metrics: ctx.metrics,
+    logger: ctx.logger,
+    log: ctx.log,
+    fakeAccepted: async () => (await fakeStats(ready.gupshup.url)).accepted,
+    fakesPid: ctx.fakesPid,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  };
+  ctx.log(`(c) a replica on the embedded engine: ${fmtInt(opts.sends)} OTP candidates, ${partitions} partitions`);
+  const embedded = await runEmbeddedSends(rctx, join(run.tmp, 'embedded'));
+  checkReplicaRun(embedded, opts.sends);
+  logReplicaRun(ctx, embedded);
+  throwIfAborted(ctx.signal);
+  const kafka =
+    opts.kafka === false
+      ? null
+      : await withBroker({ ...(opts.brokers !== undefined ? { brokers: opts.brokers } : {}), logger: ctx.logger, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) }, async (b) => {
+          ctx.log(`(c) a replica on Kafka ${b.version}, exactly-once`);
+          const r = await runKafkaSends(rctx, b.kafka, b.brokers, join(run.tmp, 'kafka-state'), b.brokerPid, b.used);
+          checkReplicaRun(r, opts.sends);
+          logReplicaRun(ctx, r);
+          return { ...r, guarantee: 'exactly_once' as const, version: b.version };
+        });
+  return {
+    partitions,
+    embedded,
+    kafka,
+    ratios: {
+      embeddedVsSink: embedded.sendsPerSec / sink.sendsPerSec,
+      kafkaVsSink: kafka === null ? null : kafka.sendsPerSec / sink.sendsPerSec,
+      kafkaVsEmbedded: kafka === null ? null : kafka.sendsPerSec / embedded.sendsPerSec,
+    },
+  };
+}
+
+/** A replica run that lost or added a send would report a meaningless rate. */
+function checkReplicaRun(r: ReplicaSendRun, sends: number): void {
+  assertCounted(`send-path (c) ${r.engine}: sends accepted`, r.sent, sends);
+  assertCounted(`send-path (c) ${r.engine}: sends the fake accepted`, r.fakeAccepted, sends);
+  assertCounted(`send-path (c) ${r.engine}: dead letters`, r.deadLetters, 0);
+}
+
+function logReplicaRun(ctx: RunContext, r: ReplicaSendRun): void {
+  ctx.log(`  ${r.engine}: ${fmtInt(r.sendsPerSec)} sends/s from start (${fmtInt(r.steadySendsPerSec)}/s steady), ready ${fmtMs(r.readyMs)}, all sent ${fmtSec(r.elapsedMs)}; sink p50/p99 ${fmtMs(r.sinkLatency.p50Ms)}/${fmtMs(r.sinkLatency.p99Ms)}; ${r.cpuUsPerSend.toFixed(0)} µs CPU/send; peak RSS ${fmtMiB(r.peakRssBytes)}`);
 }
 
 interface RunContext {
@@ -217,6 +304,8 @@ interface RunContext {
   log: (s: string) => void;
   config: NudgeConfig;
   handler: EffectHandler;
+  /** The sinks' metrics, which part (c)'s replicas share, as a replica and its sinks do. */
+  metrics: ProcessorMetrics;
   signal?: AbortSignal;
 }
 
@@ -569,9 +658,9 @@ async function control(base: string, method: 'GET' | 'PATCH', path: string, body
   return JSON.parse(text) as unknown;
 }
 
-async function fakeStats(base: string): Promise<{ connections: number; sends: number }> {
-  const state = (await control(base, 'GET', '/__fake/state')) as { stats?: { connections?: number; sends?: number } };
-  return { connections: state.stats?.connections ?? 0, sends: state.stats?.sends ?? 0 };
+async function fakeStats(base: string): Promise<{ connections: number; sends: number; accepted: number }> {
+  const state = (await control(base, 'GET', '/__fake/state')) as { stats?: { connections?: number; sends?: number; accepted?: number } };
+  return { connections: state.stats?.connections ?? 0, sends: state.stats?.sends ?? 0, accepted: state.stats?.accepted ?? 0 };
 }
 
 // ---- figures ----
@@ -589,6 +678,8 @@ function logRun(ctx: RunContext, r: TransportRun): void {
 function validate(opts: SendPathOptions): void {
   if (!Number.isInteger(opts.sends) || opts.sends < 100) throw new Error(`--sends must be an integer ≥ 100, got ${opts.sends}`);
   if (!(opts.latencyMs >= 0 && opts.latencyMs <= 10_000)) throw new Error(`--latency-ms must be within 0–10000, got ${opts.latencyMs}`);
+  if (opts.partitions !== undefined) validateIntegers([['partitions', opts.partitions, 1]]);
+  validateBrokers(opts.brokers);
 }
 
 // ---- reporting ----
@@ -611,6 +702,11 @@ export function sendPathTable(r: SendPathReport): string {
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
   const lines = rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '));
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  lines.push('');
+  for (const x of [r.replica.embedded, r.replica.kafka]) {
+    if (x === null) continue;
+    lines.push(`replica on ${x.engine}: ${fmtInt(x.sendsPerSec)} sends/s from start (${fmtInt(x.steadySendsPerSec)}/s steady), ${x.cpuUsPerSend.toFixed(0)} µs CPU/send, ${fmtRatio(x.sendsPerSec / r.gupshup.sink.sendsPerSec)} of the Gupshup sink fed directly`);
+  }
   lines.push('');
   for (const c of r.encoding.cases) {
     lines.push(`${c.name}: buildIntent ${(c.nsPerOp.buildIntent / 1000).toFixed(2)} µs/message (hydrate ${(c.nsPerOp.hydrate / 1000).toFixed(2)}, smsEncoding ${(c.nsPerOp.smsEncoding / 1000).toFixed(2)}); bare replace ${(c.nsPerOp.reference / 1000).toFixed(3)} µs; ratio ${c.ratio.toFixed(1)}`);
@@ -672,6 +768,7 @@ export function renderSendPathSection(r: SendPathReport): string {
     `What the runtime adds to the HTTP exchange itself: ${extra(r.gupshup).toFixed(0)} µs of CPU per Gupshup send and ${extra(r.fcm).toFixed(0)} µs per FCM send (sink minus the bare keep-alive mean): the EffectRunner's queue, routing (breaker, bucket, health), the adapter building the form / JSON and parsing the answer, the AbortSignal every call carries, metrics. Without keep-alive the bare client pays ${((r.gupshup.noKeepAlive.cpuUsPerSend + r.fcm.noKeepAlive.cpuUsPerSend) / 2).toFixed(0)} µs per send (a TCP connect and close each, ${fmtInt(r.gupshup.noKeepAlive.connectionsOpened)} connections for ${fmtInt(r.gupshup.noKeepAlive.sends)} sends) instead of ${((r.gupshup.keepAlive[0].cpuUsPerSend + r.gupshup.keepAlive[1].cpuUsPerSend + r.fcm.keepAlive[0].cpuUsPerSend + r.fcm.keepAlive[1].cpuUsPerSend) / 4).toFixed(0)} µs, and the fake pays more too; this is cleartext loopback, so a real provider's TLS handshake and round trips per connection would widen the gap by far. For where the time goes, run the scenario under \`node --cpu-prof\` and summarise the profile with \`node dist/bench/cpu-profile.js FILE.cpuprofile\`.`,
   );
   out.push('');
+  out.push(...replicaSection(r));
   out.push('### (b) Building a message: hydration, encoding and cost, per message');
   out.push('');
   out.push(
@@ -695,4 +792,33 @@ export function renderSendPathSection(r: SendPathReport): string {
   out.push('');
   out.push(`Example bodies: ${r.encoding.cases.map((c) => `"${c.example}"`).join('; ')}.`);
   return out.join('\n');
+}
+
+function replicaSection(r: SendPathReport): string[] {
+  const c = r.replica;
+  const sink = r.gupshup.sink;
+  const rows = [c.embedded, c.kafka].flatMap((x) => (x === null ? [] : [x])).map((x) => [
+    x.engine === 'kafka' ? `Kafka ${c.kafka?.version ?? ''}, exactly-once` : 'embedded (default)',
+    `${fmtInt(x.sendsPerSec)}/s`,
+    `${fmtInt(x.steadySendsPerSec)}/s`,
+    `${fmtMs(x.readyMs)} / ${fmtMs(x.firstSendMs)} / ${fmtSec(x.elapsedMs)}`,
+    `${fmtMs(x.sinkLatency.p50Ms)} / ${fmtMs(x.sinkLatency.p90Ms)} / ${fmtMs(x.sinkLatency.p99Ms)}`,
+    `${fmtMs(x.batchLatency.p50Ms)} / ${fmtMs(x.batchLatency.p99Ms)}`,
+    `${x.cpuUsPerSend.toFixed(0)} µs (${Math.round((100 * x.cpuMs) / x.elapsedMs)}%)`,
+    x.brokerCpuMs === null ? '–' : `${((x.brokerCpuMs * 1000) / Math.max(1, x.sent)).toFixed(0)} µs`,
+    x.fakeCpuMs === null ? '–' : `${((x.fakeCpuMs * 1000) / Math.max(1, x.sent)).toFixed(0)} µs`,
+    fmtMiB(x.peakRssBytes),
+    `${fmtInt(x.sent)} (fake ${fmtInt(x.fakeAccepted)})`,
+    `${fmtRatio(x.sendsPerSec / sink.sendsPerSec)} / ${fmtRatio(x.cpuUsPerSend / sink.cpuUsPerSend)}`,
+  ]);
+  return [
+    `### (c) The same sends decided by a replica, on each engine`,
+    '',
+    `Subject: one replica as \`nudge run\` builds it (decision topology, heuristic scorer, ${c.partitions} partitions), whose only sink is the sink of (a), timed per call, against the same Gupshup fake. ${fmtInt(c.embedded.candidates)} users with a phone and transactional SMS consent are loaded first (not timed); then as many candidates of an OTP campaign (transactional, SMS, hard deadline, DLT-registered) wait on the candidates topic, and the clock runs from \`replica.start()\` until the fake has accepted every SMS: for each candidate, the decision, its commit with the send in the outbox (a Kafka transaction on Kafka), then the send. Steady is the rate between the 10th and the 90th percent of the sends. Every send is checked: the sink's count and the fake's must both equal the candidates, with no dead letter. Ratios are to the Gupshup sink fed directly in (a), in this run: rate, and CPU per send of this process.`,
+    '',
+    table(['engine', 'sends/s from start', 'steady', 'ready / first send / all sent', 'sink call p50 / p90 / p99', 'batch p50 / p99', 'CPU per send (this process, % of a core)', 'broker CPU per send', 'fake CPU per send', 'peak RSS', 'sent', 'rate / CPU ÷ sink fed directly'], rows),
+    '',
+    `Kafka ÷ embedded: ${c.ratios.kafkaVsEmbedded === null ? 'not run' : fmtRatio(c.ratios.kafkaVsEmbedded)}. The decisions are made far faster than the provider takes them, so the runner's high-water mark pauses partitions and the sends queue in the runner and in undici's pool: the sink call's latency holds that wait.`,
+    '',
+  ];
 }

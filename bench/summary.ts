@@ -100,6 +100,12 @@ export async function summaryRows(dir: string): Promise<Row[]> {
     for (const [name, runs] of [['gupshup (SMS)', sd.gupshup], ['fcm (push)', sd.fcm]] as const) {
       rows.push(['send-path', `${name} sends/s via ProviderSink`, fmtInt(runs.sink.sendsPerSec), `bare undici keep-alive ${fmtInt((runs.keepAlive[0].sendsPerSec + runs.keepAlive[1].sendsPerSec) / 2)}`, fmtRatio(runs.ratios.sinkVsKeepAlive), when(sd)]);
     }
+    // Reports written before part (c) existed have no replica runs.
+    const rp = sd.replica as SendPathReport['replica'] | undefined;
+    for (const x of rp === undefined ? [] : [rp.embedded, rp.kafka]) {
+      if (x === null) continue;
+      rows.push(['send-path', `gupshup sends/s decided by a replica, ${x.engine === 'kafka' ? 'Kafka exactly-once' : 'embedded'}`, fmtInt(x.sendsPerSec), `the sink fed directly ${fmtInt(sd.gupshup.sink.sendsPerSec)}`, fmtRatio(x.sendsPerSec / sd.gupshup.sink.sendsPerSec), when(sd)]);
+    }
   }
   return rows;
 }
