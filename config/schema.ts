@@ -130,6 +130,12 @@ export const ProcessorSchema = Type.Object(
     effectsHighWater: Type.Integer({ minimum: 1, default: 5_000, description: 'sends queued or in flight per partition above which the partition stops fetching' }),
     effectsLowWater: Type.Integer({ minimum: 0, default: 1_000, description: '… and below which it fetches again' }),
     effectsConcurrency: Type.Integer({ minimum: 1, maximum: 10_000, default: 512, description: 'provider calls in flight per replica' }),
+    outcomeLingerMs: Type.Integer({
+      minimum: 0,
+      maximum: 1_000,
+      default: 5,
+      description: 'how long the first provider answer of a partition waits for others before their outcomes are committed together (0: at once)',
+    }),
     topology: Type.Union([Type.Literal('decisions'), Type.Literal('counter')], {
       default: 'decisions',
       description: 'the operators a replica runs: decisions is the product; counter is the reference per-user counter used by runtime tests and benchmarks',

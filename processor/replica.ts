@@ -53,6 +53,8 @@ export class Replica extends EventEmitter implements EngineHandler {
   #fatal: ((err: Error) => void) | undefined;
   readonly effects: EffectRunner;
   readonly #outcomes = new Map<number, Array<{ effect: Effect; outcome: EffectOutcome }>>();
+  /** Partitions whose waiting outcomes are lingering for more to join them. */
+  readonly #outcomeTimers = new Map<number, NodeJS.Timeout>();
   /** Batches the engine refused to commit: nothing of them was written. */
   readonly #refused = new WeakSet<BatchResult>();
 
@@ -129,6 +131,12 @@ export class Replica extends EventEmitter implements EngineHandler {
     await this.#timerRun;
     // Let provider calls in flight finish and their outcomes commit, within half the shutdown budget.
     await Promise.race([this.effects.drained(), new Promise((r) => setTimeout(r, this.config.processor.shutdownTimeoutMs / 2).unref())]);
+    // Outcomes still lingering are committed now, while the engine can still commit (revoked() flushes
+    // too, but on Kafka it runs as the consumer leaves): left behind, their sends would be found unresolved.
+    await Promise.all([...this.#outcomeTimers.keys()].map((p) => {
+      const task = this.tasks.get(p);
+      return task === undefined ? undefined : this.#flushOutcomes(p, task);
+    }));
     await Promise.all([...this.tasks.values()].map((t) => t.lock.idle()));
     await this.#engine?.stop();
     this.effects.close();
@@ -170,6 +178,8 @@ export class Replica extends EventEmitter implements EngineHandler {
         const task = this.tasks.get(p);
         if (task === undefined) return;
         this.tasks.delete(p);
+        // The outcomes already heard go to the ledger before the partition leaves, as if their linger had ended.
+        if (this.#outcomeTimers.has(p)) await this.#flushOutcomes(p, task);
         await task.lock.run(() => task.close());
         this.metrics.partitionReady.remove({ partition: String(p) });
       }),
@@ -261,19 +271,41 @@ export class Replica extends EventEmitter implements EngineHandler {
     if (result.signals.length > 0) this.effects.observe(result.signals);
   }
 
-  /** Outcomes arrive one by one; they are committed in batches per partition. */
+  /**
+   * Outcomes arrive one by one, one provider answer at a time; they are committed in batches
+   * per partition. The first of a batch waits `processor.outcomeLingerMs` for others to join
+   * it: without the wait, a partition whose lock is free commits every outcome alone, which
+   * costs a whole commit (a Kafka transaction on Kafka) per send.
+   */
   #outcome(partition: number, effect: Effect, outcome: EffectOutcome): void {
     const task = this.tasks.get(partition);
     // The partition moved away: its new owner finds the effect unresolved and decides.
     if (task === undefined || task.closed) return;
-    let pending = this.#outcomes.get(partition);
+    const pending = this.#outcomes.get(partition);
     if (pending !== undefined) {
       pending.push({ effect, outcome });
       return;
     }
-    pending = [{ effect, outcome }];
-    this.#outcomes.set(partition, pending);
-    void task.lock.run(async () => {
+    this.#outcomes.set(partition, [{ effect, outcome }]);
+    const linger = this.config.processor.outcomeLingerMs;
+    if (linger <= 0) {
+      void this.#flushOutcomes(partition, task);
+      return;
+    }
+    this.#outcomeTimers.set(
+      partition,
+      setTimeout(() => void this.#flushOutcomes(partition, task), linger),
+    );
+  }
+
+  /** Commits the partition's waiting outcomes now (its linger ended, or the partition is closing). */
+  #flushOutcomes(partition: number, task: PartitionTask): Promise<void> {
+    const timer = this.#outcomeTimers.get(partition);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.#outcomeTimers.delete(partition);
+    }
+    return task.lock.run(async () => {
       const batch = this.#outcomes.get(partition) ?? [];
       this.#outcomes.delete(partition);
       await this.#commitOutcomes(task, batch, 0);

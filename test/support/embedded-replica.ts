@@ -17,9 +17,9 @@ export interface EmbeddedReplica {
 }
 
 /** A decision-topology replica on the embedded engine with its topics created, on the system clock; not started. */
-export function embeddedReplica(opts: { partitions: number; effects?: EffectHandler[] }): EmbeddedReplica {
+export function embeddedReplica(opts: { partitions: number; effects?: EffectHandler[]; processor?: Record<string, unknown> }): EmbeddedReplica {
   const tmp = tempDir('nudge-embedded-');
-  const config = validateConfig({ state: { dir: join(tmp.dir, 'state') }, embedded: { partitions: opts.partitions }, http: { port: 0 } });
+  const config = validateConfig({ state: { dir: join(tmp.dir, 'state') }, embedded: { partitions: opts.partitions }, http: { port: 0 }, ...(opts.processor ? { processor: opts.processor } : {}) });
   const log = new EmbeddedLog(join(tmp.dir, 'log'));
   const { replica } = createReplica({ config, topology: topologyFor(config), logger: testLogger, clock: systemClock, embeddedLog: log, ...(opts.effects ? { effects: opts.effects } : {}) });
   for (const t of [...replica.topics.inputs, ...replica.topics.outputs]) log.createTopic(t, opts.partitions);
