@@ -5,8 +5,7 @@ import { RecordingSink } from '../operators/sinks/recording-sink.js';
 import { systemClock } from '../processor/clock.js';
 import type { Effect, EffectHandler } from '../processor/effects.js';
 import type { BatchResult } from '../processor/partition-task.js';
-import { HOUR, campaign, indiaUser } from './support/decisions.js';
-import { embeddedReplica, jsonRecord, type EmbeddedReplica } from './support/embedded-replica.js';
+import { embeddedReplica, jsonRecord, startWithOtpCampaign, type EmbeddedReplica } from './support/embedded-replica.js';
 import { waitFor } from './support/wait.js';
 
 /** The recording sink, answering the n-th send after n × `stepMs`: answers arrive one by one, as a provider's do. */
@@ -31,11 +30,7 @@ function staggeredSink(stepMs: number): EffectHandler & { answered: number } {
 async function otpWave(r: EmbeddedReplica, users: number): Promise<{ outcomeCommits: () => number; sends: () => SendRecord[] }> {
   const { replica, log } = r;
   const topics = replica.topics;
-  log.append(topics.input('profiles'), Array.from({ length: users }, (_, i) => jsonRecord(`u${i}`, indiaUser(`u${i}`, { quietHours: null }))));
-  const now = Date.now();
-  log.append(topics.campaigns, [jsonRecord('otp', campaign('otp', { kind: 'transactional', deadline: 'hard', window: { start: now - HOUR, end: now + HOUR } }))]);
-  await replica.start();
-  await waitFor(() => replica.ready && replica.campaigns.get('otp') !== undefined, 'the replica and its campaign', 10_000);
+  await startWithOtpCampaign(r, Array.from({ length: users }, (_, i) => `u${i}`));
   const engine = replica.engine;
   assert.ok(engine !== undefined);
   const commit = engine.commit.bind(engine);

@@ -2,19 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BatchResult } from '../processor/partition-task.js';
 import type { SendRecord } from '../operators/sinks/dispatcher.js';
-import { HOUR, campaign, indiaUser } from './support/decisions.js';
-import { embeddedReplica, jsonRecord } from './support/embedded-replica.js';
+import { embeddedReplica, jsonRecord, startWithOtpCampaign } from './support/embedded-replica.js';
 import { waitFor } from './support/wait.js';
 
 test('replica: a batch of send outcomes the engine refuses is committed again, so the send is on nudge.sends once', async () => {
-  const { replica, log, close } = embeddedReplica({ partitions: 1 });
+  const r = embeddedReplica({ partitions: 1 });
+  const { replica, log, close } = r;
   try {
     const topics = replica.topics;
-    log.append(topics.input('profiles'), [jsonRecord('u1', indiaUser('u1', { quietHours: null }))]);
-    const now = Date.now();
-    log.append(topics.campaigns, [jsonRecord('otp', campaign('otp', { kind: 'transactional', deadline: 'hard', window: { start: now - HOUR, end: now + HOUR } }))]);
-    await replica.start();
-    await waitFor(() => replica.ready && replica.campaigns.get('otp') !== undefined, 'the replica and its campaign', 10_000);
+    await startWithOtpCampaign(r, ['u1']);
 
     // The engine refuses the first two batches of outcomes (a failed log transaction, say).
     const engine = replica.engine;

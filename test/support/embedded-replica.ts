@@ -6,6 +6,8 @@ import type { EffectHandler } from '../../processor/effects.js';
 import { EmbeddedLog, type AppendRecord } from '../../processor/embedded/log.js';
 import type { Replica } from '../../processor/replica.js';
 import { topologyFor } from '../../operators/topologies.js';
+import { HOUR, campaign, indiaUser } from './decisions.js';
+import { waitFor } from './wait.js';
 import { testLogger } from './logger.js';
 import { tempDir } from './tmp.js';
 
@@ -37,3 +39,17 @@ export function embeddedReplica(opts: { partitions: number; effects?: EffectHand
 
 /** A JSON record keyed by `key`, as producers write them. */
 export const jsonRecord = (key: string, value: unknown): AppendRecord => ({ key, value: JSON.stringify(value), headers: { 'content-type': 'application/json' } });
+
+/**
+ * Loads consenting users without quiet hours and an OTP campaign (transactional, hard
+ * deadline, open for an hour either side of now), starts the replica and waits until it is
+ * ready with the campaign in its table: what a test of the send path needs before its candidates.
+ */
+export async function startWithOtpCampaign(r: EmbeddedReplica, userIds: readonly string[]): Promise<void> {
+  const { replica, log } = r;
+  log.append(replica.topics.input('profiles'), userIds.map((id) => jsonRecord(id, indiaUser(id, { quietHours: null }))));
+  const now = Date.now();
+  log.append(replica.topics.campaigns, [jsonRecord('otp', campaign('otp', { kind: 'transactional', deadline: 'hard', window: { start: now - HOUR, end: now + HOUR } }))]);
+  await replica.start();
+  await waitFor(() => replica.ready && replica.campaigns.get('otp') !== undefined, 'the replica and its campaign', 10_000);
+}
