@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { decisionIdFor } from '../operators/decisions/decision-record.js';
 import { assignArm, inControlGroup, unitHash, type Experiment } from '../operators/decisions/experiments.js';
 
 const N = 100_000;
@@ -120,4 +122,16 @@ test('control group: ≈ percent ±0.5% over 100k users, stable, reshuffled by t
   // The control group is independent of experiment arms.
   const arms = users.map((u) => (assignArm(u, EXP).arm === 'c' ? 1 : 0));
   assert.ok(Math.abs(correlation(inGroup, arms)) < 0.02);
+});
+
+test('decision ids and bucket hashes are SHA-1 of their stable strings, so every version and replica computes the same', () => {
+  // Computed here with an incremental Hash, the way earlier versions did: ids consumers have stored must not change.
+  const keys = ['u1', 'user-42', 'नमस्ते', 'a\ud800', '😀'];
+  for (const campaignId of ['otp', 'flash-sale', 'कैंपेन']) {
+    for (const userId of keys) {
+      const expected = `d-${createHash('sha1').update(campaignId).update('\u0000').update(userId).digest('hex').slice(0, 24)}`;
+      assert.equal(decisionIdFor(campaignId, userId), expected, `${campaignId}/${userId}`);
+    }
+  }
+  for (const key of keys) assert.equal(unitHash(key), createHash('sha1').update(key, 'utf8').digest().readUInt32BE(0) / 0x1_0000_0000, key);
 });

@@ -4,11 +4,11 @@
  * stable strings only (no Math.random, no seed, no process state), and the probability of the
  * arm taken is returned so that off-policy evaluation (IPS, SNIPS, DR) can weight outcomes.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** A deterministic number in [0, 1) from a string: the first 4 bytes of its SHA-1, over 2^32. */
 export function unitHash(key: string): number {
-  return createHash('sha1').update(key, 'utf8').digest().readUInt32BE(0) / 0x1_0000_0000;
+  return hash('sha1', key, 'buffer').readUInt32BE(0) / 0x1_0000_0000;
 }
 
 /**
