@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Campaign } from '../processor/messages/index.js';
 import type { UserState } from '../operators/decisions/types.js';
-import { FEATURE_SPEC, featureIndex, featureVector, type FeatureInput, type FeatureName } from '../operators/decisions/feature-vector.js';
+import { FEATURE_SPEC, featureIndex, featureVector, userFeatureParts, type FeatureInput, type FeatureName } from '../operators/decisions/feature-vector.js';
 import { HOW_TIME_CONSTANT_MS } from '../operators/decisions/features.js';
 import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
 import { expectedValue, passesThreshold } from '../operators/decisions/policy.js';
@@ -133,6 +133,23 @@ test('feature vector: deterministic and does not mutate the user state', () => {
   const b = featureVector(input({ user: u }));
   assert.deepEqual(Array.from(a), Array.from(b));
   assert.deepEqual(u, before);
+});
+
+test('feature vector: a candidate\'s rows computed from the user\'s parts once equal rows computed alone, and stale parts are not used', () => {
+  for (const u of [activeUser(), fatiguedUser(), inactiveUser()]) {
+    const parts = userFeatureParts(u, NOW);
+    for (const channel of ['push', 'sms'] as const) {
+      for (let h = 0; h < 24; h += 3) {
+        const row = input({ user: u, channel, sendAt: NOW + h * HOUR });
+        assert.deepEqual(Array.from(featureVector(row, parts)), Array.from(featureVector(row)), `${channel} +${h} h`);
+      }
+    }
+    // Parts of another instant or another user's state are recomputed, not read.
+    const later = input({ user: u, now: NOW + 7 * DAY, sendAt: ACTIVE_SLOT + 7 * DAY });
+    assert.deepEqual(Array.from(featureVector(later, parts)), Array.from(featureVector(later)));
+    const other = input({ user: fatiguedUser() });
+    assert.deepEqual(Array.from(featureVector(other, parts)), Array.from(featureVector(other)));
+  }
 });
 
 test('feature vector: decayed counts are brought forward from features.at to now', () => {

@@ -6,7 +6,7 @@ import { dltMismatch } from '../delivery/dlt.js';
 import type { SendIntent } from '../sinks/dispatcher.js';
 import { allowsWithout, checkCaps } from './caps.js';
 import { channelReasons } from './eligibility.js';
-import { FEATURE_SPEC, featureVector } from './feature-vector.js';
+import { FEATURE_SPEC, featureVector, userFeatureParts } from './feature-vector.js';
 import { checkLegalHours, checkQuietHours, isAllowed, nextAllowed } from './hours.js';
 import { expectedValue } from './policy.js';
 import type { Scorer, Scores } from './scorer.js';
@@ -219,7 +219,8 @@ export class DecisionEngine {
 
   async #score(input: DecideInput, rows: Array<{ channel: Channel; at: number; cost: number }>): Promise<Array<{ scores: Scores & { ev: number }; features: Float32Array }>> {
     const { user, campaign, timeZone, population, now } = input;
-    const features = rows.map((r) => featureVector({ user, campaign, channel: r.channel, sendAt: r.at, now, timeZone, population }));
+    const parts = userFeatureParts(user, now);
+    const features = rows.map((r) => featureVector({ user, campaign, channel: r.channel, sendAt: r.at, now, timeZone, population }, parts));
     const scores = await this.scorer.score(features);
     const userValue = user.profile?.value ?? this.policy.defaultUserValue;
     return rows.map((r, i) => {

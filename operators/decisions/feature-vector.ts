@@ -134,9 +134,73 @@ function logHoursSince(then: number | undefined, now: number, capHours: number):
 
 const KINDS: readonly Kind[] = ['transactional', 'service', 'promotional', 'reminder'];
 
-/** The feature vector in FEATURE_SPEC.names order; every entry finite (anything else becomes 0). */
-export function featureVector(input: FeatureInput): Float32Array {
+/**
+ * What a row reads of the user alone, as of `now`: the same for every channel and slot of a
+ * candidate, so a decision computes it once for its 5–25 rows rather than once per row (the
+ * decayed counts, the send history and the 168-bucket histogram total).
+ */
+export interface UserFeatureParts {
+  readonly user: UserState;
+  readonly now: number;
+  /** log1p of the decayed counts, COUNTED_TYPES × COUNTED_WINDOWS in FEATURE_SPEC order. */
+  readonly activity: readonly number[];
+  readonly sinceAppOpen: number;
+  readonly sincePurchase: number;
+  readonly sinceSend: number;
+  /** Sends per channel decayed with WEEK_SENDS_TIME_CONSTANT_MS, from `sent`. */
+  readonly weekSends: Readonly<Record<Channel, number>>;
+  /** Sum of the histogram's buckets, and the decayed events it holds as of `now`. */
+  readonly howTotal: number;
+  readonly userMass: number;
+}
+
+export function userFeatureParts(user: UserState, now: number): UserFeatureParts {
+  const f = user.features;
+  // Activity counts, brought forward from f.at to `now`: the stored values are as of the last
+  // event, and a user idle for a week must not look as active as on the day they were stored.
+  const activity: number[] = [];
+  for (const type of COUNTED_TYPES) {
+    const counts = f.c[type];
+    for (const w of COUNTED_WINDOWS) {
+      const raw = finiteNonNegative(counts?.[w]);
+      activity.push(Math.log1p(raw * decay(f.at, now, WINDOWS_MS[w])));
+    }
+  }
+  // Only sends at or before `now` are history; later entries would be scheduled, not sent.
+  let lastSend: number | undefined;
+  const weekSends: Record<Channel, number> = { sms: 0, push: 0 };
+  for (const s of user.sent) {
+    if (!(s.t <= now)) continue;
+    if (lastSend === undefined || s.t > lastSend) lastSend = s.t;
+    weekSends[s.ch] += decay(s.t, now, WEEK_SENDS_TIME_CONSTANT_MS);
+  }
+  let howTotal = 0;
+  const how = f.how;
+  if (how !== undefined) for (let b = 0; b < HOURS_PER_WEEK; b++) howTotal += finiteNonNegative(how[b]);
+  // features.ts keeps `how` as of the HOW_STEP_MS boundary at or before f.at (it decays in whole
+  // steps), so the mass is brought forward from that boundary, not from f.at.
+  const howAsOf = Math.floor(f.at / HOW_STEP_MS) * HOW_STEP_MS;
+  return {
+    user,
+    now,
+    activity,
+    sinceAppOpen: logHoursSince(f.last['app_open'], now, RECENCY_CAP_HOURS),
+    sincePurchase: logHoursSince(f.last['purchase'], now, RECENCY_CAP_HOURS),
+    sinceSend: logHoursSince(lastSend, now, SEND_RECENCY_CAP_HOURS),
+    weekSends,
+    howTotal,
+    userMass: (howTotal / HOW_SCALE) * decay(howAsOf, now, HOW_TIME_CONSTANT_MS),
+  };
+}
+
+/**
+ * The feature vector in FEATURE_SPEC.names order; every entry finite (anything else becomes 0).
+ * `parts` is userFeatureParts(input.user, input.now), when the caller scores several rows of one
+ * user; it must have been computed for this user and instant, with the state unchanged since.
+ */
+export function featureVector(input: FeatureInput, parts?: UserFeatureParts): Float32Array {
   const { user, campaign, channel, sendAt, now, population } = input;
+  const p = parts !== undefined && parts.user === user && parts.now === now ? parts : userFeatureParts(user, now);
   const f = user.features;
   const out = new Float32Array(FEATURE_COUNT);
   let i = 0;
@@ -144,27 +208,10 @@ export function featureVector(input: FeatureInput): Float32Array {
     out[i++] = Number.isFinite(x) ? x : 0;
   };
 
-  // Activity counts, brought forward from f.at to `now`: the stored values are as of the last
-  // event, and a user idle for a week must not look as active as on the day they were stored.
-  for (const type of COUNTED_TYPES) {
-    const counts = f.c[type];
-    for (const w of COUNTED_WINDOWS) {
-      const raw = finiteNonNegative(counts?.[w]);
-      put(Math.log1p(raw * decay(f.at, now, WINDOWS_MS[w])));
-    }
-  }
-
-  put(logHoursSince(f.last['app_open'], now, RECENCY_CAP_HOURS));
-  put(logHoursSince(f.last['purchase'], now, RECENCY_CAP_HOURS));
-  // Only sends at or before `now` are history; later entries would be scheduled, not sent.
-  let lastSend: number | undefined;
-  let weekSends = 0;
-  for (const s of user.sent) {
-    if (!(s.t <= now)) continue;
-    if (lastSend === undefined || s.t > lastSend) lastSend = s.t;
-    if (s.ch === channel) weekSends += decay(s.t, now, WEEK_SENDS_TIME_CONSTANT_MS);
-  }
-  put(logHoursSince(lastSend, now, SEND_RECENCY_CAP_HOURS));
+  for (const x of p.activity) put(x);
+  put(p.sinceAppOpen);
+  put(p.sincePurchase);
+  put(p.sinceSend);
 
   put(channel === 'sms' ? 1 : 0);
   put(channel === 'push' ? 1 : 0);
@@ -174,7 +221,7 @@ export function featureVector(input: FeatureInput): Float32Array {
   const clicks30 = finiteNonNegative(ch?.c) * chDecay;
   const prior = CHANNEL_PRIOR_CTR[channel];
   put(Math.min(1, (clicks30 + CTR_PRIOR_SENDS * prior) / (sends30 + CTR_PRIOR_SENDS)));
-  put(Math.log1p(weekSends));
+  put(Math.log1p(p.weekSends[channel]));
   put(Math.log1p(sends30));
 
   // Hour-of-week at the candidate slot, in the user's zone. An unknown zone falls back to UTC
@@ -182,13 +229,8 @@ export function featureVector(input: FeatureInput): Float32Array {
   const zone = isValidTimeZone(input.timeZone) ? input.timeZone : 'UTC';
   const local = localTime(sendAt, zone);
   const bucket = local.hourOfWeek;
-  let howTotal = 0;
+  const { howTotal, userMass } = p;
   const how = f.how;
-  if (how !== undefined) for (let b = 0; b < HOURS_PER_WEEK; b++) howTotal += finiteNonNegative(how[b]);
-  // features.ts keeps `how` as of the HOW_STEP_MS boundary at or before f.at (it decays in whole
-  // steps), so the mass is brought forward from that boundary, not from f.at.
-  const howAsOf = Math.floor(f.at / HOW_STEP_MS) * HOW_STEP_MS;
-  const userMass = (howTotal / HOW_SCALE) * decay(howAsOf, now, HOW_TIME_CONSTANT_MS);
   // Without history the user's own share is undefined; uniform is the neutral value, and
   // user_how_mass = 0 tells a model to ignore it.
   const userShare = howTotal > 0 ? finiteNonNegative(how?.[bucket]) / howTotal : 1 / HOURS_PER_WEEK;
