@@ -66,7 +66,7 @@ export async function summaryRows(dir: string): Promise<Row[]> {
     rows.push(['campaign', `embedded decisions/s (${fmtInt(cp.params.candidates)} in ${fmtSec(cp.embedded.decide.elapsedMs)})`, fmtInt(cp.embedded.decide.recordsPerSec), `raw LMDB ${fmtInt(cp.embedded.rawLmdb.opsPerSec)} ops/s`, fmtRatio(cp.ratios.embeddedVsRawLmdb), when(cp)]);
     if (cp.kafka !== null) rows.push(['campaign', `Kafka exactly_once decisions/s (${fmtInt(cp.params.candidates)} in ${fmtSec(cp.kafka.decide.elapsedMs)})`, fmtInt(cp.kafka.decide.recordsPerSec), `bare kafkajs ${fmtInt(cp.kafka.bareKafkajs.msgsPerSec)} msgs/s`, fmtRatio(cp.ratios.kafkaVsBareKafkajs), when(cp)]);
     const best = cp.kafka !== null && cp.kafka.decide.recordsPerSec > cp.embedded.decide.recordsPerSec ? cp.kafka : cp.embedded;
-    rows.push(['campaign', `12M candidates at the faster rate (extrapolated, not measured)`, `${fmtHours(best.extrapolation.oneReplicaMs)} on one replica`, `${fmtInt(best.extrapolation.replicasForTarget)} replicas for ${best.extrapolation.targetHours} h if linear`, '–', when(cp)]);
+    rows.push(['campaign', `12M candidates at the faster rate (extrapolated, not measured)`, `${fmtHours(best.extrapolation.oneReplicaMs)} on one replica`, `${fmtInt(best.extrapolation.replicasForTarget)} ${best.extrapolation.replicasForTarget === 1 ? 'replica' : 'replicas'} for ${best.extrapolation.targetHours} h${best.extrapolation.replicasForTarget === 1 ? '' : ' if linear'}`, '–', when(cp)]);
   }
   const dec = await readReport<DecisionsReport>(dir, 'decisions');
   if (dec !== null) {
