@@ -1,4 +1,4 @@
-import type { Scorer, Scores } from './scorer.js';
+import { ScorerWrapper, type Scores } from './scorer.js';
 
 /**
  * Scores a batch's rows in one call before the batch's candidates are decided one by one.
@@ -12,24 +12,11 @@ import type { Scorer, Scores } from './scorer.js';
  * candidate whose state changed in between (an earlier candidate of the same user) is
  * scored afresh: the result is the same as without prefetching.
  */
-export class PrefetchingScorer implements Scorer {
-  readonly #inner: Scorer;
+export class PrefetchingScorer extends ScorerWrapper {
   #cache = new Map<string, Scores>();
   #cachedVersion: string | undefined;
   #hits = 0;
   #misses = 0;
-
-  constructor(inner: Scorer) {
-    this.#inner = inner;
-  }
-
-  get version(): string {
-    return this.#inner.version;
-  }
-
-  get featureVersion(): string {
-    return this.#inner.featureVersion;
-  }
 
   /** Rows answered from the prefetched call, and rows scored afresh, since construction. */
   get stats(): { hits: number; misses: number } {
@@ -42,8 +29,8 @@ export class PrefetchingScorer implements Scorer {
     const unique = new Map<string, Float32Array>();
     for (const row of rows) unique.set(rowKey(row), row);
     if (unique.size === 0) return;
-    const version = this.#inner.version;
-    const scores = await this.#inner.score([...unique.values()]);
+    const version = this.inner.version;
+    const scores = await this.inner.score([...unique.values()]);
     let i = 0;
     for (const key of unique.keys()) this.#cache.set(key, scores[i++] as Scores);
     this.#cachedVersion = version;
@@ -56,9 +43,9 @@ export class PrefetchingScorer implements Scorer {
 
   async score(rows: readonly Float32Array[]): Promise<Scores[]> {
     // A model swapped in since the prefetch answers everything itself: a decision logs the version that scored it.
-    if (this.#cache.size === 0 || this.#cachedVersion !== this.#inner.version) {
+    if (this.#cache.size === 0 || this.#cachedVersion !== this.inner.version) {
       this.#misses += rows.length;
-      return this.#inner.score(rows);
+      return this.inner.score(rows);
     }
     const out = new Array<Scores>(rows.length);
     const missed: number[] = [];
@@ -70,7 +57,7 @@ export class PrefetchingScorer implements Scorer {
     this.#hits += rows.length - missed.length;
     this.#misses += missed.length;
     if (missed.length > 0) {
-      const scored = await this.#inner.score(missed.map((i) => rows[i] as Float32Array));
+      const scored = await this.inner.score(missed.map((i) => rows[i] as Float32Array));
       missed.forEach((i, j) => (out[i] = scored[j] as Scores));
     }
     return out;
@@ -81,21 +68,8 @@ export class PrefetchingScorer implements Scorer {
  * Collects the rows a dry run of the decisions asks for, answering each with zeros: the
  * rows a decision scores are fixed before any score is read, so the answers do not matter.
  */
-export class RowRecorder implements Scorer {
-  readonly #inner: Scorer;
+export class RowRecorder extends ScorerWrapper {
   #rows: Float32Array[] = [];
-
-  constructor(inner: Scorer) {
-    this.#inner = inner;
-  }
-
-  get version(): string {
-    return this.#inner.version;
-  }
-
-  get featureVersion(): string {
-    return this.#inner.featureVersion;
-  }
 
   async score(rows: readonly Float32Array[]): Promise<Scores[]> {
     for (const row of rows) this.#rows.push(row);

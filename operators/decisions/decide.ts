@@ -6,7 +6,7 @@ import { dltMismatch } from '../delivery/dlt.js';
 import type { SendIntent } from '../sinks/dispatcher.js';
 import { allowsWithout, checkCaps } from './caps.js';
 import { channelReasons } from './eligibility.js';
-import { FEATURE_SPEC, featureVector, userFeatureParts } from './feature-vector.js';
+import { FEATURE_SPEC, featureVector, userFeatureParts, type UserFeatureParts } from './feature-vector.js';
 import { checkLegalHours, checkQuietHours, isAllowed, nextAllowed } from './hours.js';
 import { expectedValue } from './policy.js';
 import type { Scorer, Scores } from './scorer.js';
@@ -124,6 +124,7 @@ export class DecisionEngine {
     const threshold = campaign.threshold ?? this.policy.defaultThreshold;
     const reasons = new Set<Reason>();
     let winner: Plan | undefined;
+    let parts: UserFeatureParts | undefined;
     for (const u of usable) {
       // Hard rules per slot first; only slots that pass are scored.
       const open: Array<{ at: number; blockers: PendingSend[]; capped: boolean }> = [];
@@ -144,7 +145,9 @@ export class DecisionEngine {
         continue;
       }
       if (open.length === 0) continue;
-      const scored = await this.#score(input, open.map((o) => ({ channel: u.channel, at: o.at, cost: u.cost })));
+      // Once per decision, not per channel: it reads the user alone.
+      parts ??= userFeatureParts(user, input.now);
+      const scored = await this.#score(input, open.map((o) => ({ channel: u.channel, at: o.at, cost: u.cost })), parts);
       const options: SlotOption[] = open.map((o, i) => {
         const ev = scored[i]?.scores.ev ?? Number.NEGATIVE_INFINITY;
         // A capped slot is usable only by displacing lower-value scheduled messages.
@@ -217,9 +220,8 @@ export class DecisionEngine {
     return [...out];
   }
 
-  async #score(input: DecideInput, rows: Array<{ channel: Channel; at: number; cost: number }>): Promise<Array<{ scores: Scores & { ev: number }; features: Float32Array }>> {
+  async #score(input: DecideInput, rows: Array<{ channel: Channel; at: number; cost: number }>, parts = userFeatureParts(input.user, input.now)): Promise<Array<{ scores: Scores & { ev: number }; features: Float32Array }>> {
     const { user, campaign, timeZone, population, now } = input;
-    const parts = userFeatureParts(user, now);
     const features = rows.map((r) => featureVector({ user, campaign, channel: r.channel, sendAt: r.at, now, timeZone, population }, parts));
     const scores = await this.scorer.score(features);
     const userValue = user.profile?.value ?? this.policy.defaultUserValue;

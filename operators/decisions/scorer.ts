@@ -26,3 +26,25 @@ export interface Scorer {
   /** One Scores per row, in the same order. */
   score(rows: readonly Float32Array[]): Promise<Scores[]>;
 }
+
+/**
+ * A scorer in front of another (prefetching, recording, metering): it serves that model, so
+ * a decision it scores logs that model's versions.
+ */
+export abstract class ScorerWrapper implements Scorer {
+  protected readonly inner: Scorer;
+
+  constructor(inner: Scorer) {
+    this.inner = inner;
+  }
+
+  get version(): string {
+    return this.inner.version;
+  }
+
+  get featureVersion(): string {
+    return this.inner.featureVersion;
+  }
+
+  abstract score(rows: readonly Float32Array[]): Promise<Scores[]>;
+}
