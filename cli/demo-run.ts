@@ -14,6 +14,7 @@ import type { DecisionRecord } from '../operators/decisions/decision-record.js';
 import type { SendRecord } from '../operators/sinks/dispatcher.js';
 import { DEFAULT_WORLD, profileRecord, simUser, type SimUser, type WorldConfig } from '../bench/sim/population.js';
 import { userEvents } from '../bench/sim/activity.js';
+import { localTime } from '../operators/decisions/local-time.js';
 import { mixSeed, mulberry32 } from '../bench/sim/random.js';
 import { FeedbackQueue, Responder, type Feedback, type FeedbackKind, type ResponderCounts } from '../bench/sim/responder.js';
 import { demoCampaigns } from './demo-campaigns.js';
@@ -53,6 +54,8 @@ export interface DemoRun {
   throughput: ThroughputSample[];
   latency: Record<string, LatencySummary>;
   userOf: (userId: string) => SimUser;
+  /** The user's past events (those loaded before the campaigns) by their local hour, 0–23. */
+  historyByHour: (userId: string) => readonly number[] | undefined;
 }
 
 const HOUR = 3_600_000;
@@ -102,11 +105,21 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
     };
     const profiles: AppendRecord[] = [];
     const events: AppendRecord[] = [];
+    // 24 counters a user, for the baseline that sends at each user's own most active hour.
+    const byHour = new Uint16Array(args.users * 24);
     for (let i = 0; i < args.users; i++) {
       const u = userOf(`u${i}`);
       profiles.push(json(u.userId, profileRecord(u)));
-      for (const e of userEvents(u, start - args.historyDays * 24 * HOUR, start, args.seed)) events.push(json(u.userId, e));
+      for (const e of userEvents(u, start - args.historyDays * 24 * HOUR, start, args.seed)) {
+        events.push(json(u.userId, e));
+        const at = i * 24 + Math.floor(localTime(e.ts, u.timezone).minuteOfDay / 60);
+        byHour[at] = Math.min(0xffff, (byHour[at] as number) + 1);
+      }
     }
+    const historyByHour = (id: string): readonly number[] | undefined => {
+      const i = Number(id.slice(1));
+      return Number.isInteger(i) && i >= 0 && i < args.users ? Array.from(byHour.subarray(i * 24, i * 24 + 24)) : undefined;
+    };
     const generated = performance.now();
     let cpu = process.cpuUsage();
     // CPU seconds since the last call: on a shared machine wall time alone says little.
@@ -198,6 +211,7 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
       throughput: probe.samples,
       latency: probe.latency(),
       userOf,
+      historyByHour,
     };
   } finally {
     await providers?.close();

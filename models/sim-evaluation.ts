@@ -96,6 +96,11 @@ export interface OffPolicyCheck {
   /** The logging policy's realised value on the same day: clicks drawn per candidate. */
   loggedValue: number;
   report: OffPolicyReport;
+  /**
+   * The same estimators with each logged send's true click probability as its reward instead of
+   * the drawn click: no outcome noise, so what is left is the estimator's and the estimand's bias.
+   */
+  expectedReport: OffPolicyReport;
 }
 
 /**
@@ -109,7 +114,9 @@ export function offPolicyCheck(ds: SimDataset, opts: { resamples?: number; seed?
   const logged = firstDecisions(ds.decisions).filter((d) => lastDay.has(d.campaignId));
   const samples = logged.map((d) => ({ arm: d.arm, propensity: d.propensity, reward: ds.truth.get(d.decisionId)?.y.click ?? 0 }));
   const report = evaluateArmPolicy(samples, cf.arms, { resamples: opts.resamples ?? 2000, seed: opts.seed ?? 1 });
+  const expected = logged.map((d) => ({ arm: d.arm, propensity: d.propensity, reward: ds.truth.get(d.decisionId)?.p.click ?? 0 }));
+  const expectedReport = evaluateArmPolicy(expected, cf.arms, { resamples: opts.resamples ?? 2000, seed: opts.seed ?? 1 });
   const trueValue = cf.sends.reduce((s, m) => s + m.p.click, 0) / cf.candidates;
   const loggedValue = samples.reduce((s, x) => s + x.reward, 0) / Math.max(1, samples.length);
-  return { arms: cf.arms, trueValue, loggedValue, report };
+  return { arms: cf.arms, trueValue, loggedValue, report, expectedReport };
 }

@@ -152,8 +152,11 @@ test('features: non-finite times are refused rather than poisoning the state', (
 test('features: the histogram bucket is the user-local hour of week (03:30 UTC Monday = IST 09:00 Monday = bucket 9)', () => {
   const f = emptyFeatures(MON_0330_UTC);
   recordEvent(f, 'app_open', MON_0330_UTC, 'Asia/Kolkata', MON_0330_UTC);
-  // Smoothed: half the bucket, half the same hour over the week (only Monday has it): 4/7 of the raw share.
-  close(hourOfWeekShare(f, 9).share, 4 / 7, 1e-9, 'Monday 09:00 IST bucket');
+  // Normalised per weekday: all of Monday's activity and all of 09:00's, so the whole of Monday's 1/7.
+  close(hourOfWeekShare(f, 9).share, 1 / 7, 1e-9, 'Monday 09:00 IST bucket');
+  // A weekday without activity of its own takes the pooled hours: 09:00 on Friday as on Monday.
+  close(hourOfWeekShare(f, 4 * 24 + 9).share, 1 / 7, 1e-9, 'Friday 09:00 bucket, from the pooled hours');
+  assert.equal(hourOfWeekShare(f, 4 * 24 + 10).share, 0, 'Friday 10:00');
   assert.equal(hourOfWeekShare(f, 3).share, 0, 'not the UTC hour');
   assert.equal(hourOfWeekShare(f, 8).share, 0);
   close(hourOfWeekShare(f, 9).mass, 1, 0.01, 'mass of one fresh event');
@@ -164,13 +167,20 @@ test('features: the histogram bucket is the user-local hour of week (03:30 UTC M
   // The same instant for a New York user is Sunday 22:30: bucket 6·24 + 22.
   const g = emptyFeatures(MON_0330_UTC);
   recordEvent(g, 'view', MON_0330_UTC, 'America/New_York', MON_0330_UTC);
-  close(hourOfWeekShare(g, 166).share, 4 / 7, 1e-9, 'Sunday 22:00 bucket');
+  close(hourOfWeekShare(g, 166).share, 1 / 7, 1e-9, 'Sunday 22:00 bucket');
 
   // Shares split by activity; a second event in the same bucket doubles its share of mass.
   recordEvent(g, 'view', MON_0330_UTC + 5 * MINUTE, 'America/New_York', MON_0330_UTC + 5 * MINUTE);
   recordEvent(g, 'click', MON_0330_UTC + 2 * HOUR, 'America/New_York', MON_0330_UTC + 2 * HOUR);
-  close(hourOfWeekShare(g, 166).share, (2 / 3) * (4 / 7), 0.01, 'Sunday 22:00 bucket');
-  close(hourOfWeekShare(g, 0).share, (1 / 3) * (4 / 7), 0.01, 'Monday 00:00 bucket (00:30 local)');
+  // Sunday holds two of the three events, all at 22:00; Monday one, at 00:00. Each day's own
+  // hours weigh half, the hours pooled over the week (22:00 2/3, 00:00 1/3) the other half.
+  close(hourOfWeekShare(g, 166).share, (0.5 * 1 + 0.5 * (2 / 3)) / 7, 0.01, 'Sunday 22:00 bucket');
+  close(hourOfWeekShare(g, 0).share, (0.5 * 1 + 0.5 * (1 / 3)) / 7, 0.01, 'Monday 00:00 bucket (00:30 local)');
+  close(hourOfWeekShare(g, 22).share, (0.5 * 0 + 0.5 * (2 / 3)) / 7, 0.01, 'Monday 22:00: pooled only, Monday is busy at another hour');
+  close(hourOfWeekShare(g, 24 + 22).share, (2 / 3) / 7, 0.01, 'Tuesday 22:00: no Tuesday activity, the pooled hours alone');
+  let sum = 0;
+  for (let b = 0; b < 168; b++) sum += hourOfWeekShare(g, b).share;
+  close(sum, 1, 1e-9, 'the shares sum to 1');
 });
 
 test('features: only activity types feed the histogram; an invalid zone skips it but still counts', () => {
@@ -184,7 +194,7 @@ test('features: only activity types feed the histogram; an invalid zone skips it
   for (const type of ['app_open', 'view', 'click', 'add_to_cart', 'purchase', 'push_open', 'sms_click']) {
     const g = emptyFeatures(t0);
     recordEvent(g, type, t0, 'Asia/Kolkata', t0);
-    close(hourOfWeekShare(g, 9).share, 4 / 7, 1e-9, `${type} is activity`);
+    close(hourOfWeekShare(g, 9).share, 1 / 7, 1e-9, `${type} is activity`);
   }
   const h = emptyFeatures(t0);
   recordEvent(h, 'app_open', t0, 'Mars/Olympus_Mons', t0);

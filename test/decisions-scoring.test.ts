@@ -107,7 +107,7 @@ test('feature vector: one value per spec name, unique names, featureIndex round-
   assert.equal(new Set(FEATURE_SPEC.names).size, FEATURE_SPEC.names.length);
   FEATURE_SPEC.names.forEach((n, i) => assert.equal(featureIndex(n), i));
   assert.throws(() => featureIndex('no_such_feature' as FeatureName), RangeError);
-  assert.equal(FEATURE_SPEC.version, 'f1');
+  assert.equal(FEATURE_SPEC.version, 'f3');
 });
 
 test('feature vector: finite for hostile state (NaN counts, bad zone, no profile, short histograms)', () => {
@@ -184,12 +184,14 @@ test('feature vector: moving the slot to the habitual hour raises the slot affin
   const active = featureVector(input({ sendAt: ACTIVE_SLOT }));
   const inactive = featureVector(input({ sendAt: INACTIVE_SLOT }));
   assert.notDeepEqual(Array.from(active), Array.from(inactive));
-  // The user has 30 of 60 events in bucket 20 and none in bucket 27.
-  close(feature(active, 'user_slot_lift'), 0.5 * 168, 1e-3);
+  // The user has 30 of Monday's 40 events in bucket 20 (Monday 20:00), and 50 of all 60 at
+  // 20:00 on some day; none on Tuesday (bucket 27) at 03:00, nor at 03:00 on any day.
+  const share = (0.5 * (30 / 40) + 0.5 * (50 / 60)) / 7;
+  close(feature(active, 'user_slot_lift'), share * 168, 1e-3);
   close(feature(inactive, 'user_slot_lift'), 0);
   close(feature(active, 'pop_slot_lift'), 1);
   close(feature(active, 'user_how_mass'), Math.log1p(60), 1e-4);
-  close(feature(active, 'blend_slot_lift'), ((60 * 0.5 + 20 / 168) / 80) * 168, 1e-3);
+  close(feature(active, 'blend_slot_lift'), ((60 * share + 20 / 168) / 80) * 168, 1e-3);
   close(feature(inactive, 'blend_slot_lift'), (20 / 168 / 80) * 168, 1e-4);
   // 20:00 local: angle 2π·20/24.
   close(feature(active, 'hour_sin'), Math.sin((2 * Math.PI * 20) / 24));
@@ -427,20 +429,24 @@ test('chooseSlot: best allowed slot with capacity; ties go to the earliest', () 
   assert.equal(chooseSlot([]), undefined);
 });
 
-test('populationPrior: 168 smoothed shares summing to 1; uniform when empty', () => {
+test('populationPrior: 168 shares normalised per weekday, summing to 1; uniform when empty', () => {
   const empty = populationPrior([]);
   assert.equal(empty.length, 168);
   for (const s of empty) close(s, 1 / 168, 1e-12);
   const h = histogram({ 20: 100, 44: 50 });
   const p = populationPrior(h, 1);
   close(p.reduce((a, b) => a + b, 0), 1, 1e-8);
-  // Buckets 20 and 44 are both 20:00 (Monday, Tuesday): the smoothing shares the hour across the week.
+  // Buckets 20 and 44 are both 20:00 (Monday, Tuesday): half of each day's share follows the
+  // day's own hours, half the hours pooled over the week; each day holds 1/7.
   const t = 15_000 + 168;
-  close(p[20] as number, 0.5 * (10_001 / t) + 0.5 * ((10_001 + 5_001 + 5) / 7 / t), 1e-12);
+  close(p[20] as number, (0.5 * (10_001 / (10_001 + 23)) + 0.5 * ((10_001 + 5_001 + 5) / t)) / 7, 1e-12);
   assert.ok((p[0] as number) > 0);
   assert.ok((p[20] as number) > (p[44] as number) && (p[44] as number) > (p[0] as number));
   const raw = populationPrior(h, 0);
-  close(raw[20] as number, 0.5 * (2 / 3) + 0.5 * (1 / 7), 1e-12);
+  close(raw[20] as number, 1 / 7, 1e-12);
+  close(raw[44] as number, 1 / 7, 1e-12);
+  // Wednesday has no activity of its own: its 20:00 takes the pooled hours alone.
+  close(raw[2 * 24 + 20] as number, 1 / 7, 1e-12);
   assert.equal(raw[0], 0);
   for (const s of populationPrior(new Array<number>(168).fill(0), 0)) close(s, 1 / 168, 1e-12);
 });

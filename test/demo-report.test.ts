@@ -9,7 +9,7 @@ import { qualityRows, sendHours } from '../cli/demo-summary.js';
 import { reportData } from '../cli/demo-report.js';
 import { buildReportHtml, writeReport } from '../bench/report-html/page.js';
 import type { DemoReport } from '../bench/report-html/data.js';
-import type { Quality } from '../bench/sim/quality.js';
+import { OWN_BEST_HOUR, type Quality } from '../bench/sim/quality.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
@@ -48,21 +48,23 @@ describe('demo run and its report data', () => {
     assert.equal(report.sendHours.sends.length, 24);
     assert.equal(report.sendHours.sends.reduce((a, b) => a + b, 0), run.sends.filter((s) => s.status === 'sent').length);
     assert.ok(Math.abs(report.sendHours.activity.reduce((a, b) => a + b, 0) - 24) < 0.01, 'mean activity 1 per hour');
-    assert.deepEqual(report.quality.map((q) => q.policy), ['nudge', 'window start', 'random time', 'population best hour', 'oracle']);
+    assert.deepEqual(report.quality.map((q) => q.policy), ['nudge', 'window start', 'random time', 'population best hour', "user's best hour, no caps", 'oracle']);
   });
 
-  test('nudge beats every baseline on clicks and opt-outs per 1,000 sends, with the learned model and with the heuristics; the learned model beats the heuristics', async () => {
-    const beats = (rows: readonly Quality[], label: string): Quality => {
+  test('nudge beats every baseline on clicks and opt-outs per 1,000 sends with the learned model, and the timing baselines with the heuristics; the learned model beats the heuristics', async () => {
+    const beats = (rows: readonly Quality[], label: string, clicksExcept?: string): Quality => {
       const nudge = rows.find((q) => q.policy === 'nudge') as Quality;
       for (const b of rows.filter((q) => q.policy !== 'nudge' && q.policy !== 'oracle')) {
-        assert.ok(nudge.clicksPer1000 > b.clicksPer1000, `${label}: clicks/1k ${nudge.clicksPer1000.toFixed(1)} vs ${b.policy} ${b.clicksPer1000.toFixed(1)}`);
+        if (b.policy !== clicksExcept) assert.ok(nudge.clicksPer1000 > b.clicksPer1000, `${label}: clicks/1k ${nudge.clicksPer1000.toFixed(1)} vs ${b.policy} ${b.clicksPer1000.toFixed(1)}`);
         assert.ok(nudge.optOutsPer1000 < b.optOutsPer1000, `${label}: opt-outs/1k ${nudge.optOutsPer1000.toFixed(2)} vs ${b.policy} ${b.optOutsPer1000.toFixed(2)}`);
       }
       return nudge;
     };
     const learned = beats(report.quality, 'learned');
     const heuristicRun = await runDemo({ users: 2000, partitions: 4, seed: 42, hours: 12, historyDays: 3, scorer: 'heuristic' });
-    const heuristic = beats(qualityRows(heuristicRun), 'heuristic');
+    // The heuristics time messages worse than each user's own most active hour after three days of
+    // history (models/README.md gives the figures), so against that baseline only opt-outs are asserted.
+    const heuristic = beats(qualityRows(heuristicRun), 'heuristic', OWN_BEST_HOUR);
     console.log(`nudge, learned: ${learned.sends} sends, ${learned.clicksPer1000.toFixed(1)} clicks/1k, ${learned.optOutsPer1000.toFixed(2)} opt-outs/1k; heuristic: ${heuristic.sends}, ${heuristic.clicksPer1000.toFixed(1)}, ${heuristic.optOutsPer1000.toFixed(2)}`);
     assert.ok(learned.clicksPer1000 > heuristic.clicksPer1000, `clicks/1k learned ${learned.clicksPer1000} vs heuristic ${heuristic.clicksPer1000}`);
     assert.ok(learned.optOutsPer1000 < heuristic.optOutsPer1000, `opt-outs/1k learned ${learned.optOutsPer1000} vs heuristic ${heuristic.optOutsPer1000}`);
@@ -116,10 +118,10 @@ describe('demo report in headless Chromium', { skip: existsSync(CHROMIUM) ? fals
       for (const d of sets('latency')) assert.ok(d.n > 10 && d.nonZero);
       assert.deepEqual(sets('hours').map((d) => d.n), [24, 24]);
       assert.ok(sets('hours').every((d) => d.nonZero));
-      assert.deepEqual(sets('quality').map((d) => d.n), [5, 5, 5, 5]);
+      assert.deepEqual(sets('quality').map((d) => d.n), [6, 6, 6, 6]);
       assert.ok(sets('quality').every((d) => d.nonZero));
       for (const name of ['throughput', 'latency', 'hours', 'quality']) assert.ok((charts[`${name}Width`] as number) > 200, `${name} is laid out`);
-      assert.equal(await page.locator('#quality-table tr').count(), 5);
+      assert.equal(await page.locator('#quality-table tr').count(), 6);
       assert.equal(await page.locator('#latency-table tr').count(), Object.keys(report.latency).length);
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'demo-report.png'), fullPage: true });

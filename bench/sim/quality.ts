@@ -53,6 +53,9 @@ export interface CandidateOffer {
 
 const SLOT = 15 * 60_000;
 
+/** The baseline that times each message at the user's own most active hour, and caps nothing. */
+export const OWN_BEST_HOUR = "user's best hour, no caps";
+
 function slots(o: CandidateOffer): number[] {
   const out: number[] = [];
   for (let t = Math.ceil(o.windowStart / SLOT) * SLOT; t < o.windowEnd; t += SLOT) if (o.allowed(t)) out.push(t);
@@ -60,11 +63,45 @@ function slots(o: CandidateOffer): number[] {
 }
 
 /**
- * What simpler policies would have sent for the same offers (every reachable, consenting
- * candidate; no caps), and the oracle that knows each user's true click probability.
+ * The slot of `open` in the local hour where the user's past activity was highest (the earliest
+ * such slot on a tie); undefined without any past activity, or none of it in an open hour.
  */
-export function baselines(offers: readonly CandidateOffer[], userOf: (id: string) => SimUser, rand: () => number, populationBestHour: (o: CandidateOffer) => number | undefined): Record<string, Message[]> {
-  const out: Record<string, Message[]> = { 'window start': [], 'random time': [], 'population best hour': [], oracle: [] };
+export function ownBestSlot(open: readonly number[], activityByHour: readonly number[] | undefined, hourOf: (at: number) => number): number | undefined {
+  if (activityByHour === undefined) return undefined;
+  let best: number | undefined;
+  let bestCount = 0;
+  for (const t of open) {
+    const count = activityByHour[hourOf(t)] ?? 0;
+    if (count > bestCount) {
+      best = t;
+      bestCount = count;
+    }
+  }
+  return best;
+}
+
+/** Everything the baselines need besides the offers: the truth for the oracle, and what each timing rule reads. */
+export interface BaselineInputs {
+  userOf: (id: string) => SimUser;
+  rand: () => number;
+  /** The slot at the population's most active local hour in the offer's window, if there is one. */
+  populationBestHour: (o: CandidateOffer) => number | undefined;
+  /** The user's past activity by local hour (what the pipeline loaded as their history), and the local hour of an instant for them. */
+  ownActivity?: { byHour: (userId: string) => readonly number[] | undefined; hourOf: (userId: string, at: number) => number };
+}
+
+/**
+ * What simpler policies would have sent for the same offers, and the oracle that knows each
+ * user's true click probability. None of the simpler policies chooses whom to message or caps
+ * anything: each sends every reachable, consenting candidate once. They differ in timing only:
+ * the window's start, a random slot, the population's best hour, and (with `ownActivity`) each
+ * user's own most active hour, which is personalised timing with no caps and no selection.
+ */
+export function baselines(offers: readonly CandidateOffer[], inputs: BaselineInputs): Record<string, Message[]> {
+  const { userOf, rand, populationBestHour, ownActivity } = inputs;
+  const out: Record<string, Message[]> = { 'window start': [], 'random time': [], 'population best hour': [] };
+  if (ownActivity !== undefined) out[OWN_BEST_HOUR] = [];
+  out['oracle'] = [];
   for (const o of offers) {
     const open = slots(o);
     if (open.length === 0) continue;
@@ -72,7 +109,13 @@ export function baselines(offers: readonly CandidateOffer[], userOf: (id: string
     (out['window start'] as Message[]).push({ ...base, at: open[0] as number });
     (out['random time'] as Message[]).push({ ...base, at: open[Math.floor(rand() * open.length)] as number });
     const best = populationBestHour(o);
-    (out['population best hour'] as Message[]).push({ ...base, at: best !== undefined && o.allowed(best) ? best : (open[0] as number) });
+    const popAt = best !== undefined && o.allowed(best) ? best : (open[0] as number);
+    (out['population best hour'] as Message[]).push({ ...base, at: popAt });
+    if (ownActivity !== undefined) {
+      // Without a history of their own, the user gets the population's best hour.
+      const own = ownBestSlot(open, ownActivity.byHour(o.userId), (t) => ownActivity.hourOf(o.userId, t));
+      (out[OWN_BEST_HOUR] as Message[]).push({ ...base, at: own ?? popAt });
+    }
     const u = userOf(o.userId);
     let top = open[0] as number;
     let topP = -1;

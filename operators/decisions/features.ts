@@ -257,13 +257,28 @@ export function hourOfWeekShare(f: ActivityFeatures, hourOfWeek: number): { shar
 }
 
 /**
- * Half the bucket's own share, half the share of the same hour on every day of the week
- * (spread over the 7 days): a few weeks of history leave most hour-of-week buckets empty,
- * and someone active at 20:00 on Friday is likelier active at 20:00 on Monday than at 15:00.
+ * The share of activity in one hour-of-week bucket, normalised per weekday: each weekday holds
+ * 1/7 of the week, and within it the hours are weighed half by that day's own activity and half
+ * by the same hours pooled over every day. A weekday with no activity of its own takes the pooled
+ * hours alone. Why: a history of a few days leaves most weekdays empty, so a raw bucket share is 0
+ * at every hour of a campaign on another weekday, and it piles a week's mass into the days it
+ * has. Someone active at 20:00 on Friday is likelier active at 20:00 on Monday than at 15:00,
+ * and how active they are on Mondays overall does not matter for choosing the hour. `total` is
+ * the sum of the buckets and must be positive. The 168 shares sum to 1.
  */
 export function smoothedShare(how: readonly number[], total: number, hourOfWeek: number): number {
+  // A missing, negative or NaN bucket counts as no activity.
+  const at = (i: number): number => {
+    const v = how[i];
+    return v !== undefined && v > 0 ? v : 0;
+  };
   const hour = hourOfWeek % 24;
+  const day = hourOfWeek - hour;
   let sameHour = 0;
-  for (let d = 0; d < 7; d++) sameHour += how[d * 24 + hour] ?? 0;
-  return 0.5 * ((how[hourOfWeek] ?? 0) / total) + 0.5 * (sameHour / 7 / total);
+  for (let d = 0; d < 168; d += 24) sameHour += at(d + hour);
+  let dayTotal = 0;
+  for (let h = 0; h < 24; h++) dayTotal += at(day + h);
+  const pooled = sameHour / total;
+  const own = dayTotal > 0 ? 0.5 * (at(hourOfWeek) / dayTotal) + 0.5 * pooled : pooled;
+  return own / 7;
 }

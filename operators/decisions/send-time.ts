@@ -87,7 +87,7 @@ export function populationPrior(histogram: readonly number[], pseudoCount = 1): 
     total += c + pc;
   }
   if (!(total > 0)) return new Array<number>(HOURS_PER_WEEK).fill(1 / HOURS_PER_WEEK);
-  // The same smoothing as a user's share: half the bucket, half the same hour across the week.
+  // Normalised per weekday as a user's share is, so that the two blend on the same scale.
   return counts.map((_, i) => smoothedShare(counts, total, i));
 }
 
