@@ -522,7 +522,7 @@ export class DecisionOperator implements Operator {
 
   // ---- capacity and budgets ----
 
-  /** Sends a slot can still take in this partition: the campaign's rate and its paced budget, split across partitions. */
+  /** #capacity, read once per campaign while `cache` lives (a dry run of a whole batch). */
   #cachedCapacity(campaign: Campaign, ctx: OperatorContext, cache: Map<string, Promise<(slot: number) => number>> | undefined): Promise<(slot: number) => number> {
     if (cache === undefined) return this.#capacity(campaign, ctx);
     let capacity = cache.get(campaign.campaignId);
@@ -530,6 +530,7 @@ export class DecisionOperator implements Operator {
     return capacity;
   }
 
+  /** Sends a slot can still take in this partition: the campaign's rate and its paced budget, split across partitions. */
   async #capacity(campaign: Campaign, ctx: OperatorContext): Promise<(slot: number) => number> {
     const slotMs = this.#policy.slotMinutes * 60_000;
     const windowMs = Math.max(slotMs, campaign.window.end - campaign.window.start);

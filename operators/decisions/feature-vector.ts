@@ -11,7 +11,7 @@
 import type { Campaign } from '../../processor/messages/index.js';
 // The time constants and scales the feature operator writes with: imported, not copied, so
 // the writer and this reader cannot disagree (features.ts documents this module as its reader).
-import { CHANNEL_TIME_CONSTANT_MS, HOW_SCALE, HOW_STEP_MS, HOW_TIME_CONSTANT_MS, smoothedShare, WINDOWS_MS } from './features.js';
+import { CHANNEL_TIME_CONSTANT_MS, HOW_SCALE, HOW_STEP_MS, HOW_TIME_CONSTANT_MS, weekdayShare, WINDOWS_MS } from './features.js';
 import { isValidTimeZone, localTime } from './local-time.js';
 import { blendShare, HOURS_PER_WEEK } from './send-time.js';
 import type { Channel, Kind, UserState } from './types.js';
@@ -67,7 +67,7 @@ export const FEATURE_SPEC = {
     'channel_sends_7d', // log1p(sends on this channel decayed with 7 d, from the send history): fatigue
     'channel_sends_30d', // log1p(sends on this channel decayed with 30 d, from ch[channel].s): fatigue
     // Send time (user-local at the candidate slot).
-    'user_slot_lift', // user's share of activity in the slot's hour-of-week, normalised per weekday (smoothedShare), ×168 (1 = uniform; 1 without history)
+    'user_slot_lift', // user's share of activity in the slot's hour-of-week, normalised per weekday (weekdayShare), ×168 (1 = uniform; 1 without history)
     'pop_slot_lift', // population's share in that hour-of-week ×168 (populationPrior: normalised per weekday too)
     'blend_slot_lift', // blendShare(user, mass, population, k = 20) ×168: the send-time affinity
     'user_how_mass', // log1p(decayed events in the user's hour-of-week histogram): how much to trust it
@@ -235,7 +235,7 @@ export function featureVector(input: FeatureInput, parts?: UserFeatureParts): Fl
   // user_how_mass = 0 tells a model to ignore it. With history, the share is normalised per
   // weekday (f3; f1 read the raw bucket, which a history of a few days leaves empty on the
   // campaign's weekday and concentrated on the days it has).
-  const userShare = howTotal > 0 && how !== undefined ? smoothedShare(how, howTotal, bucket) : 1 / HOURS_PER_WEEK;
+  const userShare = howTotal > 0 && how !== undefined ? weekdayShare(how, howTotal, bucket) : 1 / HOURS_PER_WEEK;
   const popRaw = population[bucket];
   const popShare = popRaw !== undefined && Number.isFinite(popRaw) && popRaw >= 0 ? popRaw : 1 / HOURS_PER_WEEK;
   put(userShare * HOURS_PER_WEEK);

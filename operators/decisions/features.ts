@@ -241,8 +241,8 @@ export function clickRate(f: ActivityFeatures, channel: Channel, prior: { rate: 
 
 /**
  * The user's share of activity in one user-local hour-of-week bucket (0–167, Monday 00:00 = 0),
- * bucket/total (0 without history), and the total mass in decayed events as of f.at, for the
- * caller to weigh the user's own pattern against a population prior.
+ * normalised per weekday (weekdayShare; 0 without history), and the total mass in decayed events
+ * as of f.at, for the caller to weigh the user's own pattern against a population prior.
  */
 export function hourOfWeekShare(f: ActivityFeatures, hourOfWeek: number): { share: number; mass: number } {
   const how = f.how;
@@ -253,7 +253,7 @@ export function hourOfWeekShare(f: ActivityFeatures, hourOfWeek: number): { shar
   const mass = histogramMass(how, f.at);
   // A bucket outside 0–167 has no activity rather than throwing: it is a caller's arithmetic slip, not data.
   if (!Number.isInteger(hourOfWeek) || hourOfWeek < 0 || hourOfWeek >= 168) return { share: 0, mass };
-  return { share: smoothedShare(how, total, hourOfWeek), mass };
+  return { share: weekdayShare(how, total, hourOfWeek), mass };
 }
 
 /**
@@ -266,7 +266,7 @@ export function hourOfWeekShare(f: ActivityFeatures, hourOfWeek: number): { shar
  * and how active they are on Mondays overall does not matter for choosing the hour. `total` is
  * the sum of the buckets and must be positive. The 168 shares sum to 1.
  */
-export function smoothedShare(how: readonly number[], total: number, hourOfWeek: number): number {
+export function weekdayShare(how: readonly number[], total: number, hourOfWeek: number): number {
   // A missing, negative or NaN bucket counts as no activity.
   const at = (i: number): number => {
     const v = how[i];

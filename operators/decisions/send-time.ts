@@ -5,7 +5,7 @@
  * activity with the population pattern in the same way). No clock, no I/O: the caller passes
  * `now`.
  */
-import { smoothedShare } from './features.js';
+import { weekdayShare } from './features.js';
 
 const MINUTE = 60_000;
 /** Buckets of the hour-of-week histograms: 7 days × 24 hours, Monday 00:00 first. */
@@ -88,7 +88,7 @@ export function populationPrior(histogram: readonly number[], pseudoCount = 1): 
   }
   if (!(total > 0)) return new Array<number>(HOURS_PER_WEEK).fill(1 / HOURS_PER_WEEK);
   // Normalised per weekday as a user's share is, so that the two blend on the same scale.
-  return counts.map((_, i) => smoothedShare(counts, total, i));
+  return counts.map((_, i) => weekdayShare(counts, total, i));
 }
 
 /**
