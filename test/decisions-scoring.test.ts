@@ -103,11 +103,11 @@ const close = (actual: number, expected: number, eps = 1e-5) => assert.ok(Math.a
 test('feature vector: one value per spec name, unique names, featureIndex round-trips', () => {
   const v = featureVector(input());
   assert.equal(v.length, FEATURE_SPEC.names.length);
-  assert.ok(FEATURE_SPEC.names.length >= 24 && FEATURE_SPEC.names.length <= 40);
+  assert.ok(FEATURE_SPEC.names.length >= 24 && FEATURE_SPEC.names.length <= 48);
   assert.equal(new Set(FEATURE_SPEC.names).size, FEATURE_SPEC.names.length);
   FEATURE_SPEC.names.forEach((n, i) => assert.equal(featureIndex(n), i));
   assert.throws(() => featureIndex('no_such_feature' as FeatureName), RangeError);
-  assert.equal(FEATURE_SPEC.version, 'f3');
+  assert.equal(FEATURE_SPEC.version, 'f4');
 });
 
 test('feature vector: finite for hostile state (NaN counts, bad zone, no profile, short histograms)', () => {
@@ -201,6 +201,24 @@ test('feature vector: moving the slot to the habitual hour raises the slot affin
   // Saturday 2024-01-06 12:00 local.
   const saturday = featureVector(input({ sendAt: Date.UTC(2024, 0, 6, 6, 30) }));
   assert.equal(feature(saturday, 'weekend'), 1);
+});
+
+test('feature vector: messages_7d_before_slot counts sent and scheduled messages on any channel in the week before the slot', () => {
+  const u = activeUser();
+  const sendAt = NOW + 6 * HOUR;
+  u.sent = [
+    { t: NOW - DAY, ch: 'push', k: 'promotional' },
+    { t: NOW - 2 * DAY, ch: 'sms', k: 'service' },
+    { t: NOW - 8 * DAY, ch: 'push', k: 'promotional' }, // more than a week before the slot
+  ];
+  const pending = (t: number, n: number) => ({ t, ch: 'sms' as const, k: 'promotional' as const, decisionId: `d${n}`, campaignId: `c${n}`, ev: 1, priority: 0 });
+  u.pending = [pending(NOW + 2 * HOUR, 1), pending(NOW + 9 * HOUR, 2)]; // the second is after the slot
+  close(feature(featureVector(input({ user: u, sendAt, channel: 'push' })), 'messages_7d_before_slot'), Math.log1p(3));
+  close(feature(featureVector(input({ user: u, sendAt, channel: 'sms' })), 'messages_7d_before_slot'), Math.log1p(3), 1e-5);
+  // A later slot also counts the second scheduled message; one 7 days on no longer counts the first sent one.
+  close(feature(featureVector(input({ user: u, sendAt: NOW + 10 * HOUR })), 'messages_7d_before_slot'), Math.log1p(4));
+  close(feature(featureVector(input({ user: u, sendAt: NOW - DAY + 7 * DAY + HOUR })), 'messages_7d_before_slot'), Math.log1p(2));
+  close(feature(featureVector(input()), 'messages_7d_before_slot'), 0);
 });
 
 test('feature vector: a user without history takes the population share at the slot', () => {

@@ -18,6 +18,7 @@ import type { Channel, Kind, UserState } from './types.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+const WEEK = 7 * DAY;
 
 /** Time constant of the per-channel "sends this week" fatigue count computed from `sent`. */
 export const WEEK_SENDS_TIME_CONSTANT_MS = 7 * DAY;
@@ -38,7 +39,7 @@ const COUNTED_TYPES = ['app_open', 'view', 'click', 'add_to_cart', 'purchase'] a
 const COUNTED_WINDOWS = [1, 2, 3] as const;
 
 export const FEATURE_SPEC = {
-  version: 'f3',
+  version: 'f4',
   names: [
     // Activity: log1p(decayed count as of `now`), per event type and window.
     'app_open_24h', // app opens, 24 h time constant: is the user active right now
@@ -86,6 +87,8 @@ export const FEATURE_SPEC = {
     // Reachability.
     'has_push_token', // 1 when the profile has at least one push token
     'has_phone', // 1 when the profile has a phone number (presence only; the number is never read)
+    // Fatigue across channels (f4).
+    'messages_7d_before_slot', // log1p(messages sent or already scheduled, any channel, in the 7 days before the slot)
   ],
 } as const;
 
@@ -258,6 +261,13 @@ export function featureVector(input: FeatureInput, parts?: UserFeatureParts): Fl
   put((user.profile?.pushTokens.length ?? 0) > 0 ? 1 : 0);
   const phone = user.profile?.phone;
   put(typeof phone === 'string' && phone.length > 0 ? 1 : 0);
+
+  // A user tires of messages, not of a channel: the per-channel counts above miss the other
+  // channel's messages and the ones already scheduled before this slot.
+  let recent = 0;
+  for (const s of user.sent) if (s.t <= now && s.t < sendAt && sendAt - s.t < WEEK) recent++;
+  for (const q of user.pending) if (q.t < sendAt && sendAt - q.t < WEEK) recent++;
+  put(Math.log1p(recent));
 
   // A miscount here would silently shift every later feature: fail loudly instead.
   if (i !== FEATURE_COUNT) throw new Error(`featureVector wrote ${i} features, ${FEATURE_SPEC.version} has ${FEATURE_COUNT}`);
