@@ -36,10 +36,15 @@ export async function buildScorer(config: NudgeConfig, metrics: ProcessorMetrics
     onSwap: (from, to) => log.info({ from, to }, 'serving a new model version'),
     onShadow: (r) => log.info(r, 'shadow model scored'),
     onError: (err) => log.warn({ err: errorMessage(err) }, 'model registry check failed'),
+    // After an upgrade that changed the features, the registry's models wait for retraining:
+    // the replica serves the heuristics meanwhile and picks up the first model that fits.
+    fallback: new HeuristicScorer(),
+    onRefused: (version, reason) => log.warn({ registryDir: dir, version, reason }, 'model version does not fit this build; passed over'),
   });
   scorer.watch(config.models.reloadMs);
-  metrics.tfjsBackend.set({ backend }, 1);
-  log.info({ model: scorer.version, backend }, 'serving model');
+  if (backend !== undefined) metrics.tfjsBackend.set({ backend }, 1);
+  if (scorer.servingVersion === undefined) log.warn({ registryDir: dir, model: scorer.version }, 'no model in the registry fits this build; serving the heuristic scorer until one does');
+  else log.info({ model: scorer.version, backend }, 'serving model');
   // PSI per feature against the training baseline, exported each period from a fresh window.
   const timer = setInterval(() => {
     try {

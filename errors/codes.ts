@@ -21,6 +21,9 @@ export const ErrorCodes = {
   KEY_MISMATCH: 'NUDGE_ERR_KEY_MISMATCH',
   UNKNOWN_TOPIC: 'NUDGE_ERR_UNKNOWN_TOPIC',
 
+  // Models: a version this build cannot serve (trained on other features) is passed over.
+  MODEL_INCOMPATIBLE: 'NUDGE_ERR_MODEL_INCOMPATIBLE',
+
   // Runtime.
   OPERATOR: 'NUDGE_ERR_OPERATOR',
   STATE: 'NUDGE_ERR_STATE',

@@ -24,6 +24,7 @@
 import { FEATURE_COUNT, FEATURE_SPEC, featureIndex, type FeatureName } from '../operators/decisions/feature-vector.js';
 import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
 import { normaliseInto, type FeatureSpecFile } from './feature-spec-file.js';
+import { ErrorCodes, NudgeError } from '../errors/index.js';
 
 /** Version of the derivation below; a model trained on one refuses rows expanded by another. */
 export const INPUTS_VERSION = 'i1';
@@ -95,17 +96,17 @@ export function expandRow(row: Float32Array): Float32Array {
 function expectedNames(spec: FeatureSpecFile): readonly string[] {
   if (spec.inputs === undefined) return FEATURE_SPEC.names;
   if (spec.inputs === INPUTS_VERSION) return INPUT_NAMES;
-  throw new Error(`model was trained on derived inputs ${spec.inputs}, this build derives ${INPUTS_VERSION}`);
+  throw new NudgeError(ErrorCodes.MODEL_INCOMPATIBLE, `model was trained on derived inputs ${spec.inputs}, this build derives ${INPUTS_VERSION}`);
 }
 
 /** Throws unless `spec` describes the FEATURE_SPEC this process builds vectors with (and a derivation it knows). */
 export function assertMatchesRunningSpec(spec: FeatureSpecFile): void {
   if (spec.version !== FEATURE_SPEC.version) {
-    throw new Error(`model was trained on feature version ${spec.version}, this build produces ${FEATURE_SPEC.version}`);
+    throw new NudgeError(ErrorCodes.MODEL_INCOMPATIBLE, `model was trained on feature version ${spec.version}, this build produces ${FEATURE_SPEC.version}`);
   }
   const names = expectedNames(spec);
   if (spec.names.length !== names.length || spec.names.some((n, i) => n !== names[i])) {
-    throw new Error(`model's feature names differ from FEATURE_SPEC ${FEATURE_SPEC.version} (same version, different list: a spec edited without a version bump)`);
+    throw new NudgeError(ErrorCodes.MODEL_INCOMPATIBLE, `model's feature names differ from FEATURE_SPEC ${FEATURE_SPEC.version} (same version, different list: a spec edited without a version bump)`);
   }
   if (spec.mean.length !== names.length || spec.std.length !== names.length) {
     throw new Error(`feature-spec.json has ${spec.mean.length} means and ${spec.std.length} stds for ${names.length} features`);

@@ -165,13 +165,13 @@ export async function loadModel<M = unknown, T = unknown>(dir: string): Promise<
   };
 }
 
-/** The newest complete version in the registry, or undefined when there is none. */
-export async function latestVersion(registryDir: string): Promise<string | undefined> {
+/** The registry's complete versions, oldest first (names sort by creation time); none for a missing folder. */
+export async function versions(registryDir: string): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(registryDir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
   const complete: string[] = [];
@@ -179,8 +179,13 @@ export async function latestVersion(registryDir: string): Promise<string | undef
     if (name.startsWith('.')) continue;
     if (await exists(join(registryDir, name, FILES.manifest))) complete.push(name);
   }
-  complete.sort();
-  return complete[complete.length - 1];
+  return complete.sort();
+}
+
+/** The newest complete version in the registry, or undefined when there is none. */
+export async function latestVersion(registryDir: string): Promise<string | undefined> {
+  const all = await versions(registryDir);
+  return all[all.length - 1];
 }
 
 /** loadModel of latestVersion; throws when the registry holds no model. */

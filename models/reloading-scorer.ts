@@ -1,5 +1,8 @@
+import { join } from 'node:path';
+import { ErrorCodes, isNudgeError, NudgeError } from '../errors/index.js';
 import type { Scorer, Scores } from '../operators/decisions/scorer.js';
-import { latestVersion } from './registry.js';
+import type { BackendName } from './backend.js';
+import { latestVersion, versions } from './registry.js';
 import { TfjsScorer, type TfjsScorerOptions } from './tfjs-scorer.js';
 
 export interface ReloadOptions extends TfjsScorerOptions {
@@ -8,37 +11,67 @@ export interface ReloadOptions extends TfjsScorerOptions {
   onSwap?: (from: string, to: string) => void;
   onShadow?: (report: { serving: string; shadow: string; rows: number; meanAbsDiff: Record<keyof Scores, number> }) => void;
   onError?: (err: unknown) => void;
+  /**
+   * Served while the registry holds no version this build can serve (every one was trained on
+   * other features, e.g. before an upgrade changed FEATURE_SPEC), until one appears. Without it,
+   * open() throws NUDGE_ERR_MODEL_INCOMPATIBLE in that case.
+   */
+  fallback?: Scorer;
+  /** A version was passed over because this build cannot serve it; reported once per version. */
+  onRefused?: (version: string, reason: string) => void;
+}
+
+/** What is being served: a registry version, or the fallback. */
+type Served = Scorer & { dispose(): void; readonly drift?: TfjsScorer['drift'] };
+
+function served(fallback: Scorer): Served {
+  return { version: fallback.version, featureVersion: fallback.featureVersion, score: (rows) => fallback.score(rows), dispose: () => undefined };
 }
 
 /**
  * Serves the registry's latest version and picks up a newer one without a restart. A new
  * version can first run in the shadow: scored on the same rows, its differences reported,
  * its answers unused until promoted. The old model is disposed once no call uses it.
+ * A version trained on other features than this build's is passed over for the newest one
+ * that fits, or the fallback: an upgrade that changes the features must not stop a replica.
  */
 export class ReloadingScorer implements Scorer {
   /** A predict call costs ~280 µs however few its rows (models/BATCH-SIZE.md). */
   readonly prefersBatches = true;
   readonly #registry: string;
   readonly #opts: ReloadOptions;
-  #current: TfjsScorer;
-  #currentVersion: string;
+  #current: Served;
+  /** The registry version served; undefined while the fallback is. */
+  #currentVersion: string | undefined;
+  readonly #refused = new Set<string>();
   #shadow: { scorer: TfjsScorer; version: string; calls: number } | undefined;
-  #inFlight = new Map<TfjsScorer, number>();
-  #retired: TfjsScorer[] = [];
+  #inFlight = new Map<Served, number>();
+  #retired: Served[] = [];
   #timer: NodeJS.Timeout | undefined;
 
-  private constructor(registry: string, current: TfjsScorer, version: string, opts: ReloadOptions) {
+  private constructor(registry: string, current: Served, version: string | undefined, opts: ReloadOptions) {
     this.#registry = registry;
     this.#current = current;
     this.#currentVersion = version;
     this.#opts = opts;
   }
 
-  static async open(registry: string, opts: ReloadOptions = {}): Promise<{ scorer: ReloadingScorer; backend: string }> {
-    const version = await latestVersion(registry);
-    if (version === undefined) throw new Error(`model registry ${registry} is empty`);
-    const { scorer, backend } = await TfjsScorer.fromRegistry(registry, opts);
-    return { scorer: new ReloadingScorer(registry, scorer, version, opts), backend };
+  /** `backend` is undefined when the fallback is served. */
+  static async open(registry: string, opts: ReloadOptions = {}): Promise<{ scorer: ReloadingScorer; backend: BackendName | undefined }> {
+    if ((await latestVersion(registry)) === undefined) throw new Error(`model registry ${registry} is empty`);
+    const refused = new Set<string>();
+    const found = await newestServable(registry, opts, undefined, refused);
+    let reloading: ReloadingScorer;
+    if (found !== undefined) reloading = new ReloadingScorer(registry, found.scorer, found.version, opts);
+    else if (opts.fallback !== undefined) reloading = new ReloadingScorer(registry, served(opts.fallback), undefined, opts);
+    else throw new NudgeError(ErrorCodes.MODEL_INCOMPATIBLE, `no version in model registry ${registry} fits this build's features (${[...refused].join(', ')})`);
+    for (const v of refused) reloading.#refused.add(v);
+    return { scorer: reloading, backend: found?.backend };
+  }
+
+  /** The registry version being served, or undefined while the fallback is. */
+  get servingVersion(): string | undefined {
+    return this.#currentVersion;
   }
 
   get version(): string {
@@ -63,7 +96,7 @@ export class ReloadingScorer implements Scorer {
         for (let i = 0; i < scores.length; i++) {
           for (const k of ['click', 'convert', 'unsubscribe'] as const) diff[k] += Math.abs((scores[i] as Scores)[k] - (other[i] as Scores)[k]) / scores.length;
         }
-        this.#opts.onShadow?.({ serving: this.#currentVersion, shadow: shadow.version, rows: rows.length, meanAbsDiff: diff });
+        this.#opts.onShadow?.({ serving: this.#currentVersion ?? serving.version, shadow: shadow.version, rows: rows.length, meanAbsDiff: diff });
         if (++shadow.calls >= (this.#opts.shadowCalls ?? 0)) this.#promote();
       }
       return scores;
@@ -76,10 +109,12 @@ export class ReloadingScorer implements Scorer {
   /** Looks for a newer version; loads it into the shadow, or serves it at once. Returns whether one was found. */
   async check(): Promise<boolean> {
     const latest = await latestVersion(this.#registry);
-    if (latest === undefined || latest === this.#currentVersion || latest === this.#shadow?.version) return false;
-    const { scorer } = await TfjsScorer.fromRegistry(this.#registry, this.#opts);
+    if (latest === undefined || latest === this.#currentVersion || latest === this.#shadow?.version || this.#refused.has(latest)) return false;
+    const found = await newestServable(this.#registry, this.#opts, this.#shadow?.version ?? this.#currentVersion, this.#refused);
+    if (found === undefined) return false;
+    const { scorer, version } = found;
     if (this.#shadow !== undefined) this.#retired.push(this.#shadow.scorer);
-    this.#shadow = { scorer, version: latest, calls: 0 };
+    this.#shadow = { scorer, version, calls: 0 };
     if ((this.#opts.shadowCalls ?? 0) === 0) this.#promote();
     return true;
   }
@@ -104,7 +139,7 @@ export class ReloadingScorer implements Scorer {
     const next = this.#shadow;
     if (next === undefined) return;
     this.#shadow = undefined;
-    const from = this.#currentVersion;
+    const from = this.#currentVersion ?? this.#current.version;
     this.#retired.push(this.#current);
     this.#current = next.scorer;
     this.#currentVersion = next.version;
@@ -121,4 +156,27 @@ export class ReloadingScorer implements Scorer {
       return false;
     });
   }
+}
+
+/**
+ * The newest registry version after `after` that this build can serve, loaded; undefined when
+ * there is none. Versions trained on other features are added to `refused` (and reported once),
+ * so that they are not loaded again; any other failure (a half-written version) is thrown.
+ */
+async function newestServable(registry: string, opts: ReloadOptions, after: string | undefined, refused: Set<string>): Promise<{ scorer: TfjsScorer; version: string; backend: BackendName } | undefined> {
+  const all = await versions(registry);
+  for (let i = all.length - 1; i >= 0; i--) {
+    const version = all[i] as string;
+    if (after !== undefined && version <= after) return undefined;
+    if (refused.has(version)) continue;
+    try {
+      const { scorer, backend } = await TfjsScorer.fromDir(join(registry, version), opts);
+      return { scorer, version, backend };
+    } catch (err) {
+      if (!isNudgeError(err) || err.code !== ErrorCodes.MODEL_INCOMPATIBLE) throw err;
+      refused.add(version);
+      opts.onRefused?.(version, err.message);
+    }
+  }
+  return undefined;
 }
