@@ -109,7 +109,8 @@ export class ReloadingScorer implements Scorer {
   /** Looks for a newer version; loads it into the shadow, or serves it at once. Returns whether one was found. */
   async check(): Promise<boolean> {
     const latest = await latestVersion(this.#registry);
-    if (latest === undefined || latest === this.#currentVersion || latest === this.#shadow?.version || this.#refused.has(latest)) return false;
+    // A refused latest does not end the look: a version under it, newer than the one served, may fit.
+    if (latest === undefined || latest === this.#currentVersion || latest === this.#shadow?.version) return false;
     const found = await newestServable(this.#registry, this.#opts, this.#shadow?.version ?? this.#currentVersion, this.#refused);
     if (found === undefined) return false;
     const { scorer, version } = found;

@@ -71,6 +71,11 @@ test('models: a version trained on other features is passed over, once, for the 
     assert.match(refused[0]?.[1] ?? '', /feature version f0/);
     assert.equal(await scorer.check(), false);
     assert.equal(refused.length, 1, 'reported once, not at every check');
+    // Published after the one served but named before the refused latest (a trainer of the old build, say).
+    const between = await saveModel(dir, modelInput(4, Date.UTC(2026, 10, 19, 12)));
+    assert.equal(await scorer.check(), true, 'found under a refused latest');
+    assert.equal(scorer.version, `tfjs-${between.version}`);
+    assert.equal(refused.length, 1);
     const next = await saveModel(dir, modelInput(3, Date.UTC(2026, 10, 21)));
     assert.equal(await scorer.check(), true);
     assert.equal(scorer.version, `tfjs-${next.version}`);

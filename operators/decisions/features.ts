@@ -267,18 +267,19 @@ export function hourOfWeekShare(f: ActivityFeatures, hourOfWeek: number): { shar
  * the sum of the buckets and must be positive. The 168 shares sum to 1.
  */
 export function weekdayShare(how: readonly number[], total: number, hourOfWeek: number): number {
-  // A missing, negative or NaN bucket counts as no activity.
-  const at = (i: number): number => {
-    const v = how[i];
-    return v !== undefined && v > 0 ? v : 0;
-  };
   const hour = hourOfWeek % 24;
   const day = hourOfWeek - hour;
   let sameHour = 0;
-  for (let d = 0; d < 168; d += 24) sameHour += at(d + hour);
+  for (let d = 0; d < 168; d += 24) sameHour += activityAt(how, d + hour);
   let dayTotal = 0;
-  for (let h = 0; h < 24; h++) dayTotal += at(day + h);
+  for (let h = 0; h < 24; h++) dayTotal += activityAt(how, day + h);
   const pooled = sameHour / total;
-  const own = dayTotal > 0 ? 0.5 * (at(hourOfWeek) / dayTotal) + 0.5 * pooled : pooled;
+  const own = dayTotal > 0 ? 0.5 * (activityAt(how, hourOfWeek) / dayTotal) + 0.5 * pooled : pooled;
   return own / 7;
+}
+
+/** A bucket's activity; a missing, negative or NaN bucket counts as none. (Per feature row: no closure.) */
+function activityAt(how: readonly number[], i: number): number {
+  const v = how[i];
+  return v !== undefined && v > 0 ? v : 0;
 }
