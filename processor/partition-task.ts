@@ -74,9 +74,12 @@ export class PartitionTask {
   readonly #routes = new Map<InputRole, Operator[]>();
   readonly #owners = new Map<string, Operator>();
   readonly #contexts = new Map<Operator, OperatorContext>();
+  readonly #queryContexts = new Map<Operator, OperatorContext>();
   #outputs: OutputRecord[] = [];
   #effects: Effect[] = [];
   #signals: Signal[] = [];
+  /** Dead letters of the batch by code and topic, counted in the metrics when it is finished. */
+  #deadLetterCodes: Array<[ErrorCode, string]> = [];
   readonly #outbox: KeyValueStore<Effect>;
   #closed = false;
 
@@ -90,7 +93,8 @@ export class PartitionTask {
     for (const op of opts.topology.operators) {
       if (this.#owners.has(op.name)) throw new Error(`two operators are named ${op.name}`);
       this.#owners.set(op.name, op);
-      this.#contexts.set(op, this.#contextFor(op));
+      this.#contexts.set(op, this.#contextFor(op, false));
+      this.#queryContexts.set(op, this.#contextFor(op, true));
       for (const role of op.inputs) {
         const list = this.#routes.get(role) ?? [];
         list.push(op);
@@ -107,12 +111,13 @@ export class PartitionTask {
 
   /**
    * An operator and its context, for read-only queries (the eligibility API). Queries run
-   * outside the lock: they may see the writes of a batch in flight, never a torn value.
+   * outside the lock: they may see the writes of a batch in flight, never a torn value
+   * (their stores read encoded bytes only, never the objects a batch holds).
    */
   query<T extends Operator>(name: string): { operator: T; ctx: OperatorContext } | undefined {
     const op = this.#owners.get(name);
     if (op === undefined) return undefined;
-    return { operator: op as T, ctx: this.#contexts.get(op) as OperatorContext };
+    return { operator: op as T, ctx: this.#queryContexts.get(op) as OperatorContext };
   }
 
   /** Next offset to process for a source topic, from the state's own checkpoint. */
@@ -146,7 +151,51 @@ export class PartitionTask {
         decoded.push({ raw, error });
       }
     }
-    if (operators.some((op) => op.prepare !== undefined)) await this.#prepare(operators, decoded.flatMap((d) => ('record' in d ? [d.record] : [])), topic);
+    const prepared = decoded.flatMap((d) => ('record' in d ? [d.record] : []));
+    const prepare = operators.some((op) => op.prepare !== undefined);
+    if (prepare) await this.#prepare(operators, prepared, topic);
+    // Write-behind for the batch (see KeyValueStore). A record that fails while values are
+    // held cannot be undone alone, so the whole batch is thrown away and run again without
+    // holding, where each record is undone exactly. Failures are rare; the batches that
+    // hold are the common case.
+    if (this.state.holdWrites()) {
+      const marks = [this.#outputs.length, this.#effects.length, this.#signals.length, this.#deadLetterCodes.length] as const;
+      const outcome = await this.#runRecords(operators, decoded, topic, true);
+      if (outcome.failed) {
+        this.state.dropHeld();
+        this.state.writes.discard();
+        this.#outputs.length = marks[0];
+        this.#effects.length = marks[1];
+        this.#signals.length = marks[2];
+        this.#deadLetterCodes.length = marks[3];
+        // Operators' own memory (the decision operator's population counts) is not rolled
+        // back: like an aborted commit, it may count the batch's first records twice.
+        if (prepare) await this.#prepare(operators, prepared, topic);
+        ({ last, count } = await this.#runRecords(operators, decoded, topic, false));
+      } else {
+        this.state.releaseHeld();
+        ({ last, count } = outcome);
+      }
+    } else {
+      ({ last, count } = await this.#runRecords(operators, decoded, topic, false));
+    }
+    if (count === 0) return null;
+    this.#opts.metrics.recordsIn.inc({ topic, partition: String(this.partition) }, count);
+    return this.#finish('records', { [topic]: last + 1 }, count, startedAt);
+  }
+
+  /**
+   * Processes decoded records in offset order. `holding`: values are held (write-behind),
+   * so the first failure stops the run and reports it, to run the batch again without.
+   */
+  async #runRecords(
+    operators: readonly Operator[],
+    decoded: ReadonlyArray<{ raw: RawRecord; record: InputRecord } | { raw: RawRecord; error: unknown }>,
+    topic: string,
+    holding: boolean,
+  ): Promise<{ last: number; count: number; failed: boolean }> {
+    let last = -1;
+    let count = 0;
     for (const entry of decoded) {
       const raw = entry.raw;
       last = raw.offset;
@@ -164,6 +213,7 @@ export class PartitionTask {
         for (const op of operators) await op.process(record, this.#contexts.get(op) as OperatorContext);
         this.state.writes.release();
       } catch (err) {
+        if (holding && this.state.holding) return { last, count, failed: true };
         // Undo exactly this record's writes, outputs and effects; the batch and the partition go on.
         this.state.writes.rollback();
         this.#outputs.length = mark;
@@ -173,9 +223,7 @@ export class PartitionTask {
         this.#deadLetter(raw, err, ErrorCodes.OPERATOR);
       }
     }
-    if (count === 0) return null;
-    this.#opts.metrics.recordsIn.inc({ topic, partition: String(this.partition) }, count);
-    return this.#finish('records', { [topic]: last + 1 }, count, startedAt);
+    return { last, count, failed: false };
   }
 
   async #prepare(operators: readonly Operator[], records: readonly InputRecord[], topic: string): Promise<void> {
@@ -300,7 +348,9 @@ export class PartitionTask {
 
   /** The engine could not commit: nothing of the batch may remain. */
   abort(): void {
+    this.state.dropHeld();
     this.state.writes.discard();
+    this.#deadLetterCodes = [];
     this.#outputs = [];
     this.#effects = [];
     this.#signals = [];
@@ -327,6 +377,8 @@ export class PartitionTask {
       const key = o.role === 'decisions' ? `d\u0000${v.action}\u0000${v.reasons?.[0] ?? 'none'}` : o.role === 'sends' ? `s\u0000${v.provider}\u0000${v.status}` : undefined;
       if (key !== undefined) tally.set(key, (tally.get(key) ?? 0) + 1);
     }
+    for (const [code, topic] of this.#deadLetterCodes) this.#opts.metrics.deadLetters.inc({ code, topic });
+    this.#deadLetterCodes = [];
     const produced = this.#outputs;
     const outputs = produced.map((o) => encodeOutput(o, topics, limits.outputFormat));
     this.#outputs = [];
@@ -342,10 +394,10 @@ export class PartitionTask {
     const code = isNudgeError(err) ? err.code : fallback;
     const field = err instanceof RecordError ? err.field : undefined;
     this.#outputs.push(deadLetter(raw, { code, message: errorMessage(err), field }, this.#opts.limits.deadLetterValueBytes, this.#opts.clock.now()));
-    this.#opts.metrics.deadLetters.inc({ code, topic: raw.topic });
+    this.#deadLetterCodes.push([code, raw.topic]);
   }
 
-  #contextFor(op: Operator): OperatorContext {
+  #contextFor(op: Operator, query: boolean): OperatorContext {
     const task = this;
     const { clock, campaigns, partition, partitionCount } = this.#opts;
     const log = this.log.child({ operator: op.name });
@@ -355,7 +407,7 @@ export class PartitionTask {
       clock,
       log,
       campaigns,
-      store: (name) => task.state.store(name),
+      store: query ? <V>(name: string) => task.state.store<V>(name).readView() : (name) => task.state.store(name),
       forward: (output) => {
         task.#outputs.push(output);
       },

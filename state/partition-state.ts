@@ -33,6 +33,12 @@ export interface StoreDeclaration {
   namespace: number;
   /** How values are stored, when not as they are. */
   codec?: StoreCodec<never>;
+  /**
+   * Keep values put during a batch of input records as objects and encode each once, at
+   * commit (KeyValueStore's write-behind): for a store that a batch reads and writes many
+   * times per key. Its callers must put back whatever they change.
+   */
+  writeBehind?: boolean;
 }
 
 /** One partition's state: one engine store, a read cache, the batch's pending writes and named typed views. */
@@ -63,7 +69,7 @@ export class PartitionState {
         throw new PartitionError('NUDGE_ERR_STATE', `stores ${clash} and ${d.name} share namespace ${d.namespace}`, partition);
       }
       used.set(d.namespace, d.name);
-      state.#stores.set(d.name, new KeyValueStore(d.name, d.namespace, state.writes, d.codec as StoreCodec<unknown> | undefined));
+      state.#stores.set(d.name, new KeyValueStore(d.name, d.namespace, state.writes, d.codec as StoreCodec<unknown> | undefined, { writeBehind: d.writeBehind === true }));
     }
     await state.reloadCheckpoint();
     return state;
@@ -81,6 +87,34 @@ export class PartitionState {
     return store as KeyValueStore<V>;
   }
 
+  /**
+   * Starts write-behind on the stores declared with it, for the batch about to run; returns
+   * whether any store holds. Only a batch that starts with nothing pending may: throwing
+   * the batch away (`dropHeld` and a discard) must then lose nothing older.
+   */
+  holdWrites(): boolean {
+    if (this.writes.size > 0) return false;
+    let any = false;
+    for (const store of this.#stores.values()) any = store.hold() || any;
+    return any;
+  }
+
+  /** Whether values are held, unencoded: a record that fails now cannot be undone alone. */
+  get holding(): boolean {
+    for (const store of this.#stores.values()) if (store.heldCount > 0) return true;
+    return false;
+  }
+
+  /** Encodes what the stores hold into the batch's writes and stops holding. */
+  releaseHeld(): void {
+    for (const store of this.#stores.values()) store.flush(true);
+  }
+
+  /** Forgets what the stores hold and stops holding, with the batch it belonged to. */
+  dropHeld(): void {
+    for (const store of this.#stores.values()) store.dropHeld();
+  }
+
   /** Timer stores share the batch's writes like any other store. */
   systemStore<V>(name: string, namespace: number): KeyValueStore<V> {
     return new KeyValueStore<V>(name, namespace, this.writes);
@@ -89,6 +123,7 @@ export class PartitionState {
   /** Re-reads the checkpoint from the engine, e.g. after a restore wrote underneath. */
   async reloadCheckpoint(): Promise<void> {
     this.#cache.clear();
+    this.writes.touchAll();
     const bytes = await this.engine.get(CHECKPOINT_KEY);
     this.#checkpoint = bytes === undefined ? { sources: {}, commits: 0 } : decodeValue<Checkpoint>(bytes);
   }
@@ -98,6 +133,7 @@ export class PartitionState {
    * publishes `ops` (changelog) with the outputs, then calls `apply`.
    */
   prepareCommit(sources: Record<string, number>, changelogNext?: number): { ops: WriteOp[]; checkpoint: Checkpoint } {
+    this.releaseHeld();
     const ops = this.writes.drain();
     const checkpoint: Checkpoint = {
       sources: { ...this.#checkpoint.sources, ...sources },
@@ -120,6 +156,7 @@ export class PartitionState {
   async applyRestored(ops: readonly WriteOp[], checkpoint: Checkpoint): Promise<void> {
     await this.engine.write([...ops, { type: 'put', key: CHECKPOINT_KEY, value: encodeValue(checkpoint) }]);
     this.#cache.clear();
+    this.writes.touchAll();
     this.#checkpoint = checkpoint;
   }
 
@@ -132,6 +169,7 @@ export class PartitionState {
   }
 
   async close(): Promise<void> {
+    this.dropHeld();
     this.writes.discard();
     await this.#cache.close();
   }

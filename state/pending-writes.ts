@@ -26,6 +26,10 @@ export class PendingWrites {
   #order: string[] = [];
   #fresh = new Set<string>();
   #undo: Array<[string, Pending | undefined]> | null = null;
+  /** Change stamps: one counter for all, the last value it had per namespace byte (see `stamp`). */
+  #changes = 0;
+  readonly #changedAt = new Float64Array(256);
+  #allChangedAt = 0;
 
   constructor(base: BytesStore) {
     this.#base = base;
@@ -33,6 +37,26 @@ export class PendingWrites {
 
   get size(): number {
     return this.#pending.size;
+  }
+
+  /**
+   * A number that changes whenever what a read of the namespace would see may have changed
+   * (a write to it, a rollback, a discarded batch, a restore underneath): a caller may keep
+   * what it derived from a scan for as long as the stamp is the same. A commit moves bytes
+   * from here to the engine without changing what reads see, so it keeps the stamp.
+   */
+  stamp(namespace: number): number {
+    return Math.max(this.#changedAt[namespace] as number, this.#allChangedAt);
+  }
+
+  /** Marks the namespace changed (by a writer that keeps values outside, i.e. write-behind). */
+  touch(namespace: number): void {
+    this.#changedAt[namespace] = ++this.#changes;
+  }
+
+  /** Marks everything changed, e.g. after a restore wrote underneath. */
+  touchAll(): void {
+    this.#allChangedAt = ++this.#changes;
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -92,6 +116,7 @@ export class PendingWrites {
     const undo = this.#undo;
     this.#undo = null;
     if (undo === null) return;
+    if (undo.length > 0) this.touchAll();
     for (let i = undo.length - 1; i >= 0; i--) {
       const [id, previous] = undo[i] as [string, Pending | undefined];
       if (previous === undefined) {
@@ -120,6 +145,7 @@ export class PendingWrites {
 
   /** Drops the batch's writes (its commit failed or was aborted). */
   discard(): void {
+    if (this.#pending.size > 0) this.touchAll();
     this.#pending = new Map();
     this.#order = [];
     this.#fresh = new Set();
@@ -127,6 +153,7 @@ export class PendingWrites {
   }
 
   #set(key: Uint8Array, value: Uint8Array | null): void {
+    this.#changedAt[key[0] as number] = ++this.#changes;
     const id = cacheKey(key);
     const previous = this.#pending.get(id);
     if (this.#undo !== null) this.#undo.push([id, previous]);

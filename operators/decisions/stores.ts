@@ -4,7 +4,9 @@ import { userCodec } from './user-codec.js';
 
 /** The decision topology's stores; namespaces are part of the on-disk format: never reuse one. */
 export const DECISION_STORES = {
-  users: { name: 'users', namespace: 0x20, codec: userCodec as StoreCodec<never> },
+  // Write-behind: a batch of events puts a user's state once per event, and the decision
+  // operator puts back every change it makes to it.
+  users: { name: 'users', namespace: 0x20, codec: userCodec as StoreCodec<never>, writeBehind: true },
   ledger: { name: 'ledger', namespace: 0x21 },
   campaignUsage: { name: 'campaign-usage', namespace: 0x22 },
   slotUsage: { name: 'slot-usage', namespace: 0x23 },

@@ -119,8 +119,86 @@ function decodeFeatures(c: CompactFeatures): ActivityFeatures {
   return f;
 }
 
+/** What a round trip leaves of a profile: decodeProfile(encodeProfile(p)) without the compact form. */
+function canonicalProfile(p: ProfileState): ProfileState {
+  const consent: ProfileState['consent'] = { sms: {}, push: {} };
+  for (const channel of CHANNELS) {
+    const given = p.consent[channel];
+    const out = consent[channel];
+    for (const kind of KINDS) {
+      const v = given[kind];
+      if (v === true || v === false) out[kind] = v;
+    }
+  }
+  const pushTokens: ProfileState['pushTokens'] = [];
+  for (const t of p.pushTokens) pushTokens.push({ platform: PLATFORMS.includes(t.platform) ? t.platform : 'fcm', token: t.token });
+  const out: ProfileState = { consent, pushTokens };
+  if (p.country != null && (p.country as unknown) !== 0) out.country = p.country;
+  if (p.timezone != null && (p.timezone as unknown) !== 0) out.timezone = p.timezone;
+  if (p.language != null && (p.language as unknown) !== 0) out.language = p.language;
+  if (p.phone != null) out.phone = p.phone;
+  if (p.ncpr !== undefined) out.ncpr = { fullyBlocked: p.ncpr.fullyBlocked === true, allowedCategories: [...(p.ncpr.allowedCategories ?? [])] };
+  if (p.quietHours) out.quietHours = { start: hhmm(minutes(p.quietHours.start)), end: hhmm(minutes(p.quietHours.end)) };
+  if (p.value != null) out.value = p.value;
+  if (p.name != null) out.name = p.name;
+  return out;
+}
+
+/** What a round trip leaves of the features, done in place: the rounding, not the allocations. */
+function canonicalFeatures(f: ActivityFeatures): void {
+  f.at = ms(sec(f.at));
+  for (const type in f.c) {
+    const c = f.c[type];
+    if (c === undefined) continue;
+    for (let i = 0; i < 4; i++) c[i] = hundredths(c[i] as number) / 100;
+  }
+  for (const type in f.last) {
+    const t = f.last[type];
+    if (t !== undefined) f.last[type] = ms(sec(t));
+  }
+  const h = f.how;
+  if (h !== undefined) {
+    let max = 0;
+    for (let i = 0; i < h.length; i++) if ((h[i] as number) > max) max = h[i] as number;
+    if (max > 0) {
+      // As encode (bytes relative to the maximum) then decode: the same two roundings.
+      const scale = 255 / max;
+      const back = max / 255;
+      for (let i = 0; i < h.length; i++) h[i] = Math.round((Math.round((h[i] as number) * scale) & 255) * back);
+    } else delete f.how;
+  }
+  for (const c of CHANNELS) {
+    const v = f.ch[c];
+    if (v === undefined) continue;
+    if (hundredths(v.s) < 0) delete f.ch[c];
+    else f.ch[c] = { s: hundredths(v.s) / 100, c: hundredths(v.c) / 100 };
+  }
+}
+
 /** Codec of the users store; the key supplies the user id that pending decision ids are made from. */
 export const userCodec: StoreCodec<UserState> = {
+  /**
+   * decode(encode(u)) in fewer allocations, for write-behind (KeyValueStore): a put keeps
+   * this, so that the state is what it would be had it been stored and read back. Changes
+   * `u` and returns the result; a test holds it equal to the round trip.
+   */
+  canonical(u: UserState, key: KeyTuple): UserState {
+    const userId = String(key[0]);
+    canonicalFeatures(u.features);
+    const sent: SendMark[] = [];
+    for (const m of u.sent) sent.push({ t: ms(sec(m.t)), ch: m.ch, k: m.k, ...(m.cat !== undefined && m.cat >= 0 ? { cat: m.cat } : {}) });
+    const pending: PendingSend[] = u.pending.map((p) => ({
+      t: ms(sec(p.t)),
+      ch: p.ch,
+      k: p.k,
+      ...(p.cat !== undefined && p.cat >= 0 ? { cat: p.cat } : {}),
+      decisionId: decisionIdFor(p.campaignId, userId),
+      campaignId: p.campaignId,
+      ev: Math.round(p.ev * 1000) / 1000,
+      priority: p.priority,
+    }));
+    return { v: 1, ...(u.profile !== undefined ? { profile: canonicalProfile(u.profile) } : {}), features: u.features, sent, pending };
+  },
   encode(u: UserState): unknown {
     const sent: number[] = [];
     for (const m of u.sent) sent.push(sec(m.t), markCode(m.ch, m.k), m.cat ?? -1);
