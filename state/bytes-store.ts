@@ -20,7 +20,8 @@ export interface BytesStore {
   readonly backend: BackendName;
   readonly path: string;
   /** `undefined` when absent; an empty value is a present, zero-length value. */
-  get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  /** `id`: the key as a latin1 string (read-cache.ts cacheKey), when the caller has it; engines ignore it. */
+  get(key: Uint8Array, id?: string): Promise<Uint8Array | undefined>;
   /** Ascending by unsigned byte order, or descending with `reverse`. */
   range(range?: KeyRange): AsyncIterable<[Uint8Array, Uint8Array]>;
   /** Applies every op, in order, atomically: all of them survive a crash or none do. */

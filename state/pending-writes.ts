@@ -59,14 +59,16 @@ export class PendingWrites {
     this.#allChangedAt = ++this.#changes;
   }
 
-  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const pending = this.#pending.get(cacheKey(key));
+  /** `id`: the key's cacheKey when the caller already has it. */
+  async get(key: Uint8Array, id: string = cacheKey(key)): Promise<Uint8Array | undefined> {
+    const pending = this.#pending.get(id);
     if (pending !== undefined) return pending.value ?? undefined;
-    return this.#base.get(key);
+    return this.#base.get(key, id);
   }
 
-  put(key: Uint8Array, value: Uint8Array): void {
-    this.#set(key, value);
+  /** `id`: the key's cacheKey when the caller already has it. */
+  put(key: Uint8Array, value: Uint8Array, id?: string): void {
+    this.#set(key, value, id);
   }
 
   delete(key: Uint8Array): void {
@@ -152,9 +154,8 @@ export class PendingWrites {
     this.#undo = null;
   }
 
-  #set(key: Uint8Array, value: Uint8Array | null): void {
+  #set(key: Uint8Array, value: Uint8Array | null, id: string = cacheKey(key)): void {
     this.#changedAt[key[0] as number] = ++this.#changes;
-    const id = cacheKey(key);
     const previous = this.#pending.get(id);
     if (this.#undo !== null) this.#undo.push([id, previous]);
     if (previous === undefined) this.#fresh.add(id);

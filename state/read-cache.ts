@@ -30,10 +30,9 @@ export class ReadCache implements BytesStore {
     return this.#inner.path;
   }
 
-  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+  async get(key: Uint8Array, id: string = cacheKey(key)): Promise<Uint8Array | undefined> {
     const entries = this.#entries;
     if (entries === undefined) return this.#inner.get(key);
-    const id = cacheKey(key);
     const cached = entries.get(id);
     if (cached !== undefined) {
       this.hits++;
