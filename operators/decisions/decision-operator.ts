@@ -578,11 +578,16 @@ export class DecisionOperator implements Operator {
     const before = slots.stamp;
     if (next <= 0) slots.delete(key);
     else slots.put(key, next);
-    const kept = this.#slotUsage.get(campaign.campaignId);
-    if (kept !== undefined && kept.stamp === before) {
-      if (next <= 0) kept.used.delete(slot);
-      else kept.used.set(slot, next);
-      kept.stamp = slots.stamp;
+    // This write changes this campaign's map and no other's: every map that was current
+    // before it stays current (a campaign's flash sale must not cost the reminder a rescan).
+    const after = slots.stamp;
+    for (const [id, kept] of this.#slotUsage) {
+      if (kept.stamp !== before) continue;
+      if (id === campaign.campaignId) {
+        if (next <= 0) kept.used.delete(slot);
+        else kept.used.set(slot, next);
+      }
+      kept.stamp = after;
     }
   }
 
