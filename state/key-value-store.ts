@@ -76,8 +76,8 @@ export class KeyValueStore<V> {
       if (h !== undefined) {
         // Made what a store round trip leaves only now, when it is read again: a value put
         // once in the batch (most, when a batch seldom holds a key twice) is just encoded
-        // at the flush, as without write-behind (the codec's encode of the round trip gives
-        // the same bytes, test/state-write-behind.test.ts).
+        // at the flush, as without write-behind, and reads back as that same round trip
+        // (test/state-write-behind.test.ts).
         if (!h.canonical) {
           h.value = this.#roundTrip(h.value, h.tuple);
           h.canonical = true;
