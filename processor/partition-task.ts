@@ -53,7 +53,7 @@ export interface BatchResult {
   produced: readonly OutputRecord[];
   /** Feedback for the sinks (ctx.signal), handed over once the batch has committed. */
   signals: Signal[];
-  /** Decisions and sends by their metric labels, counted before encoding; applied on commit. */
+  /** Decisions, sends and dead letters by their metric labels, counted before encoding; applied on commit. */
   tally: Map<string, number>;
   records: number;
   startedAt: number;
@@ -78,7 +78,7 @@ export class PartitionTask {
   #outputs: OutputRecord[] = [];
   #effects: Effect[] = [];
   #signals: Signal[] = [];
-  /** Dead letters of the batch by code and topic, counted in the metrics when it is finished. */
+  /** Dead letters of the batch by code and topic, counted in the metrics once it has committed. */
   #deadLetterCodes: Array<[ErrorCode, string]> = [];
   readonly #outbox: KeyValueStore<Effect>;
   #closed = false;
@@ -342,6 +342,7 @@ export class PartitionTask {
     for (const [key, n] of result.tally) {
       const [what, a, b] = key.split('\u0000') as [string, string, string];
       if (what === 'd') this.#opts.metrics.decisions.inc({ action: a, reason: b }, n);
+      else if (what === 'x') this.#opts.metrics.deadLetters.inc({ code: a, topic: b }, n);
       else this.#opts.metrics.sends.inc({ provider: a, status: b }, n);
     }
   }
@@ -377,7 +378,10 @@ export class PartitionTask {
       const key = o.role === 'decisions' ? `d\u0000${v.action}\u0000${v.reasons?.[0] ?? 'none'}` : o.role === 'sends' ? `s\u0000${v.provider}\u0000${v.status}` : undefined;
       if (key !== undefined) tally.set(key, (tally.get(key) ?? 0) + 1);
     }
-    for (const [code, topic] of this.#deadLetterCodes) this.#opts.metrics.deadLetters.inc({ code, topic });
+    for (const [code, topic] of this.#deadLetterCodes) {
+      const key = `x\u0000${code}\u0000${topic}`;
+      tally.set(key, (tally.get(key) ?? 0) + 1);
+    }
     this.#deadLetterCodes = [];
     const produced = this.#outputs;
     const outputs = produced.map((o) => encodeOutput(o, topics, limits.outputFormat));

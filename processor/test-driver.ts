@@ -55,14 +55,17 @@ export class TopologyTestDriver {
   readonly #handlers = new Map<string, EffectHandler>();
   /** Effects performed so far, in order (what a sink would have been asked to do). */
   readonly performed: Effect[] = [];
+  /** The partitions' metrics (a registry of their own, not the process default). */
+  readonly metrics: ProcessorMetrics;
 
-  private constructor(clock: VirtualClock, campaigns: InMemoryCampaignTable, config: NudgeConfig, tasks: PartitionTask[], dir: string) {
+  private constructor(clock: VirtualClock, campaigns: InMemoryCampaignTable, config: NudgeConfig, tasks: PartitionTask[], dir: string, metrics: ProcessorMetrics) {
     this.clock = clock;
     this.campaigns = campaigns;
     this.config = config;
     this.topics = new TopicNames(config.topics);
     this.#tasks = tasks;
     this.#dir = dir;
+    this.metrics = metrics;
   }
 
   static async create(opts: DriverOptions): Promise<TopologyTestDriver> {
@@ -97,7 +100,7 @@ export class TopologyTestDriver {
         }),
       );
     }
-    const driver = new TopologyTestDriver(clock, campaigns, config, tasks, dir);
+    const driver = new TopologyTestDriver(clock, campaigns, config, tasks, dir, metrics);
     for (const h of opts.effects?.(clock) ?? []) driver.#handlers.set(h.kind, h);
     for (const task of tasks) {
       const recovered = await task.recoverEffects();

@@ -168,6 +168,8 @@ test('write-behind: a record that fails after changing held objects in place is 
     const dead = driver.readOutputs('deadletter');
     assert.equal(dead.length, 1, 'the failing record is dead-lettered once, not once per run of its batch');
     assert.equal((dead[0]?.value as { error: { code: string } }).error.code, 'NUDGE_ERR_OPERATOR');
+    const counted = (await driver.metrics.deadLetters.get()).values;
+    assert.deepEqual(counted.map((v) => [v.labels['code'], v.value]), [['NUDGE_ERR_OPERATOR', 1]], 'and counted once in nudge_deadletters_total');
     // A later batch holds again, from the committed state.
     await driver.pipeBatch('events', [e('view'), e('view')]);
     assert.equal(((await driver.storeFor<{ n: number }>('seen', 'u').get(['u'])) as { n: number }).n, 5);
