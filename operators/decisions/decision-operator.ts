@@ -336,16 +336,13 @@ export class DecisionOperator implements Operator {
   async prepare(records: readonly InputRecord[], ctx: OperatorContext): Promise<void> {
     const batch = this.#batch;
     if (batch === undefined) return;
-    // Nothing is written while the batch runs dry, so a campaign's slot usage is read once for
-    // all of its candidates here, not once per candidate.
-    const capacities = new Map<string, Promise<(slot: number) => number>>();
     for (const record of records) {
       if (record.role !== 'candidates') continue;
       const { userId, campaignId, vars } = record.value as Candidate;
       const campaign = ctx.campaigns.get(campaignId);
       if (campaign === undefined) continue;
       try {
-        await this.#dryRun(batch.dry, userId, campaign, vars ?? {}, false, ctx, capacities);
+        await this.#dryRun(batch.dry, userId, campaign, vars ?? {}, false, ctx);
       } catch {
         // This candidate is scored when it is decided (or dead-lettered then, with the reason);
         // the rest of the batch keeps its head start.
@@ -356,15 +353,7 @@ export class DecisionOperator implements Operator {
   }
 
   /** The plan a decision would make now, without writing anything. */
-  async #dryRun(
-    engine: DecisionEngine,
-    userId: string,
-    campaign: Campaign,
-    vars: Record<string, string | number>,
-    placeholderVars: boolean,
-    ctx: OperatorContext,
-    capacities?: Map<string, Promise<(slot: number) => number>>,
-  ): Promise<Plan> {
+  async #dryRun(engine: DecisionEngine, userId: string, campaign: Campaign, vars: Record<string, string | number>, placeholderVars: boolean, ctx: OperatorContext): Promise<Plan> {
     const now = ctx.clock.now();
     const stored = await ctx.store<UserState>(DECISION_STORES.users.name).get([userId]);
     const user = stored ?? newUserState(now);
@@ -386,7 +375,7 @@ export class DecisionOperator implements Operator {
       rules: this.#rules(user.profile?.country),
       timeZone: this.#timeZone(user),
       population: this.#populationShares,
-      capacityLeft: await this.#cachedCapacity(campaign, ctx, capacities),
+      capacityLeft: await this.#capacity(campaign, ctx),
       skipModel: campaign.kind === 'transactional' || campaign.deadline === 'hard' || arm === 'blast',
       placeholderVars,
     });
@@ -526,14 +515,6 @@ export class DecisionOperator implements Operator {
 
   // ---- capacity and budgets ----
 
-  /** #capacity, read once per campaign while `cache` lives (a dry run of a whole batch). */
-  #cachedCapacity(campaign: Campaign, ctx: OperatorContext, cache: Map<string, Promise<(slot: number) => number>> | undefined): Promise<(slot: number) => number> {
-    if (cache === undefined) return this.#capacity(campaign, ctx);
-    let capacity = cache.get(campaign.campaignId);
-    if (capacity === undefined) cache.set(campaign.campaignId, (capacity = this.#capacity(campaign, ctx)));
-    return capacity;
-  }
-
   /** Sends a slot can still take in this partition: the campaign's rate and its paced budget, split across partitions. */
   async #capacity(campaign: Campaign, ctx: OperatorContext): Promise<(slot: number) => number> {
     const slotMs = this.#policy.slotMinutes * 60_000;
@@ -550,8 +531,8 @@ export class DecisionOperator implements Operator {
   /**
    * A campaign's sends per slot in this partition. Scanned when the store has changed since
    * the last scan (its stamp), else the map kept from then, which #useSlot keeps up to date:
-   * every candidate needs it, and most decisions change no slot (skips, holdouts), so a
-   * scan per candidate was an eighth of the time spent deciding.
+   * every candidate needs it (twice with a batch's dry run), and most decisions change no slot
+   * (skips, holdouts), so a scan per candidate was an eighth of the time spent deciding.
    */
   async #usedSlots(campaignId: string, ctx: OperatorContext): Promise<Map<number, number>> {
     const slots = ctx.store<number>(DECISION_STORES.slotUsage.name);

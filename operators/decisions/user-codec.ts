@@ -178,9 +178,10 @@ function canonicalFeatures(f: ActivityFeatures): void {
 /** Codec of the users store; the key supplies the user id that pending decision ids are made from. */
 export const userCodec: StoreCodec<UserState> = {
   /**
-   * decode(encode(u)) in fewer allocations, for write-behind (KeyValueStore): a put keeps
-   * this, so that the state is what it would be had it been stored and read back. Changes
-   * `u` and returns the result; a test holds it equal to the round trip.
+   * decode(encode(u)) in fewer allocations, for write-behind (KeyValueStore): a value held
+   * since a put is read back as this, so that the state is what it would be had it been
+   * stored and read back. Changes `u` and returns the result; a test holds it equal to the
+   * round trip.
    */
   canonical(u: UserState, key: KeyTuple): UserState {
     const userId = String(key[0]);
