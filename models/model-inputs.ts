@@ -27,7 +27,7 @@ import { normaliseInto, type FeatureSpecFile } from './feature-spec-file.js';
 import { ErrorCodes, NudgeError } from '../errors/index.js';
 
 /** Version of the derivation below; a model trained on one refuses rows expanded by another. */
-export const INPUTS_VERSION = 'i1';
+export const INPUTS_VERSION = 'i2';
 
 export const DERIVED_NAMES = [
   'heuristic_logit_click', // logit of the heuristic scorer's p(click): the prior
@@ -37,6 +37,9 @@ export const DERIVED_NAMES = [
   'log_pop_slot_lift', // log of pop_slot_lift
   'log_blend_slot_lift', // log of blend_slot_lift
   'log_channel_ctr', // log of the smoothed per-channel CTR: responsiveness shows up as a factor
+  'log_user_hour_lift', // log of user_hour_lift (i2)
+  'log_blend_hour_lift', // log of blend_hour_lift (i2)
+  'log_category_share', // log of category_share (i2): interest is a factor in the truth too
 ] as const;
 
 /** Logged features that describe the policy's choice of slot, not the user: not model inputs. */
@@ -59,6 +62,9 @@ const I = {
   pop: featureIndex('pop_slot_lift'),
   blend: featureIndex('blend_slot_lift'),
   ctr: featureIndex('channel_ctr'),
+  userHour: featureIndex('user_hour_lift'),
+  blendHour: featureIndex('blend_hour_lift'),
+  category: featureIndex('category_share'),
 };
 
 function logit(p: number): number {
@@ -83,6 +89,9 @@ export function expandRowInto(row: Float32Array, out: Float32Array, offset: numb
   out[i++] = logFloor(row[I.pop]);
   out[i++] = logFloor(row[I.blend]);
   out[i++] = logFloor(row[I.ctr]);
+  out[i++] = logFloor(row[I.userHour]);
+  out[i++] = logFloor(row[I.blendHour]);
+  out[i++] = logFloor(row[I.category]);
 }
 
 /** The model inputs of one FEATURE_SPEC row, as a new array. */

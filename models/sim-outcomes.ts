@@ -25,20 +25,20 @@ const OPT_OUT_MAX_MS = 47 * HOUR;
 
 export type TrueProbabilities = Record<Head, number>;
 
-// Population means of the traits no logged feature measures (population.ts): interest per
-// category min(1, 1.3·U²) has mean ≈ 0.415; responsiveness and the opt-out base are log-normal
-// with medians 1 and 0.004; fatigue is uniform on [0.1, 0.5].
-const TYPICAL = { interest: 0.415, responsiveness: 1, unsubscribe: 0.004, fatigue: 0.3 } as const;
+// Population means of the traits no logged feature measures (population.ts): the opt-out base is log-normal with median 0.004;
+// fatigue is uniform on [0.1, 0.5].
+const TYPICAL = { unsubscribe: 0.004, fatigue: 0.3 } as const;
 
 /**
- * The user with the traits nudge cannot observe set to the population's typical values; what
- * stays is what features reflect directly (hour-of-day habit, the messages sent). Its
- * probabilities indicate how well a model of the logged features can rank, which sees the
- * hidden traits only through past clicks and purchases.
+ * The user with the traits nudge cannot observe set to the population's typical values (fatigue
+ * sensitivity and the opt-out base); what stays is what the user's events show, given enough of
+ * them: the hour-of-day habit, interest per category (what they view and buy), the messages
+ * sent. Its probabilities bound how well a model of the logged features can rank, which
+ * estimates those from a finite history and sees the hidden traits only through past clicks.
  */
 export function withTypicalHiddenTraits(u: SimUser): SimUser {
   const t = u.traits;
-  return { ...u, traits: { ...t, interest: t.interest.map(() => TYPICAL.interest), responsiveness: TYPICAL.responsiveness, unsubscribe: TYPICAL.unsubscribe, fatigue: TYPICAL.fatigue } };
+  return { ...u, traits: { ...t, unsubscribe: TYPICAL.unsubscribe, fatigue: TYPICAL.fatigue } };
 }
 
 export interface DrawnOutcomes {

@@ -202,6 +202,35 @@ test('features: only activity types feed the histogram; an invalid zone skips it
   assert.equal(windowCount(h, 'app_open', 0, t0), 1);
 });
 
+test('features: events naming a category count per category, decay with 30 days, and go when decayed to nothing', () => {
+  const t0 = MON_0330_UTC;
+  const f = emptyFeatures(t0);
+  recordEvent(f, 'view', t0, 'Asia/Kolkata', t0, 3);
+  recordEvent(f, 'view', t0, 'Asia/Kolkata', t0, 3);
+  recordEvent(f, 'purchase', t0, 'Asia/Kolkata', t0, 7);
+  recordEvent(f, 'app_open', t0, 'Asia/Kolkata', t0);
+  // Out of range or not an integer: counted as an event, not as a category.
+  recordEvent(f, 'view', t0, 'Asia/Kolkata', t0, 10);
+  recordEvent(f, 'view', t0, 'Asia/Kolkata', t0, 1.5);
+  recordEvent(f, 'view', t0, 'Asia/Kolkata', t0, null);
+  assert.deepEqual(f.cat, [0, 0, 0, 2, 0, 0, 0, 1, 0, 0]);
+  // A late event weighs what it would now.
+  recordEvent(f, 'view', t0 - 30 * DAY, 'Asia/Kolkata', t0, 0);
+  close(f.cat?.[0] as number, E1, 1e-9, 'a 30-day-old view');
+  decayTo(f, t0 + 30 * DAY);
+  close(f.cat?.[3] as number, 2 * E1, 1e-9, 'two views after 30 days');
+  // Through the user codec: hundredths, and absent for a user without any.
+  const u = newUserState(t0);
+  u.features = f;
+  const back = userCodec.decode(userCodec.encode(u), ['u1']);
+  assert.deepEqual(back.features.cat, f.cat?.map((x) => Math.round(x * 100) / 100));
+  assert.deepEqual(userCodec.canonical?.(structuredClone(u), ['u1']).features.cat, back.features.cat);
+  const none = newUserState(t0);
+  assert.equal(userCodec.decode(userCodec.encode(none), ['u2']).features.cat, undefined);
+  decayTo(f, t0 + 200 * DAY);
+  assert.equal(f.cat, undefined, 'decayed to nothing: dropped');
+});
+
 test('features: the histogram decays with 28 days however often the state is updated', () => {
   const t0 = MON_0330_UTC;
   for (const every of [MINUTE, HOUR, 28 * DAY]) {

@@ -107,7 +107,7 @@ test('feature vector: one value per spec name, unique names, featureIndex round-
   assert.equal(new Set(FEATURE_SPEC.names).size, FEATURE_SPEC.names.length);
   FEATURE_SPEC.names.forEach((n, i) => assert.equal(featureIndex(n), i));
   assert.throws(() => featureIndex('no_such_feature' as FeatureName), RangeError);
-  assert.equal(FEATURE_SPEC.version, 'f4');
+  assert.equal(FEATURE_SPEC.version, 'f5');
 });
 
 test('feature vector: finite for hostile state (NaN counts, bad zone, no profile, short histograms)', () => {
@@ -273,6 +273,47 @@ test('feature vector: channel, fatigue, campaign, timing, recency and reachabili
   close(feature(b, 'log_hours_since_send'), Math.log1p(30 * 24));
 });
 
+test('feature vector f5: the hour-of-day lift is the histogram pooled over the week and smoothed over neighbouring hours', () => {
+  // activeUser: 30 events at Monday 20:00, 10 at 21:00, 20 at Tuesday 20:00 (bucket 44): 50 of 60 at 20:00–21:00.
+  const v = featureVector(input({ sendAt: ACTIVE_SLOT }));
+  const at = (h: number) => Math.exp(-((h + 0.5 - 20) ** 2) / 2);
+  let weights = 0;
+  for (let h = 0; h < 24; h++) weights += Math.exp(-(Math.min(Math.abs(h + 0.5 - 20), 24 - Math.abs(h + 0.5 - 20)) ** 2) / 2);
+  // Slot at 20:00 local: bucket 20 (centre 20.5) and 21 (centre 21.5) at distances 0.5 and 1.5.
+  const expected = (24 * (50 * at(20) + 10 * at(21))) / (60 * weights);
+  close(feature(v, 'user_hour_lift'), expected, 1e-4);
+  // An hour beside the habit still reads above uniform; one across the day reads near nothing.
+  assert.ok(featureVector(input({ sendAt: ACTIVE_SLOT - 90 * MIN }))[featureIndex('user_hour_lift')] as number > 1);
+  assert.ok((featureVector(input({ sendAt: INACTIVE_SLOT }))[featureIndex('user_hour_lift')] as number) < 0.01);
+  // Blended with the population's (uniform here) by k = 5 against the decayed mass (60 events).
+  close(feature(v, 'blend_hour_lift'), blendShare(feature(v, 'user_hour_lift'), 60, 1, 5), 1e-4);
+  // Without history: 1, and the blend is the population's.
+  const blank = activeUser();
+  delete blank.features.how;
+  const b = featureVector(input({ user: blank }));
+  assert.equal(feature(b, 'user_hour_lift'), 1);
+  assert.equal(feature(b, 'blend_hour_lift'), 1);
+});
+
+test('feature vector f5: category_share is the campaign category\'s share of categorised events, with one pseudo-event each', () => {
+  const u = activeUser();
+  u.features.cat = [0, 8, 0, 2, 0, 0, 0, 0, 0, 0];
+  const of = (category: number | undefined) => featureVector(input({ user: u, campaign: campaign(category === undefined ? {} : { category }) }));
+  close(feature(of(1), 'category_share'), ((8 + 1) / (10 + 10)) * 10);
+  close(feature(of(5), 'category_share'), (1 / 20) * 10);
+  close(feature(of(1), 'category_events'), Math.log1p(10));
+  // A campaign without a category is neutral; so is a user with no categorised events.
+  assert.equal(feature(of(undefined), 'category_share'), 1);
+  delete u.features.cat;
+  close(feature(of(1), 'category_share'), 1);
+  assert.equal(feature(of(1), 'category_events'), 0);
+  // The counts decay with 30 days between the state's time and the decision's.
+  const later = activeUser();
+  later.features.cat = [0, 10, 0, 0, 0, 0, 0, 0, 0, 0];
+  const w = featureVector(input({ user: later, campaign: campaign({ category: 1 }), now: NOW + 30 * DAY, sendAt: NOW + 30 * DAY + HOUR }));
+  close(feature(w, 'category_events'), Math.log1p(10 * Math.exp(-1)), 1e-4);
+});
+
 // ---------------------------------------------------------------- heuristic scorer
 
 const scorer = new HeuristicScorer();
@@ -283,7 +324,7 @@ async function scoreOf(over: Partial<FeatureInput>): Promise<Scores> {
 }
 
 test('heuristic: versions, batch order, ranges, determinism, wrong-length rows rejected', async () => {
-  assert.equal(scorer.version, 'heuristic-1');
+  assert.equal(scorer.version, 'heuristic-2');
   assert.equal(scorer.featureVersion, FEATURE_SPEC.version);
   const rows = [featureVector(input()), featureVector(input({ channel: 'sms', sendAt: INACTIVE_SLOT })), featureVector(input({ user: inactiveUser() }))];
   const a = await scorer.score(rows);
@@ -304,7 +345,8 @@ test('heuristic: the formulas at a neutral row (no opens, uniform hour, no sends
   const row = (channel: 'push' | 'sms'): Float32Array => {
     const r = new Float32Array(FEATURE_SPEC.names.length);
     r[featureIndex(channel === 'push' ? 'channel_push' : 'channel_sms')] = 1;
-    r[featureIndex('blend_slot_lift')] = 1;
+    r[featureIndex('blend_hour_lift')] = 1;
+    r[featureIndex('category_share')] = 1;
     r[featureIndex('channel_ctr')] = channel === 'push' ? 0.03 : 0.015;
     return r;
   };
@@ -318,10 +360,10 @@ test('heuristic: the formulas at a neutral row (no opens, uniform hour, no sends
   close(sms.unsubscribe, 0.004 * 3, 1e-8);
   // Affinity is clamped to [0.3, 3].
   const hot = row('push');
-  hot[featureIndex('blend_slot_lift')] = 50;
+  hot[featureIndex('blend_hour_lift')] = 50;
   close(scorer.scoreOne(hot).click, 0.03 * 0.5 * 3, 1e-8);
   const cold = row('push');
-  cold[featureIndex('blend_slot_lift')] = 0;
+  cold[featureIndex('blend_hour_lift')] = 0;
   close(scorer.scoreOne(cold).click, 0.03 * 0.5 * 0.3, 1e-8);
   // The user's own CTR relative to the channel prior, bounded to [0.5, 2].
   const clicker = row('push');
@@ -339,6 +381,17 @@ test('heuristic: the formulas at a neutral row (no opens, uniform hour, no sends
   const ts = scorer.scoreOne(tired);
   close(ts.click, 0.03 * 0.5 * Math.exp(-0.2 * 7), 1e-8);
   close(ts.unsubscribe, 0.001 * 3 * (1 + 0.25 * 7), 1e-8);
+  // Interest: the category's share relative to uniform, bounded to [0.5, 2], square-rooted;
+  // it divides the opt-out risk as it multiplies clicks.
+  const fan = row('push');
+  fan[featureIndex('category_share')] = 2;
+  close(scorer.scoreOne(fan).click, 0.03 * 0.5 * Math.SQRT2, 1e-8);
+  close(scorer.scoreOne(fan).unsubscribe, (0.001 * 3) / Math.SQRT2, 1e-8);
+  fan[featureIndex('category_share')] = 9;
+  close(scorer.scoreOne(fan).click, 0.03 * 0.5 * Math.SQRT2, 1e-8);
+  fan[featureIndex('category_share')] = 0.1;
+  close(scorer.scoreOne(fan).click, 0.03 * 0.5 * Math.SQRT1_2, 1e-8);
+  close(scorer.scoreOne(fan).unsubscribe, 0.001 * 3 * Math.SQRT2, 1e-8);
   // Buyers convert more after a click.
   const buyer = row('push');
   buyer[featureIndex('purchase_30d')] = Math.log1p(5);

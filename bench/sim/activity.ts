@@ -7,6 +7,8 @@ export interface SimEvent {
   ts: number;
   type: 'app_open' | 'view' | 'add_to_cart' | 'purchase';
   value?: number;
+  /** Business category (0–9) of what was viewed, carted or bought. */
+  category?: number;
 }
 
 const DAY = 86_400_000;
@@ -33,10 +35,25 @@ function sampleHour(rng: Rng, hourly: readonly number[]): number {
   return 23;
 }
 
+/** A category drawn in proportion to interest (plus a little of everything: people browse). */
+function sampleCategory(rng: Rng, interest: readonly number[]): number {
+  let total = 0;
+  for (const x of interest) total += x + BROWSE;
+  let r = rng() * total;
+  for (let c = 0; c < interest.length; c++) {
+    r -= (interest[c] as number) + BROWSE;
+    if (r < 0) return c;
+  }
+  return interest.length - 1;
+}
+
+const BROWSE = 0.05;
+
 /**
  * A user's sessions between `from` and `to`: a Poisson number per local day, at hours drawn
  * from their habitual rhythm, each an app open with views and sometimes a cart or a purchase
- * (likelier for users interested in more categories).
+ * (likelier for users interested in more categories). Views, carts and purchases are of a
+ * category drawn from the user's interests.
  */
 export function userEvents(u: SimUser, from: number, to: number, seed: number): SimEvent[] {
   const out: SimEvent[] = [];
@@ -45,6 +62,8 @@ export function userEvents(u: SimUser, from: number, to: number, seed: number): 
   const buyer = u.traits.interest.reduce((a, b) => a + b, 0) / 10;
   for (let day = first; day <= last; day++) {
     const rng = mulberry32(mixSeed(seed, u.index, day));
+    // Categories from a stream of their own, so the sessions' times stay those of worlds without them.
+    const categories = mulberry32(mixSeed(seed, u.index, day, 0xca7));
     const sessions = poisson(rng, u.traits.activity);
     for (let s = 0; s < sessions; s++) {
       const minute = sampleHour(rng, u.traits.hourly) * 60 + Math.floor(rng() * 60);
@@ -52,9 +71,14 @@ export function userEvents(u: SimUser, from: number, to: number, seed: number): 
       if (ts < from || ts >= to) continue;
       out.push({ userId: u.userId, ts, type: 'app_open' });
       const views = 1 + Math.floor(rng() * 3);
-      for (let v = 0; v < views; v++) out.push({ userId: u.userId, ts: ts + (v + 1) * MINUTE, type: 'view' });
-      if (rng() < 0.12 * (0.5 + buyer)) out.push({ userId: u.userId, ts: ts + 5 * MINUTE, type: 'add_to_cart' });
-      if (rng() < 0.025 * (0.5 + buyer)) out.push({ userId: u.userId, ts: ts + 8 * MINUTE, type: 'purchase', value: Math.round(200 + rng() * 2800) });
+      let category = 0;
+      for (let v = 0; v < views; v++) {
+        category = sampleCategory(categories, u.traits.interest);
+        out.push({ userId: u.userId, ts: ts + (v + 1) * MINUTE, type: 'view', category });
+      }
+      // What goes in the cart and gets bought is what was viewed last.
+      if (rng() < 0.12 * (0.5 + buyer)) out.push({ userId: u.userId, ts: ts + 5 * MINUTE, type: 'add_to_cart', category });
+      if (rng() < 0.025 * (0.5 + buyer)) out.push({ userId: u.userId, ts: ts + 8 * MINUTE, type: 'purchase', value: Math.round(200 + rng() * 2800), category });
     }
   }
   return out.sort((a, b) => a.ts - b.ts);

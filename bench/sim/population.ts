@@ -16,8 +16,6 @@ export interface Traits {
   fatigue: number;
   /** Base probability of opting out when messaged. */
   unsubscribe: number;
-  /** Base click propensity multiplier. */
-  responsiveness: number;
 }
 
 export interface SimUser {
@@ -147,7 +145,6 @@ export function simUser(world: WorldConfig, index: number): SimUser {
       activity: logNormal(rng, 2.5, 0.9),
       fatigue: 0.1 + rng() * 0.4,
       unsubscribe: logNormal(rng, 0.004, 0.7),
-      responsiveness: logNormal(rng, 1, 0.6),
     },
   };
 }

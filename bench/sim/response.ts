@@ -3,8 +3,9 @@ import type { SimUser } from './population.js';
 
 /**
  * The simulator's ground truth of how a user answers a message: never seen by nudge, used to
- * judge its decisions. Clicks follow the user's hour of activity, interest in the category,
- * responsiveness and fatigue from recent messages; opt-outs rise with fatigue and irrelevance.
+ * judge its decisions. Clicks follow the user's hour of activity, interest in the category and
+ * fatigue from recent messages, by channel (p = hour affinity × interest × fatigue × channel);
+ * opt-outs rise with fatigue and irrelevance.
  */
 export interface Message {
   userId: string;
@@ -29,7 +30,7 @@ export function clickProbability(u: SimUser, m: Message, recent: number): number
   const affinity = u.traits.hourly[hour] ?? 1;
   const interest = 0.3 + (u.traits.interest[m.category] ?? 0.5);
   const fatigue = Math.exp(-u.traits.fatigue * recent);
-  return Math.min(0.9, BASE_CLICK[m.channel] * affinity * interest * u.traits.responsiveness * fatigue);
+  return Math.min(0.9, BASE_CLICK[m.channel] * affinity * interest * fatigue);
 }
 
 export function convertGivenClick(u: SimUser, m: Message): number {

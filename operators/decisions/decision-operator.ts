@@ -144,7 +144,7 @@ export class DecisionOperator implements Operator {
     const now = ctx.clock.now();
     const user = (await users.get([userId])) ?? newUserState(now);
     const tz = this.#timeZone(user);
-    recordEvent(user.features, event.type, event.ts, tz, now);
+    recordEvent(user.features, event.type, event.ts, tz, now, event.category);
     if (ACTIVITY.has(event.type)) this.#countPopulation(event.ts, tz, ctx);
     const channel = event.channel ?? undefined;
     if ((event.type === 'push_open' || event.type === 'sms_click' || event.type === 'click') && channel !== undefined && event.campaignId) {

@@ -11,7 +11,7 @@
 import type { Campaign } from '../../processor/messages/index.js';
 // The time constants and scales the feature operator writes with: imported, not copied, so
 // the writer and this reader cannot disagree (features.ts documents this module as its reader).
-import { CHANNEL_TIME_CONSTANT_MS, HOW_SCALE, HOW_STEP_MS, HOW_TIME_CONSTANT_MS, weekdayShare, WINDOWS_MS } from './features.js';
+import { CATEGORIES, CATEGORY_TIME_CONSTANT_MS, CHANNEL_TIME_CONSTANT_MS, HOW_SCALE, HOW_STEP_MS, HOW_TIME_CONSTANT_MS, weekdayShare, WINDOWS_MS } from './features.js';
 import { isValidTimeZone, localTime } from './local-time.js';
 import { blendShare, HOURS_PER_WEEK } from './send-time.js';
 import type { Channel, Kind, UserState } from './types.js';
@@ -32,6 +32,19 @@ export const CHANNEL_PRIOR_CTR: Readonly<Record<Channel, number>> = { push: 0.03
 export const CTR_PRIOR_SENDS = 10;
 /** blendShare's k: decayed events before the user's own hour-of-week pattern weighs as much as the population's. */
 export const BLEND_K = 20;
+/**
+ * The same for the hour-of-day lift (f5): its 24 pooled, smoothed buckets fill 7× faster than
+ * the 168 hour-of-week ones, so a handful of events already says when the user is about.
+ */
+export const HOUR_BLEND_K = 5;
+/**
+ * Width (hours) of the Gaussian kernel that smooths the hour-of-day lift. People keep habits to
+ * within an hour or so; a user seen at 20:10 and 21:40 is likely about at 21:00 too, which raw
+ * hourly buckets of a few days' history cannot say.
+ */
+export const HOUR_KERNEL_HOURS = 1;
+/** Pseudo-events spread evenly over the categories behind category_share: 1 each. */
+export const CATEGORY_PRIOR_EVENTS = CATEGORIES;
 
 /** Activity event types read as counts (log1p of the decayed count at 24 h, 7 d and 30 d). */
 const COUNTED_TYPES = ['app_open', 'view', 'click', 'add_to_cart', 'purchase'] as const;
@@ -39,7 +52,7 @@ const COUNTED_TYPES = ['app_open', 'view', 'click', 'add_to_cart', 'purchase'] a
 const COUNTED_WINDOWS = [1, 2, 3] as const;
 
 export const FEATURE_SPEC = {
-  version: 'f4',
+  version: 'f5',
   names: [
     // Activity: log1p(decayed count as of `now`), per event type and window.
     'app_open_24h', // app opens, 24 h time constant: is the user active right now
@@ -89,6 +102,12 @@ export const FEATURE_SPEC = {
     'has_phone', // 1 when the profile has a phone number (presence only; the number is never read)
     // Fatigue across channels (f4).
     'messages_7d_before_slot', // log1p(messages sent or already scheduled, any channel, in the 7 days before the slot)
+    // Hour of day, smoothed (f5): the hour-of-week buckets pooled over the week, Gaussian kernel of HOUR_KERNEL_HOURS.
+    'user_hour_lift', // user's smoothed share of activity at the slot's local time of day ×24 (1 = uniform; 1 without history)
+    'blend_hour_lift', // the same blended with the population's, k = HOUR_BLEND_K decayed events
+    // Interest (f5): what the user views, carts and buys, by category.
+    'category_share', // (events in the campaign's category + 1)/(categorised events + 10) ×10 (1 = uniform; 1 when the campaign has no category)
+    'category_events', // log1p(decayed categorised events as of now): how much to trust category_share
   ],
 } as const;
 
@@ -155,6 +174,11 @@ export interface UserFeatureParts {
   /** Sum of the histogram's buckets, and the decayed events it holds as of `now`. */
   readonly howTotal: number;
   readonly userMass: number;
+  /** The histogram's buckets pooled over the week: 24 hours of day (raw units; zeros without history). */
+  readonly hourOfDay: Float64Array;
+  /** Categorised events as of `now`, per category (f.cat decayed), and their sum. */
+  readonly categories: readonly number[] | undefined;
+  readonly categoryTotal: number;
 }
 
 export function userFeatureParts(user: UserState, now: number): UserFeatureParts {
@@ -183,6 +207,15 @@ export function userFeatureParts(user: UserState, now: number): UserFeatureParts
   // features.ts keeps `how` as of the HOW_STEP_MS boundary at or before f.at (it decays in whole
   // steps), so the mass is brought forward from that boundary, not from f.at.
   const howAsOf = Math.floor(f.at / HOW_STEP_MS) * HOW_STEP_MS;
+  const hourOfDay = new Float64Array(24);
+  if (how !== undefined) for (let b = 0; b < HOURS_PER_WEEK; b++) hourOfDay[b % 24] = (hourOfDay[b % 24] as number) + finiteNonNegative(how[b]);
+  let categories: number[] | undefined;
+  let categoryTotal = 0;
+  if (f.cat !== undefined) {
+    const k = decay(f.at, now, CATEGORY_TIME_CONSTANT_MS);
+    categories = new Array<number>(CATEGORIES);
+    for (let c = 0; c < CATEGORIES; c++) categoryTotal += categories[c] = finiteNonNegative(f.cat[c]) * k;
+  }
   return {
     user,
     now,
@@ -193,7 +226,45 @@ export function userFeatureParts(user: UserState, now: number): UserFeatureParts
     weekSends,
     howTotal,
     userMass: (howTotal / HOW_SCALE) * decay(howAsOf, now, HOW_TIME_CONSTANT_MS),
+    hourOfDay,
+    categories,
+    categoryTotal,
   };
+}
+
+/**
+ * 24 × the kernel-smoothed share of `hours` (24 non-negative numbers) at `minuteOfDay`: the
+ * buckets' centres (h + 0.5) weighed by a Gaussian of the circular distance. 1 for uniform
+ * hours, and 1 when they hold nothing.
+ */
+export function smoothedHourLift(hours: ArrayLike<number>, minuteOfDay: number): number {
+  const centre = minuteOfDay / 60;
+  let weighted = 0;
+  let weights = 0;
+  let total = 0;
+  for (let h = 0; h < 24; h++) {
+    let d = Math.abs(h + 0.5 - centre);
+    if (d > 12) d = 24 - d;
+    const w = Math.exp(-(d * d) / (2 * HOUR_KERNEL_HOURS * HOUR_KERNEL_HOURS));
+    const x = hours[h] as number;
+    weighted += w * x;
+    weights += w;
+    total += x;
+  }
+  return total > 0 && weights > 0 ? (24 * weighted) / (total * weights) : 1;
+}
+
+// The population's 168 shares pooled to 24 hours of day, per array: the prior changes rarely.
+const pooledPopulation = new WeakMap<readonly number[], Float64Array>();
+
+function populationHours(population: readonly number[]): Float64Array {
+  let out = pooledPopulation.get(population);
+  if (out === undefined) {
+    out = new Float64Array(24);
+    for (let b = 0; b < HOURS_PER_WEEK; b++) out[b % 24] = (out[b % 24] as number) + finiteNonNegative(population[b]);
+    pooledPopulation.set(population, out);
+  }
+  return out;
 }
 
 /**
@@ -268,6 +339,14 @@ export function featureVector(input: FeatureInput, parts?: UserFeatureParts): Fl
   for (const s of user.sent) if (s.t <= now && s.t < sendAt && sendAt - s.t < WEEK) recent++;
   for (const q of user.pending) if (q.t < sendAt && sendAt - q.t < WEEK) recent++;
   put(Math.log1p(recent));
+
+  const userHour = smoothedHourLift(p.hourOfDay, local.minuteOfDay);
+  put(userHour);
+  put(blendShare(userHour, userMass, smoothedHourLift(populationHours(population), local.minuteOfDay), HOUR_BLEND_K));
+  const category = campaign.category;
+  const inCategory = category !== undefined && p.categories !== undefined ? (p.categories[category] ?? 0) : 0;
+  put(category === undefined ? 1 : ((inCategory + 1) / (p.categoryTotal + CATEGORY_PRIOR_EVENTS)) * CATEGORY_PRIOR_EVENTS);
+  put(Math.log1p(p.categoryTotal));
 
   // A miscount here would silently shift every later feature: fail loudly instead.
   if (i !== FEATURE_COUNT) throw new Error(`featureVector wrote ${i} features, ${FEATURE_SPEC.version} has ${FEATURE_COUNT}`);

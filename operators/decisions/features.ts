@@ -13,6 +13,7 @@
  * - `ch[channel]`: sends `s` and clicks `c`, decayed with CHANNEL_TIME_CONSTANT_MS, as of `at`.
  * - `how`: 168 integers, the decayed hour-of-week activity histogram ×HOW_SCALE, time
  *   constant HOW_TIME_CONSTANT_MS, decayed in whole HOW_STEP_MS steps (see decayHistogram).
+ * - `cat[k]`: events of business category k (0–9), decayed with CATEGORY_TIME_CONSTANT_MS, as of `at`.
  */
 import type { EventType } from '../../processor/messages/event.js';
 import { isValidTimeZone, localTime } from './local-time.js';
@@ -27,6 +28,10 @@ const WINDOW_INDICES = [0, 1, 2, 3] as const;
 
 /** Time constant of the per-channel sends and clicks. */
 export const CHANNEL_TIME_CONSTANT_MS = 30 * DAY;
+/** Time constant of the per-category event counts. */
+export const CATEGORY_TIME_CONSTANT_MS = 30 * DAY;
+/** Business categories, as campaigns number them (0–9). */
+export const CATEGORIES = 10;
 /** Time constant of the hour-of-week histogram: four weeks, so every weekday hour has ~4 samples of memory. */
 export const HOW_TIME_CONSTANT_MS = 28 * DAY;
 /** The histogram stores integers: each decayed count ×100 (hundredths of an event), which msgpack packs in 1–3 bytes where a float takes 9. */
@@ -120,6 +125,7 @@ function prune(f: ActivityFeatures): void {
     if (v === undefined || (!(v.s >= MIN_COUNT) && !(v.c >= MIN_COUNT))) delete f.ch[channel];
   }
   if (f.how !== undefined && !(histogramMass(f.how, f.at) >= HOW_MIN_MASS)) delete f.how;
+  if (f.cat !== undefined && !f.cat.some((x) => x >= MIN_COUNT)) delete f.cat;
 }
 
 /** Total decayed events in the histogram as of `at` (its integers are as of the step boundary before). */
@@ -150,6 +156,10 @@ export function decayTo(f: ActivityFeatures, now: number): void {
     v.c = tidy(v.c * kc);
   }
   if (f.how !== undefined) decayHistogram(f.how, from, now);
+  if (f.cat !== undefined) {
+    const k = factor(from, now, CATEGORY_TIME_CONSTANT_MS);
+    for (let i = 0; i < f.cat.length; i++) f.cat[i] = tidy((f.cat[i] ?? 0) * k);
+  }
   f.at = now;
   prune(f);
 }
@@ -163,7 +173,7 @@ export function decayTo(f: ActivityFeatures, now: number): void {
  * an invalid zone skips the histogram rather than filling the wrong bucket (the counts are
  * still kept, and the caller resolves zones before calling).
  */
-export function recordEvent(f: ActivityFeatures, type: string, ts: number, timeZone: string, now: number): void {
+export function recordEvent(f: ActivityFeatures, type: string, ts: number, timeZone: string, now: number, category?: number | null): void {
   requireFinite('ts', ts);
   requireFinite('now', now);
   decayTo(f, Math.max(now, f.at));
@@ -186,6 +196,12 @@ export function recordEvent(f: ActivityFeatures, type: string, ts: number, timeZ
       how[bucket] = (how[bucket] ?? 0) + add;
       f.how = how;
     }
+  }
+  // What the user looks at and buys, by category: the interest a campaign's category meets.
+  if (category !== undefined && category !== null && Number.isInteger(category) && category >= 0 && category < CATEGORIES) {
+    const cat = f.cat ?? new Array<number>(CATEGORIES).fill(0);
+    cat[category] = tidy((cat[category] ?? 0) + factor(t, at, CATEGORY_TIME_CONSTANT_MS));
+    f.cat = cat;
   }
   prune(f);
 }

@@ -23,8 +23,10 @@ const BASE_CONVERT_GIVEN_CLICK = 0.08;
 const ACTIVITY_FLOOR = 0.5;
 const ACTIVITY_SPAN = 1.5;
 const ACTIVITY_SCALE = 7;
-// Time-of-day affinity is the blended hour-of-week share relative to uniform, clamped so one
-// hour can neither zero a user out (0.3) nor dominate (3×) on thin evidence.
+// Time-of-day affinity is the blended, smoothed hour-of-day share relative to uniform (f5's
+// blend_hour_lift; heuristic-1 read the hour-of-week bucket, which a few days of history leave
+// ragged), clamped so one hour can neither zero a user out (0.3) nor dominate (3×) on thin
+// evidence. Weekday patterns are left to the learned model.
 const AFFINITY_MIN = 0.3;
 const AFFINITY_MAX = 3;
 // Fatigue load = this week's sends on the channel + a quarter of the month's: recent sends
@@ -35,6 +37,12 @@ const FATIGUE_CLICK_RATE = 0.2;
 // Bounded to [0.5, 2] because it rests on few, decayed observations.
 const CTR_LIFT_MIN = 0.5;
 const CTR_LIFT_MAX = 2;
+// Interest: the campaign's category's share of what the user views and buys, relative to
+// uniform (category_share), bounded to [0.5, 2] and taken to the power 0.5: a share rests on a
+// few dozen events at most, and liking a category makes a click likelier, not certain.
+const INTEREST_MIN = 0.5;
+const INTEREST_MAX = 2;
+const INTEREST_POWER = 0.5;
 // No probability of a click above 90%: nothing here justifies certainty.
 const CLICK_MAX = 0.9;
 // Conversion-given-click lift: buyers (30-day purchases) convert up to 2× more, users with
@@ -44,9 +52,10 @@ const PURCHASE_SCALE = 2;
 const CART_LIFT = 0.5;
 const CART_SCALE = 3;
 const CONVERT_GIVEN_CLICK_MAX = 0.5;
-// Unsubscribe = base × (1 + 0.25 × fatigue load) × (1 + 2·e^(−opens/7)): every recent send adds
-// a quarter of the base risk, and a message to someone who no longer opens the app is ~3×
-// as likely to be unwelcome as one to a daily user.
+// Unsubscribe = base × (1 + 0.25 × fatigue load) × (1 + 2·e^(−opens/7)) ÷ interest: every recent
+// send adds a quarter of the base risk, a message to someone who no longer opens the app is ~3×
+// as likely to be unwelcome as one to a daily user, and one about what they never look at up to
+// √2× as likely as an average one.
 const FATIGUE_UNSUBSCRIBE_RATE = 0.25;
 const IRRELEVANCE_LIFT = 2;
 const UNSUBSCRIBE_MAX = 0.5;
@@ -59,7 +68,8 @@ const I = {
   ctr: featureIndex('channel_ctr'),
   sends7: featureIndex('channel_sends_7d'),
   sends30: featureIndex('channel_sends_30d'),
-  blend: featureIndex('blend_slot_lift'),
+  blend: featureIndex('blend_hour_lift'),
+  category: featureIndex('category_share'),
 };
 
 function clamp(x: number, lo: number, hi: number): number {
@@ -78,7 +88,7 @@ function count(row: Float32Array, i: number): number {
 }
 
 export class HeuristicScorer implements Scorer {
-  readonly version = 'heuristic-1';
+  readonly version = 'heuristic-2';
   readonly featureVersion = FEATURE_SPEC.version;
 
   async score(rows: readonly Float32Array[]): Promise<Scores[]> {
@@ -98,7 +108,8 @@ export class HeuristicScorer implements Scorer {
     const load = count(row, I.sends7) + MONTH_SENDS_WEIGHT * count(row, I.sends30);
     const fatigue = Math.exp(-FATIGUE_CLICK_RATE * load);
     const ctrLift = clamp(at(row, I.ctr) / CHANNEL_PRIOR_CTR[channel], CTR_LIFT_MIN, CTR_LIFT_MAX);
-    const click = clamp(BASE_CLICK[channel] * activity * affinity * fatigue * ctrLift, 0, CLICK_MAX);
+    const interest = clamp(at(row, I.category), INTEREST_MIN, INTEREST_MAX) ** INTEREST_POWER;
+    const click = clamp(BASE_CLICK[channel] * activity * affinity * fatigue * ctrLift * interest, 0, CLICK_MAX);
 
     const buyer = 1 - Math.exp(-count(row, I.purchase30) / PURCHASE_SCALE);
     const carts = 1 - Math.exp(-count(row, I.cart30) / CART_SCALE);
@@ -106,7 +117,7 @@ export class HeuristicScorer implements Scorer {
 
     const irrelevance = Math.exp(-opens / ACTIVITY_SCALE);
     const unsubscribe = clamp(
-      BASE_UNSUBSCRIBE[channel] * (1 + FATIGUE_UNSUBSCRIBE_RATE * load) * (1 + IRRELEVANCE_LIFT * irrelevance),
+      (BASE_UNSUBSCRIBE[channel] * (1 + FATIGUE_UNSUBSCRIBE_RATE * load) * (1 + IRRELEVANCE_LIFT * irrelevance)) / interest,
       0,
       UNSUBSCRIBE_MAX,
     );

@@ -75,6 +75,11 @@ export interface ActivityFeatures {
   how?: number[];
   /** Per channel: decayed sends and clicks (time constant 30 d). */
   ch: Partial<Record<Channel, { s: number; c: number }>>;
+  /**
+   * Events that name a business category (0–9: views, carts, purchases of that category's
+   * products), decayed per category with time constant 30 d, as of `at`. Absent until the first.
+   */
+  cat?: number[];
 }
 
 /** Everything kept per user in the partition's state. */

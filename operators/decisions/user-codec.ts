@@ -16,7 +16,8 @@ const PLATFORMS = ['fcm', 'apns', 'web'] as const;
 const TYPES = ['app_open', 'view', 'click', 'add_to_cart', 'purchase', 'push_open', 'sms_click', 'sms_inbound', 'uninstall'];
 
 type CompactProfile = [string | 0, string | 0, string | 0, string | null, number, number[] | 0, Array<number | string>, [number, number] | 0, number | null, string | null];
-type CompactFeatures = [number, number[], number[], Uint8Array | 0, number, number[]];
+// The seventh element, per-category counts in hundredths, is absent when the user has none (and in state written before it existed).
+type CompactFeatures = [number, number[], number[], Uint8Array | 0, number, number[], number[]?];
 type CompactUser = [2, CompactProfile | 0, CompactFeatures, number[], Array<Array<number | string>>];
 
 const sec = (ms: number) => Math.round(ms / 1000);
@@ -96,11 +97,15 @@ function encodeFeatures(f: ActivityFeatures): CompactFeatures {
     const v = f.ch[c];
     ch.push(v === undefined ? -1 : hundredths(v.s), v === undefined ? -1 : hundredths(v.c));
   }
-  return [sec(f.at), counts, last, how, max, ch];
+  const cat = f.cat;
+  if (cat === undefined) return [sec(f.at), counts, last, how, max, ch];
+  const categories = new Array<number>(cat.length);
+  for (let i = 0; i < cat.length; i++) categories[i] = hundredths(cat[i] as number);
+  return [sec(f.at), counts, last, how, max, ch, categories];
 }
 
 function decodeFeatures(c: CompactFeatures): ActivityFeatures {
-  const [at, counts, last, how, max, ch] = c;
+  const [at, counts, last, how, max, ch, categories] = c;
   const f: ActivityFeatures = { at: ms(at), c: {}, last: {}, ch: {} };
   for (let i = 0; i + 4 < counts.length; i += 5) {
     f.c[TYPES[counts[i] as number] as string] = [(counts[i + 1] as number) / 100, (counts[i + 2] as number) / 100, (counts[i + 3] as number) / 100, (counts[i + 4] as number) / 100];
@@ -116,6 +121,7 @@ function decodeFeatures(c: CompactFeatures): ActivityFeatures {
     const s = ch[i * 2] as number;
     if (s >= 0) f.ch[name] = { s: s / 100, c: (ch[i * 2 + 1] as number) / 100 };
   });
+  if (categories !== undefined) f.cat = categories.map((x) => x / 100);
   return f;
 }
 
@@ -173,6 +179,8 @@ function canonicalFeatures(f: ActivityFeatures): void {
     if (hundredths(v.s) < 0) delete f.ch[c];
     else f.ch[c] = { s: hundredths(v.s) / 100, c: hundredths(v.c) / 100 };
   }
+  const cat = f.cat;
+  if (cat !== undefined) for (let i = 0; i < cat.length; i++) cat[i] = hundredths(cat[i] as number) / 100;
 }
 
 /** Codec of the users store; the key supplies the user id that pending decision ids are made from. */

@@ -10,6 +10,8 @@ export const EventSchema = Type.Object({
   channel: Type.Optional(Type.Union([Channel, Type.Null()])),
   campaignId: Type.Optional(Type.Union([Id, Type.Null()])),
   value: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
+  // The business category (as campaigns number them) of what was viewed, carted or bought.
+  category: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 9 }), Type.Null()])),
   text: Type.Optional(Type.Union([Type.String({ maxLength: 1600 }), Type.Null()])),
   props: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
 });
