@@ -33,7 +33,7 @@ import type { Campaign } from '../processor/messages/index.js';
 import type { OutcomeEvent } from './labels.js';
 import { DECIDE_OFFSET_MS, simCampaign } from './sim-campaign.js';
 import { SimHarness } from './sim-harness.js';
-import { drawOutcomes, trueProbabilities, withTypicalHiddenTraits, type TrueProbabilities } from './sim-outcomes.js';
+import { drawOutcomes, trueProbabilities, visibleProbabilities, type TrueProbabilities } from './sim-outcomes.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -74,7 +74,7 @@ export interface SimSend {
   message: Message;
   campaignId: string;
   p: TrueProbabilities;
-  /** True probabilities with the unobservable traits at typical values (sim-outcomes.ts). */
+  /** The true probabilities averaged over the unobservable traits (visibleProbabilities, sim-outcomes.ts). */
   pVisible: TrueProbabilities;
   y: TrueProbabilities;
 }
@@ -289,7 +289,7 @@ async function decideCounterfactual(
       const m: Message = { userId: d.userId, channel: d.channel as Message['channel'], at: atOf(d), category: categoryOf.get(d.campaignId) ?? 5 };
       const past = [...(history.get(d.userId) ?? []), ...(planned.get(d.userId) ?? [])];
       const p = trueProbabilities(userOf(d.userId), m, past);
-      const pVisible = trueProbabilities(withTypicalHiddenTraits(userOf(d.userId)), m, past);
+      const pVisible = visibleProbabilities(userOf(d.userId), m, past);
       planned.set(d.userId, [...(planned.get(d.userId) ?? []), m.at]);
       sends.push({ decisionId: d.decisionId, message: m, campaignId: d.campaignId, p, pVisible, y: { click: 0, convert: 0, unsubscribe: 0 } });
     }

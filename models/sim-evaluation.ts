@@ -19,7 +19,7 @@ export interface HeadVsTruth {
   auc: number;
   aucTrue: number;
   aucRatio: number;
-  /** AUC of the true probabilities with the unobservable traits at typical values: what the features can reach. */
+  /** AUC of the true probabilities averaged over the unobservable traits: a bound on what the features can reach. */
   aucVisible: number;
   /** 15-bin ECE of the model, and of the true probabilities (its floor at this sample size). */
   ece: number;

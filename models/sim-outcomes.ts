@@ -25,25 +25,38 @@ const OPT_OUT_MAX_MS = 47 * HOUR;
 
 export type TrueProbabilities = Record<Head, number>;
 
-// Population means of the traits no logged feature measures (population.ts): the opt-out base is log-normal with median 0.004;
-// fatigue is uniform on [0.1, 0.5].
-const TYPICAL = { unsubscribe: 0.004, fatigue: 0.3 } as const;
+// The traits no logged feature measures (population.ts): fatigue sensitivity, uniform on
+// [0.1, 0.5], and the opt-out base, log-normal with median 0.004 and σ 0.7.
+const FATIGUE_RANGE = [0.1, 0.5] as const;
+const FATIGUE_GRID = 41;
+const MEAN_UNSUBSCRIBE = 0.004 * Math.exp(0.7 ** 2 / 2);
 
 /**
- * The user with the traits nudge cannot observe set to the population's typical values (fatigue
- * sensitivity and the opt-out base); what stays is what the user's events show, given enough of
- * them: the hour-of-day habit, interest per category (what they view and buy), the messages
- * sent. Its probabilities bound how well a model of the logged features can rank, which
- * estimates those from a finite history and sees the hidden traits only through past clicks.
+ * What the truth says of a message to someone whose hidden traits are unknown: its
+ * probabilities averaged over those traits' distribution (fatigue sensitivity on a 41-point
+ * grid; the opt-out base enters linearly, so at its mean), with everything else as the user's
+ * events show it given enough of them: the hour-of-day habit, interest per category (what they
+ * view and buy), the messages sent. Ranking by P(outcome | what is known) is the best ranking
+ * there is of what is known (Neyman–Pearson), so the AUC of these probabilities bounds the AUC
+ * of any model of the logged features; a model also has to estimate the habit and interests
+ * from a finite history, and sees the hidden traits only through a few past clicks.
  */
-export function withTypicalHiddenTraits(u: SimUser): SimUser {
-  const t = u.traits;
-  return { ...u, traits: { ...t, unsubscribe: TYPICAL.unsubscribe, fatigue: TYPICAL.fatigue } };
+export function visibleProbabilities(u: SimUser, m: Message, history: readonly number[]): TrueProbabilities {
+  const sum: TrueProbabilities = { click: 0, convert: 0, unsubscribe: 0 };
+  const [lo, hi] = FATIGUE_RANGE;
+  for (let i = 0; i < FATIGUE_GRID; i++) {
+    const fatigue = lo + ((hi - lo) * (i + 0.5)) / FATIGUE_GRID;
+    const p = trueProbabilities({ ...u, traits: { ...u.traits, fatigue, unsubscribe: MEAN_UNSUBSCRIBE } }, m, history);
+    sum.click += p.click / FATIGUE_GRID;
+    sum.convert += p.convert / FATIGUE_GRID;
+    sum.unsubscribe += p.unsubscribe / FATIGUE_GRID;
+  }
+  return sum;
 }
 
 export interface DrawnOutcomes {
   p: TrueProbabilities;
-  /** The same with the unobservable traits at typical values (withTypicalHiddenTraits). */
+  /** The same, averaged over the unobservable traits (visibleProbabilities). */
   pVisible: TrueProbabilities;
   y: Record<Head, 0 | 1>;
   events: OutcomeEvent[];
@@ -63,7 +76,7 @@ export function trueProbabilities(u: SimUser, m: Message, history: readonly numb
 /** Draws the outcomes of one message sent at m.at for `campaignId`. */
 export function drawOutcomes(rng: Rng, u: SimUser, m: Message, campaignId: string, history: readonly number[]): DrawnOutcomes {
   const p = trueProbabilities(u, m, history);
-  const pVisible = trueProbabilities(withTypicalHiddenTraits(u), m, history);
+  const pVisible = visibleProbabilities(u, m, history);
   const events: OutcomeEvent[] = [];
   const y: Record<Head, 0 | 1> = { click: 0, convert: 0, unsubscribe: 0 };
   if (rng() < p.click) {

@@ -81,21 +81,28 @@ test('held-out calibration: ECE ≤ 0.02 (15 bins) for every head', () => {
   for (const h of HEADS) assert.ok(model.heads[h].ece <= 0.02, `${h}: ECE ${model.heads[h].ece.toFixed(4)}`);
 });
 
-// Not met (models/README.md, "Trained on the simulator"): click AUC is about 0.77–0.81 of the truth's.
-// The truth rides on per-category interest, responsiveness and fatigue traits that no logged
-// feature measures; the truth itself with those traits at typical values reaches only 0.86–0.90
-// of its full AUC (aucVisible in the printout). On the training run's held-out days the shipped
-// model reaches 0.696, the truth with those traits typical 0.775, the full truth 0.860: past
-// clicks reveal the hidden traits only faintly, so 0.97 is out of reach for these features.
+// Not met (models/README.md, "Trained on the simulator"): click AUC is about 0.92 of the truth's.
+// The truth multiplies a per-user fatigue sensitivity that no event shows (a latent trait of the
+// issue's own world), and the best ranking there is without it, P(click | everything else the
+// truth knows: visibleProbabilities, aucVisible in the printout), reaches only about 0.95 of the
+// truth's AUC. So 0.97 is out of reach for any model of observable data; the next test holds the
+// shipped model to what is reachable.
 test('held-out ranking: click AUC ≥ 97% of the true probabilities\' AUC', { todo: 'unreachable with the logged features: see models/README.md' }, () => {
   const r = model.heads.click;
   assert.ok(r.aucRatio >= 0.97, `click AUC ${r.auc.toFixed(3)} vs truth ${r.aucTrue.toFixed(3)}: ratio ${r.aucRatio.toFixed(3)}`);
 });
 
-// Not met on this population (models/README.md): Σtruth/Σpredicted for conversions is 0.86 on the
-// training run's held-out days and 0.76 here, where clicks are over-predicted too (0.76). Training
-// sees fewer than 300 conversions; in one retraining of the same setup the level came out at 0.95
-// and in another at 0.86, so 10% is not pinned at this volume.
+test('held-out ranking: click AUC ≥ 95% of the best reachable without the hidden traits', () => {
+  // Ranking by P(click | all but the hidden traits) is the best any model of observable data can
+  // do; the shipped model also has to estimate habits and interests from a few days of events.
+  const r = model.heads.click;
+  assert.ok(r.auc >= 0.95 * r.aucVisible, `click AUC ${r.auc.toFixed(3)} vs reachable ${r.aucVisible.toFixed(3)}: ${(r.auc / r.aucVisible).toFixed(3)}`);
+  assert.ok(r.auc > heuristic.heads.click.auc, `the model ranks clicks better than the heuristics: ${r.auc.toFixed(3)} vs ${heuristic.heads.click.auc.toFixed(3)}`);
+});
+
+// Met by a margin that training at this volume does not pin (models/README.md): Σtruth/Σpredicted
+// for conversions was 0.95 here and 0.96 on the training run's held-out days with the shipped model;
+// training sees about 350 conversions, and earlier builds landed anywhere from 0.76 to 1.09.
 test('delayed labels: the conversion head, trained by FNW while conversions were arriving, is within 10% of the truth in the large', () => {
   // Σ true probability ÷ Σ predicted: O/E without the noise of a few dozen drawn conversions.
   const r = model.heads.convert;

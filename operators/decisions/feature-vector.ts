@@ -238,20 +238,37 @@ export function userFeatureParts(user: UserState, now: number): UserFeatureParts
  * hours, and 1 when they hold nothing.
  */
 export function smoothedHourLift(hours: ArrayLike<number>, minuteOfDay: number): number {
-  const centre = minuteOfDay / 60;
+  const w = kernelAt(minuteOfDay);
   let weighted = 0;
-  let weights = 0;
   let total = 0;
   for (let h = 0; h < 24; h++) {
-    let d = Math.abs(h + 0.5 - centre);
-    if (d > 12) d = 24 - d;
-    const w = Math.exp(-(d * d) / (2 * HOUR_KERNEL_HOURS * HOUR_KERNEL_HOURS));
     const x = hours[h] as number;
-    weighted += w * x;
-    weights += w;
+    weighted += (w[h] as number) * x;
     total += x;
   }
-  return total > 0 && weights > 0 ? (24 * weighted) / (total * weights) : 1;
+  return total > 0 ? (24 * weighted) / total : 1;
+}
+
+// Kernel weights per minute of the day, normalised to sum to 1, made when first needed: every
+// row needs them twice (the user's hours and the population's), and slots fall on few minutes.
+const kernels: Array<Float64Array | undefined> = new Array(1440);
+
+function kernelAt(minuteOfDay: number): Float64Array {
+  const m = Math.min(1439, Math.max(0, Math.floor(Number.isFinite(minuteOfDay) ? minuteOfDay : 0)));
+  let w = kernels[m];
+  if (w === undefined) {
+    w = new Float64Array(24);
+    const centre = m / 60;
+    let sum = 0;
+    for (let h = 0; h < 24; h++) {
+      let d = Math.abs(h + 0.5 - centre);
+      if (d > 12) d = 24 - d;
+      sum += w[h] = Math.exp(-(d * d) / (2 * HOUR_KERNEL_HOURS * HOUR_KERNEL_HOURS));
+    }
+    for (let h = 0; h < 24; h++) w[h] = (w[h] as number) / sum;
+    kernels[m] = w;
+  }
+  return w;
 }
 
 // The population's 168 shares pooled to 24 hours of day, per array: the prior changes rarely.
