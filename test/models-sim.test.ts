@@ -82,8 +82,8 @@ test('held-out calibration: ECE ≤ 0.02 (15 bins) for every head', () => {
 });
 
 // Not met (models/README.md, "Trained on the simulator"): click AUC is about 0.92 of the truth's.
-// The truth multiplies a per-user fatigue sensitivity that no event shows (a latent trait of the
-// issue's own world), and the best ranking there is without it, P(click | everything else the
+// The truth multiplies a per-user fatigue sensitivity that no event shows (a latent trait the
+// simulator is specified with), and the best ranking there is without it, P(click | everything else the
 // truth knows: visibleProbabilities, aucVisible in the printout), reaches only about 0.95 of the
 // truth's AUC. So 0.97 is out of reach for any model of observable data; the next test holds the
 // shipped model to what is reachable.
