@@ -1,4 +1,7 @@
+import { featureIndex } from './feature-vector.js';
 import { ScorerWrapper, type Scores } from './scorer.js';
+
+const RECENT_MESSAGES = featureIndex('messages_7d_before_slot');
 
 /**
  * Scores a batch's rows in one call before the batch's candidates are decided one by one.
@@ -70,9 +73,31 @@ export class PrefetchingScorer extends ScorerWrapper {
  */
 export class RowRecorder extends ScorerWrapper {
   #rows: Float32Array[] = [];
+  #earlier = 0;
+
+  /**
+   * How many candidates of the same user come earlier in the batch. Each may leave a message
+   * scheduled before some of this candidate's slots, which then count it in
+   * `messages_7d_before_slot`: the only change to its rows that a scheduled message makes. So
+   * the rows are also recorded with that count raised by 1 … `n`, and the user's second
+   * candidate finds its rows in the batch's call instead of costing a call of its own.
+   */
+  set earlierOfUser(n: number) {
+    this.#earlier = Math.max(0, Math.min(3, Math.floor(n)));
+  }
 
   async score(rows: readonly Float32Array[]): Promise<Scores[]> {
-    for (const row of rows) this.#rows.push(row);
+    for (const row of rows) {
+      this.#rows.push(row);
+      if (this.#earlier === 0) continue;
+      // As featureVector writes it: log1p of a whole count, stored as a float32.
+      const recent = Math.round(Math.expm1(row[RECENT_MESSAGES] as number));
+      for (let j = 1; j <= this.#earlier; j++) {
+        const variant = Float32Array.from(row);
+        variant[RECENT_MESSAGES] = Math.log1p(recent + j);
+        this.#rows.push(variant);
+      }
+    }
     return rows.map(() => ({ click: 0, convert: 0, unsubscribe: 0 }));
   }
 

@@ -336,11 +336,15 @@ export class DecisionOperator implements Operator {
   async prepare(records: readonly InputRecord[], ctx: OperatorContext): Promise<void> {
     const batch = this.#batch;
     if (batch === undefined) return;
+    const seen = new Map<string, number>();
     for (const record of records) {
       if (record.role !== 'candidates') continue;
       const { userId, campaignId, vars } = record.value as Candidate;
       const campaign = ctx.campaigns.get(campaignId);
       if (campaign === undefined) continue;
+      const earlier = seen.get(userId) ?? 0;
+      seen.set(userId, earlier + 1);
+      batch.recorder.earlierOfUser = earlier;
       try {
         await this.#dryRun(batch.dry, userId, campaign, vars ?? {}, false, ctx);
       } catch {
