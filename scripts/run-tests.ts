@@ -3,7 +3,7 @@
  * compiled test file with node's test runner, and stops the broker afterwards, also when
  * tests fail or the run is interrupted.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,18 +42,44 @@ async function main(): Promise<number> {
     await broker?.stop().catch((err: unknown) => console.error(`[kafka] stop failed: ${String(err)}`));
     broker = undefined;
   };
+  let child: ChildProcess | undefined;
+  // The test runner and its per-file processes, as one process group.
+  const killAll = () => {
+    if (child?.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
+      killAll();
       void stop().then(() => process.exit(130));
     });
   }
   try {
     console.error(`running ${files.length} test files: ${files.map((f) => relative(distRoot, f)).join(' ')}`);
-    // --test-force-exit: a test file whose tests have all ended exits even if a failed test left
-    // a socket open; otherwise one leaked server holds the whole run until CI gives up.
-    const child = spawn(process.execPath, ['--test', '--test-force-exit', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
-    return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal !== null ? 1 : 0))));
+    // No --test-force-exit: with several files at once it makes node's runner drop the verdicts
+    // of tests that ran (the tail of a file, under load), and still exit 0 with a smaller count
+    // (nodejs/node#64833; seen here as two state-layers tests missing from a run). A file that
+    // a failed test leaves hanging on an open socket is stopped by this deadline instead.
+    const limitMs = Number(process.env['NUDGE_TEST_DEADLINE_MS'] ?? 75 * 60_000);
+    const started = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env, detached: true });
+    child = started;
+    return await new Promise<number>((resolve) => {
+      const deadline = setTimeout(() => {
+        console.error(`tests still running after ${Math.round(limitMs / 60_000)} min (NUDGE_TEST_DEADLINE_MS): stopped; a test left something open`);
+        killAll();
+      }, limitMs);
+      started.on('exit', (code, signal) => {
+        clearTimeout(deadline);
+        resolve(code ?? (signal !== null ? 1 : 0));
+      });
+    });
   } finally {
+    killAll();
     await stop();
   }
 }
