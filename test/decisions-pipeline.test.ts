@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { localTime } from '../operators/decisions/local-time.js';
+import { featureIndex } from '../operators/decisions/feature-vector.js';
 import { DECISION_STORES } from '../operators/decisions/stores.js';
 import type { UserState } from '../operators/decisions/types.js';
 import { HOUR, MINUTE, MONDAY, activate, campaign, decisionDriver, decisions, indiaUser, sends } from './support/decisions.js';
@@ -266,6 +267,31 @@ test('pipeline: an India SMS whose hydrated text does not fit its registered DLT
     assert.notEqual(fits?.action, 'skip', JSON.stringify(fits?.reasons));
     assert.deepEqual(long?.reasons, ['invalid_template']);
     assert.deepEqual(edited?.reasons, ['invalid_template']);
+  } finally {
+    await d.close();
+  }
+});
+
+test('pipeline: events that name a category count per category in the user state and feed the candidate\'s category_share; a category out of range is dead-lettered', async () => {
+  const d = await decisionDriver();
+  try {
+    d.putCampaign(campaign('c1', { category: 5 }));
+    await d.pipe('profiles', 'u1', indiaUser('u1'));
+    await d.pipe('events', 'u1', { userId: 'u1', ts: MONDAY, type: 'view', category: 5 });
+    await d.pipe('events', 'u1', { userId: 'u1', ts: MONDAY, type: 'view', category: 5 });
+    await d.pipe('events', 'u1', { userId: 'u1', ts: MONDAY, type: 'purchase', value: 499, category: 7 });
+    await d.pipe('events', 'u1', { userId: 'u1', ts: MONDAY, type: 'view', category: null });
+    await d.pipe('events', 'u1', { userId: 'u1', ts: MONDAY, type: 'view', category: 12 });
+    const dead = d.readOutputs('deadletter');
+    assert.equal(dead.length, 1, 'the out-of-range category, and only it');
+    assert.match(JSON.stringify(dead[0]?.value), /category/);
+    const user = await d.storeFor<UserState>(DECISION_STORES.users.name, 'u1').get(['u1']);
+    assert.deepEqual(user?.features.cat, [0, 0, 0, 0, 0, 2, 0, 1, 0, 0]);
+    assert.deepEqual(user?.features.c['view']?.[3], 3, 'the view without a category still counts as a view');
+    await d.pipe('candidates', 'u1', { campaignId: 'c1', userId: 'u1', vars: { product: 'shoes' } });
+    const [decision] = decisions(d);
+    const share = decision?.features?.[featureIndex('category_share')];
+    assert.ok(share !== undefined && Math.abs(share - ((2 + 1) / (3 + 10)) * 10) < 1e-3, `category_share ${share}`);
   } finally {
     await d.close();
   }

@@ -35,6 +35,9 @@ function sampleHour(rng: Rng, hourly: readonly number[]): number {
   return 23;
 }
 
+/** Weight every category gets besides the user's interest in it: people browse. */
+const BROWSE = 0.05;
+
 /** A category drawn in proportion to interest (plus a little of everything: people browse). */
 function sampleCategory(rng: Rng, interest: readonly number[]): number {
   let total = 0;
@@ -46,8 +49,6 @@ function sampleCategory(rng: Rng, interest: readonly number[]): number {
   }
   return interest.length - 1;
 }
-
-const BROWSE = 0.05;
 
 /**
  * A user's sessions between `from` and `to`: a Poisson number per local day, at hours drawn

@@ -352,6 +352,7 @@ export class DecisionOperator implements Operator {
         // the rest of the batch keeps its head start.
       }
     }
+    batch.recorder.earlierOfUser = 0;
     // Replaces the previous batch's answers, also when no candidate asked for any.
     await batch.prefetcher.prefetch(batch.recorder.take());
   }
