@@ -1,4 +1,4 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import type { EmbeddedLog } from '../processor/embedded/log.js';
 import type { BatchResult } from '../processor/partition-task.js';
 import type { Replica } from '../processor/replica.js';
@@ -35,13 +35,14 @@ const CDF_PERCENTILES = [0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 85, 90, 92, 94, 9
 export class DemoProbe {
   readonly samples: ThroughputSample[] = [];
   readonly #histograms = new Map<string, Histogram>();
-  readonly #t0 = performance.now();
   #timer: NodeJS.Timeout | undefined;
 
+  /** `startedAt`: epoch milliseconds the samples' times count from, shared by every replica of a run. */
   constructor(
     private readonly replica: Replica,
     private readonly log: EmbeddedLog,
     private readonly partitions: number,
+    private readonly startedAt: number,
     private readonly intervalMs = 250,
   ) {}
 
@@ -74,37 +75,74 @@ export class DemoProbe {
       decisions += this.log.end(topics.output('decisions'), p);
       sends += this.log.end(topics.output('sends'), p);
     }
-    this.samples.push({ t: (performance.now() - this.#t0) / 1000, decisions, events, sends });
+    this.samples.push({ t: (performance.timeOrigin + performance.now() - this.startedAt) / 1000, decisions, events, sends });
   }
 
-  /** Per-batch latency by batch kind (`records`, `timers`) and over all batches (`all`). */
-  latency(): Record<string, LatencySummary> {
-    const out: Record<string, LatencySummary> = {};
-    for (const [kind, h] of this.#histograms) {
-      // A percentile is the top of its HDR bucket, which can lie above the exact maximum recorded.
-      const at = (p: number) => Math.min(h.getValueAtPercentile(p), h.maxValue);
-      out[kind] = {
-        batches: h.totalCount,
-        p50: at(50),
-        p90: at(90),
-        p99: at(99),
-        p999: at(99.9),
-        max: h.maxValue,
-        cdf: CDF_PERCENTILES.map((p) => [p, at(p)]),
-      };
-    }
-    return out;
+  /** The batch-latency histograms by kind, compressed: what `latencySummaries` reads, from any thread. */
+  encodedHistograms(): Record<string, string> {
+    return Object.fromEntries([...this.#histograms].map(([kind, h]) => [kind, encodeIntoCompressedBase64(h)]));
   }
 
   #histogram(kind: string): Histogram {
     let h = this.#histograms.get(kind);
-    if (h === undefined) {
-      // 1 µs to 10 min at three significant digits.
-      h = build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
-      this.#histograms.set(kind, h);
-    }
+    if (h === undefined) this.#histograms.set(kind, (h = latencyHistogram()));
     return h;
   }
+}
+
+// 1 µs to 10 min at three significant digits.
+const latencyHistogram = () => build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+
+/** Per-batch latency by batch kind (`records`, `timers`) and over all batches (`all`), over every replica's histograms. */
+export function latencySummaries(encoded: ReadonlyArray<Record<string, string>>): Record<string, LatencySummary> {
+  const merged = new Map<string, Histogram>();
+  for (const byKind of encoded) {
+    for (const [kind, base64] of Object.entries(byKind)) {
+      let h = merged.get(kind);
+      if (h === undefined) merged.set(kind, (h = latencyHistogram()));
+      const part = decodeFromCompressedBase64(base64);
+      h.add(part);
+      part.destroy();
+    }
+  }
+  const out: Record<string, LatencySummary> = {};
+  for (const [kind, h] of merged) {
+    // A percentile is the top of its HDR bucket, which can lie above the exact maximum recorded.
+    const at = (p: number) => Math.min(h.getValueAtPercentile(p), h.maxValue);
+    out[kind] = {
+      batches: h.totalCount,
+      p50: at(50),
+      p90: at(90),
+      p99: at(99),
+      p999: at(99.9),
+      max: h.maxValue,
+      cdf: CDF_PERCENTILES.map((p) => [p, at(p)]),
+    };
+  }
+  return out;
+}
+
+/**
+ * One throughput series from several replicas' cumulative samples: at each time any replica
+ * sampled, the sum of every replica's latest sample up to then.
+ */
+export function mergeThroughput(series: ReadonlyArray<readonly ThroughputSample[]>): ThroughputSample[] {
+  if (series.length === 1) return [...(series[0] as ThroughputSample[])];
+  const times = [...new Set(series.flatMap((s) => s.map((x) => x.t)))].sort((a, b) => a - b);
+  const next = series.map(() => 0);
+  const last: Array<ThroughputSample | undefined> = series.map(() => undefined);
+  return times.map((t) => {
+    const sum: ThroughputSample = { t, decisions: 0, events: 0, sends: 0 };
+    series.forEach((s, i) => {
+      while ((next[i] as number) < s.length && (s[next[i] as number] as ThroughputSample).t <= t) last[i] = s[(next[i] as number)++];
+      const x = last[i];
+      if (x === undefined) return;
+      sum.decisions += x.decisions;
+      sum.events += x.events;
+      sum.sends += x.sends;
+    });
+    return sum;
+  });
 }
 
 /** Rates between consecutive samples: what the throughput chart plots. */

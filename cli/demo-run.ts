@@ -1,39 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { validateConfig } from '../config/load.js';
-import { VirtualClock } from '../processor/clock.js';
-import { EmbeddedLog, type AppendRecord } from '../processor/embedded/log.js';
-import { createLogger } from '../processor/logger.js';
-import { createReplica } from '../processor/create-replica.js';
-import { ProcessorMetrics } from '../processor/metrics.js';
-import type { Replica } from '../processor/replica.js';
+import { Worker } from 'node:worker_threads';
 import type { CampaignInput } from '../processor/messages/index.js';
-import { topologyFor } from '../operators/topologies.js';
 import type { DecisionRecord } from '../operators/decisions/decision-record.js';
 import type { SendRecord } from '../operators/sinks/dispatcher.js';
-import { DEFAULT_WORLD, profileRecord, simUser, type SimUser, type WorldConfig } from '../bench/sim/population.js';
-import { userEvents } from '../bench/sim/activity.js';
-import { localTime } from '../operators/decisions/local-time.js';
-import { mixSeed, mulberry32 } from '../bench/sim/random.js';
-import { FeedbackQueue, Responder, type Feedback, type FeedbackKind, type ResponderCounts } from '../bench/sim/responder.js';
+import { DEFAULT_WORLD, simUser, type SimUser, type WorldConfig } from '../bench/sim/population.js';
+import type { FeedbackKind, ResponderCounts } from '../bench/sim/responder.js';
 import { demoCampaigns } from './demo-campaigns.js';
-import type { Scorer } from '../operators/decisions/scorer.js';
-import { buildScorer } from './scorer.js';
-import { DemoProbe, type LatencySummary, type ThroughputSample } from './demo-probe.js';
-import { startDemoProviders, type DemoProviders } from './demo-providers.js';
+import { latencySummaries, mergeThroughput, type LatencySummary, type ThroughputSample } from './demo-probe.js';
+import { DEMO_START, demoCandidates, epochMs, runDemoShard, type DemoArgs, type Shard, type ShardResult } from './demo-shard.js';
+import type { WorkerReply } from './demo-worker.js';
 
-export interface DemoArgs {
-  users: number;
-  partitions: number;
-  seed: number;
-  hours: number;
-  historyDays: number;
-  /** `fake`: sends go over HTTP to the provider fakes on loopback; `recorded`: recorded as sent in-process. */
-  providers?: 'fake' | 'recorded';
-  /** models.scorer of the replica: the shipped learned model (default) or the heuristics. */
-  scorer?: 'learned' | 'heuristic';
-}
+export type { DemoArgs } from './demo-shard.js';
 
 export interface DemoRun {
   args: DemoArgs;
@@ -49,8 +25,10 @@ export interface DemoRun {
   deadLetters: number;
   /** What the simulated users answered and what of it reached nudge before the run ended. */
   feedback: { fed: Record<FeedbackKind, number>; pending: Record<FeedbackKind, number>; counts: ResponderCounts };
-  /** Wall-clock seconds of each phase. */
+  /** Wall-clock seconds of each phase (with several replicas, until the last of them ended it). */
   timings: { generate: number; load: number; decide: number; day: number; total: number };
+  /** CPU seconds of the whole run, every replica's thread included. */
+  cpuSeconds: number;
   throughput: ThroughputSample[];
   latency: Record<string, LatencySummary>;
   userOf: (userId: string) => SimUser;
@@ -58,215 +36,87 @@ export interface DemoRun {
   historyByHour: (userId: string) => readonly number[] | undefined;
 }
 
-const HOUR = 3_600_000;
-const STEP = 5 * 60_000;
-const PRODUCTS = ['running shoes', 'a kurta', 'headphones', 'a smartwatch', 'a saree', 'a backpack'];
-
 /**
  * Runs the demo's world through the pipeline on the embedded default and returns what came
  * out: a simulated population and its past days, three campaigns, the decisions, and a day on
- * a virtual clock during which the users answer the messages they get (clicks, purchases,
- * STOPs), written back to the input topics as they fall due.
+ * a virtual clock during which the users answer the messages they get (demo-shard.ts).
+ *
+ * With `replicas` above 1, that many replicas run at once, each in a worker thread of its own
+ * with its own log, state and provider fakes, and owning every `replicas`-th partition: the
+ * way nudge scales, more replicas sharing a topic's partitions, on one machine's cores.
  */
 export async function runDemo(args: DemoArgs, progress: (line: string) => void = () => {}): Promise<DemoRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'nudge-demo-'));
-  const logger = createLogger('warn');
-  const t0 = performance.now();
-  const seconds = (from: number) => (performance.now() - from) / 1000;
-  let providers: DemoProviders | undefined;
-  let scoring: { scorer: Scorer; stop: () => void } | undefined;
-  try {
-    // Monday 2026-11-23, 09:00 in India.
-    const start = Date.UTC(2026, 10, 23, 3, 30);
-    const clock = new VirtualClock(start);
-    const config = validateConfig({
-      state: { dir: join(dir, 'state') },
-      embedded: { partitions: args.partitions },
-      http: { port: 0 },
-      processor: { timerIntervalMs: 60_000 },
-      models: { scorer: args.scorer ?? 'learned' },
-    });
-    const log = new EmbeddedLog(join(dir, 'log'), { now: () => clock.now() });
-    const metrics = new ProcessorMetrics(undefined, { defaultMetrics: false });
-    if (args.providers !== 'recorded') providers = await startDemoProviders(clock, metrics, config.processor.effectsConcurrency);
-    scoring = await buildScorer(config, metrics, logger);
-    const { replica } = createReplica({ config, topology: topologyFor(config, { scorer: scoring.scorer }), logger, clock, metrics, embeddedLog: log, ...(providers !== undefined ? { effects: providers.handlers } : {}) });
-    const topics = replica.topics;
-    for (const t of [...topics.inputs, ...topics.outputs]) log.createTopic(t, args.partitions);
-    log.createTopic(topics.campaigns, 1);
-    const probe = new DemoProbe(replica, log, args.partitions);
+  const replicas = args.replicas ?? 1;
+  const startedAt = epochMs();
+  const cpu = process.cpuUsage();
+  const shards: Shard[] = Array.from({ length: replicas }, (_, index) => ({ index, of: replicas }));
+  const results =
+    replicas === 1
+      ? [await runDemoShard(args, { index: 0, of: 1 }, startedAt, progress)]
+      : await Promise.all(shards.map((shard) => inWorker(args, shard, startedAt, (line) => progress(`replica ${shard.index + 1}/${replicas}: ${line}`))));
+  const cpuUsed = process.cpuUsage(cpu);
 
-    const world = { ...DEFAULT_WORLD, seed: args.seed };
-    const users = new Map<string, SimUser>();
-    const userOf = (id: string) => {
-      let u = users.get(id);
-      if (u === undefined) users.set(id, (u = simUser(world, Number(id.slice(1)))));
-      return u;
-    };
-    const profiles: AppendRecord[] = [];
-    const events: AppendRecord[] = [];
-    // 24 counters a user, for the baseline that sends at each user's own most active hour.
-    const byHour = new Uint16Array(args.users * 24);
-    for (let i = 0; i < args.users; i++) {
-      const u = userOf(`u${i}`);
-      profiles.push(json(u.userId, profileRecord(u)));
-      for (const e of userEvents(u, start - args.historyDays * 24 * HOUR, start, args.seed)) {
-        events.push(json(u.userId, e));
-        const at = i * 24 + Math.floor(localTime(e.ts, u.timezone).minuteOfDay / 60);
-        byHour[at] = Math.min(0xffff, (byHour[at] as number) + 1);
-      }
-    }
-    const historyByHour = (id: string): readonly number[] | undefined => {
-      const i = Number(id.slice(1));
-      return Number.isInteger(i) && i >= 0 && i < args.users ? Array.from(byHour.subarray(i * 24, i * 24 + 24)) : undefined;
-    };
-    const generated = performance.now();
-    let cpu = process.cpuUsage();
-    // CPU seconds since the last call: on a shared machine wall time alone says little.
-    const cpuSeconds = () => {
-      const d = process.cpuUsage(cpu);
-      cpu = process.cpuUsage();
-      return (d.user + d.system) / 1e6;
-    };
-    probe.start();
-    log.append(topics.input('profiles'), profiles);
-    for (let i = 0; i < events.length; i += 50_000) log.append(topics.input('events'), events.slice(i, i + 50_000));
-    await replica.start();
-    await drained(replica, log);
-    const loaded = performance.now();
-    progress(`loaded ${profiles.length.toLocaleString('en')} profiles and ${events.length.toLocaleString('en')} past events in ${seconds(t0).toFixed(1)} s (${seconds(generated).toFixed(1)} s in the pipeline, ${cpuSeconds().toFixed(1)} s of CPU)`);
-
-    const campaigns = demoCampaigns(start, args.users);
-    log.append(topics.campaigns, campaigns.map((c) => json(c.campaignId, c)));
-    const rng = mulberry32(mixSeed(args.seed, 7));
-    const candidates: Array<{ campaignId: string; userId: string }> = [];
-    const candidateRecords: AppendRecord[] = [];
-    const audience: Record<string, number> = { 'otp-login': 0.02, 'flash-sale': 0.6, 'cart-reminder': 0.25 };
-    for (let i = 0; i < args.users; i++) {
-      for (const c of campaigns) {
-        if (rng() >= (audience[c.campaignId] ?? 0)) continue;
-        const vars = c.campaignId === 'otp-login' ? { otp: String(100000 + Math.floor(rng() * 900000)) } : { product: PRODUCTS[i % PRODUCTS.length] as string };
-        candidates.push({ campaignId: c.campaignId, userId: `u${i}` });
-        candidateRecords.push(json(`u${i}`, { campaignId: c.campaignId, userId: `u${i}`, vars }));
-      }
-    }
-    log.append(topics.input('candidates'), candidateRecords);
-    await drained(replica, log);
-    const decided = performance.now();
-    const decideSeconds = (decided - loaded) / 1000;
-    const scored = await scoringCalls(metrics);
-    progress(
-      `decided ${candidates.length.toLocaleString('en')} candidates in ${decideSeconds.toFixed(1)} s (${Math.round(candidates.length / decideSeconds).toLocaleString('en')}/s, ${cpuSeconds().toFixed(1)} s of CPU); ` +
-        `${scoring.scorer.version}: ${scored.rows.toLocaleString('en')} rows in ${scored.calls.toLocaleString('en')} scoring calls (${scored.seconds.toFixed(1)} s)`,
-    );
-
-    // Run the day: the virtual clock moves in 5-minute steps; answers to earlier messages that
-    // have come due are written to the input topics first, then scheduled sends fire, then the
-    // users get the messages just sent.
-    const promo = new Map(campaigns.filter((c) => c.kind === 'promotional' || c.kind === 'reminder').map((c) => [c.campaignId, c.category ?? 5]));
-    const responder = new Responder({ seed: mixSeed(args.seed, 0x5e4d), categoryOf: (id) => promo.get(id) });
-    const queue = new FeedbackQueue();
-    const fed: Record<FeedbackKind, number> = { click: 0, conversion: 0, opt_out: 0 };
-    const sendsRead = new Array<number>(args.partitions).fill(0);
-    for (let t = start; t <= start + args.hours * HOUR; t += STEP) {
-      clock.set(t);
-      const due = queue.due(t);
-      if (due.length > 0) {
-        appendFeedback(log, replica, due);
-        for (const f of due) fed[f.kind]++;
-        await drained(replica, log);
-      }
-      await replica.fireTimers();
-      await settled(replica);
-      for (let p = 0; p < args.partitions; p++) {
-        const end = log.end(topics.output('sends'), p);
-        for (const r of log.read(topics.output('sends'), p, sendsRead[p] as number, end - (sendsRead[p] as number))) {
-          const send = JSON.parse((r.value as Buffer).toString('utf8')) as SendRecord;
-          queue.push(responder.answer(send, userOf(send.userId)));
-        }
-        sendsRead[p] = end;
-      }
-    }
-    const day = performance.now();
-    probe.stop();
-    await replica.stop();
-
-    const decisions = readAll<DecisionRecord>(log, topics.output('decisions'), args.partitions);
-    const sends = readAll<SendRecord>(log, topics.output('sends'), args.partitions);
-    let deadLetters = 0;
-    for (let p = 0; p < args.partitions; p++) deadLetters += log.end(topics.output('deadletter'), p);
-    await log.close();
-    return {
-      args,
-      world,
-      start,
-      campaigns,
-      candidates,
-      decisions,
-      sends,
-      historyEvents: events.length,
-      deadLetters,
-      feedback: { fed, pending: queue.pending(), counts: { ...responder.counts } },
-      timings: { generate: (generated - t0) / 1000, load: (loaded - generated) / 1000, decide: decideSeconds, day: (day - decided) / 1000, total: seconds(t0) },
-      throughput: probe.samples,
-      latency: probe.latency(),
-      userOf,
-      historyByHour,
-    };
-  } finally {
-    await providers?.close();
-    scoring?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Model calls so far, their rows and their time (nudge_scoring_batch_size, nudge_scoring_seconds). */
-async function scoringCalls(metrics: ProcessorMetrics): Promise<{ calls: number; rows: number; seconds: number }> {
-  const sum = async (h: ProcessorMetrics['scoringBatch'], suffix: string) => {
-    const m = await h.get();
-    return m.values.find((v) => v.metricName === `${m.name}${suffix}`)?.value ?? 0;
+  const world = { ...DEFAULT_WORLD, seed: args.seed };
+  const users = new Map<string, SimUser>();
+  const userOf = (id: string) => {
+    let u = users.get(id);
+    if (u === undefined) users.set(id, (u = simUser(world, Number(id.slice(1)))));
+    return u;
   };
-  return { calls: await sum(metrics.scoringBatch, '_count'), rows: await sum(metrics.scoringBatch, '_sum'), seconds: await sum(metrics.scoringSeconds, '_sum') };
+  const byHour = new Uint16Array(args.users * 24);
+  for (const r of results) r.historyByHour.forEach((v, i) => v !== 0 && (byHour[i] = v));
+  const historyByHour = (id: string): readonly number[] | undefined => {
+    const i = Number(id.slice(1));
+    return Number.isInteger(i) && i >= 0 && i < args.users ? Array.from(byHour.subarray(i * 24, i * 24 + 24)) : undefined;
+  };
+  const campaigns = demoCampaigns(DEMO_START, args.users);
+  // In log order: partition by partition, as one replica owning them all reads them back.
+  const owned = results.flatMap((r) => r.partitions).sort((a, b) => a.partition - b.partition);
+  const last = (phase: keyof ShardResult['ends']) => Math.max(...results.map((r) => r.ends[phase]));
+  const sum = <K extends string>(pick: (r: ShardResult) => Record<K, number>): Record<K, number> => {
+    const out = {} as Record<K, number>;
+    for (const r of results) for (const [k, v] of Object.entries(pick(r)) as Array<[K, number]>) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  return {
+    args,
+    world,
+    start: DEMO_START,
+    campaigns,
+    candidates: demoCandidates(args, campaigns).map(({ campaignId, userId }) => ({ campaignId, userId })),
+    decisions: owned.flatMap((p) => p.decisions),
+    sends: owned.flatMap((p) => p.sends),
+    historyEvents: results.reduce((a, r) => a + r.historyEvents, 0),
+    deadLetters: results.reduce((a, r) => a + r.deadLetters, 0),
+    feedback: { fed: sum((r) => r.feedback.fed), pending: sum((r) => r.feedback.pending), counts: sum((r) => r.feedback.counts) },
+    timings: {
+      generate: (last('generate') - startedAt) / 1000,
+      load: (last('load') - last('generate')) / 1000,
+      decide: (last('decide') - last('load')) / 1000,
+      day: (last('day') - last('decide')) / 1000,
+      total: (epochMs() - startedAt) / 1000,
+    },
+    cpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6,
+    throughput: mergeThroughput(results.map((r) => r.throughput)),
+    latency: latencySummaries(results.map((r) => r.latency)),
+    userOf,
+    historyByHour,
+  };
 }
 
-function json(key: string, value: unknown): AppendRecord {
-  return { key, value: JSON.stringify(value), headers: { 'content-type': 'application/json' } };
-}
-
-function appendFeedback(log: EmbeddedLog, replica: Replica, due: readonly Feedback[]): void {
-  const events = due.filter((f) => f.role === 'events').map((f) => json(f.userId, f.value));
-  const profiles = due.filter((f) => f.role === 'profiles').map((f) => json(f.userId, f.value));
-  if (events.length > 0) log.append(replica.topics.input('events'), events);
-  if (profiles.length > 0) log.append(replica.topics.input('profiles'), profiles);
-}
-
-/** Until every input record appended so far has been processed and committed. */
-async function drained(replica: Replica, log: EmbeddedLog): Promise<void> {
-  for (;;) {
-    let behind = false;
-    for (const topic of replica.topics.inputs) {
-      for (const [p, task] of replica.tasks) if ((task.position(topic) ?? 0) < log.end(topic, p)) behind = true;
-    }
-    if (!behind) return;
-    // A short poll: the simulated day waits here at every step that feeds answers back, so a
-    // long one would add up to seconds of idling over a day of 5-minute steps.
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-/** Until the sends asked for so far have been performed and their outcomes committed to `nudge.sends`. */
-async function settled(replica: Replica): Promise<void> {
-  await replica.effects.drained();
-  // Outcomes are committed under each partition's lock, queued behind whatever holds it now.
-  for (const task of replica.tasks.values()) await task.lock.idle();
-}
-
-function readAll<T>(log: EmbeddedLog, topic: string, partitions: number): T[] {
-  const out: T[] = [];
-  for (let p = 0; p < partitions; p++) {
-    for (let from = 0; from < log.end(topic, p); from += 10_000) {
-      for (const r of log.read(topic, p, from, 10_000)) out.push(JSON.parse((r.value as Buffer).toString('utf8')) as T);
-    }
-  }
-  return out;
+/** One replica's share in a worker thread (demo-worker.ts); its progress lines come back as they happen. */
+function inWorker(args: DemoArgs, shard: Shard, startedAt: number, progress: (line: string) => void): Promise<ShardResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./demo-worker.js', import.meta.url), { workerData: { args, shard, startedAt } });
+    let result: ShardResult | undefined;
+    worker.on('message', (m: WorkerReply) => {
+      if (m.type === 'progress') progress(m.line);
+      else result = m.result;
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => {
+      if (result !== undefined) resolve(result);
+      else reject(new Error(`demo replica ${shard.index + 1}/${shard.of} exited with code ${code} before its result`));
+    });
+  });
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, NudgeError, errorMessage } from '../errors/index.js';
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
           // candidates through the pipeline, then the HTTP sends to the provider fakes.
           .option('users', { type: 'number', default: 20_000, describe: 'simulated users' })
           .option('partitions', { type: 'number', default: 4 })
+          .option('replicas', { type: 'number', describe: 'replicas run at once, a worker thread each, sharing the partitions as a consumer group does (default: one per core, at most 2 and at most --partitions)' })
           .option('seed', { type: 'number', default: 42 })
           .option('hours', { type: 'number', default: 12, describe: 'simulated hours to run after the campaigns start' })
           .option('history-days', { type: 'number', default: 1, describe: 'days of past activity per user' })
@@ -65,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
           .option('providers', { choices: ['fake', 'recorded'] as const, default: 'fake' as const, describe: 'fake: sends go over HTTP to provider fakes on loopback; recorded: recorded as sent in-process' })
           .option('scorer', { choices: ['learned', 'heuristic'] as const, default: 'learned' as const, describe: 'learned: the model shipped in models/default, through TF.js; heuristic: the hand-set scorer' }),
       async (args) => {
-        code = await demoCommand({ users: args.users, partitions: args.partitions, seed: args.seed, hours: args.hours, historyDays: args['history-days'], providers: args.providers, scorer: args.scorer, report: args.report });
+        code = await demoCommand({ users: args.users, partitions: args.partitions, replicas: args.replicas ?? Math.max(1, Math.min(2, availableParallelism(), args.partitions)), seed: args.seed, hours: args.hours, historyDays: args['history-days'], providers: args.providers, scorer: args.scorer, report: args.report });
       },
     )
     .command(

@@ -123,6 +123,20 @@ export class Replica extends EventEmitter implements EngineHandler {
     this.log.info({ engine: this.#engine.kind, partitions: [...this.tasks.keys()] }, 'replica running');
   }
 
+  /**
+   * Commits the outcomes waiting out their linger now, and resolves once they are in
+   * `nudge.sends`. A driver on a virtual clock needs it: its steps can run faster than the
+   * linger's real milliseconds, and a step would not see the sends it just made.
+   */
+  async commitOutcomes(): Promise<void> {
+    await Promise.all(
+      [...this.#outcomeTimers.keys()].map((p) => {
+        const task = this.tasks.get(p);
+        return task === undefined ? undefined : this.#flushOutcomes(p, task);
+      }),
+    );
+  }
+
   /** Graceful: stop fetching, finish the batch in flight, commit, close stores, leave the group. */
   async stop(): Promise<void> {
     if (this.#phase === 'stopping' || this.#phase === 'stopped') return;
@@ -133,10 +147,7 @@ export class Replica extends EventEmitter implements EngineHandler {
     await Promise.race([this.effects.drained(), new Promise((r) => setTimeout(r, this.config.processor.shutdownTimeoutMs / 2).unref())]);
     // Outcomes still lingering are committed now, while the engine can still commit (revoked() flushes
     // too, but on Kafka it runs as the consumer leaves): left behind, their sends would be found unresolved.
-    await Promise.all([...this.#outcomeTimers.keys()].map((p) => {
-      const task = this.tasks.get(p);
-      return task === undefined ? undefined : this.#flushOutcomes(p, task);
-    }));
+    await this.commitOutcomes();
     await Promise.all([...this.tasks.values()].map((t) => t.lock.idle()));
     await this.#engine?.stop();
     this.effects.close();

@@ -82,3 +82,25 @@ test('replica: stopping commits the outcomes that are still lingering, so their 
     await r.close();
   }
 });
+
+test('replica: commitOutcomes() commits the lingering outcomes at once and keeps the replica running', async () => {
+  const sink = staggeredSink(0);
+  const r = embeddedReplica({ partitions: 1, effects: [sink], processor: { outcomeLingerMs: 1000 } });
+  try {
+    const wave = await otpWave(r, 3);
+    await waitFor(() => sink.answered === 3, 'the provider answered all three', 10_000);
+    assert.equal(wave.sends().length, 0, 'still lingering');
+    await r.replica.commitOutcomes();
+    assert.equal(wave.sends().length, 3, 'committed when asked, long before the linger ended');
+    assert.equal(wave.outcomeCommits(), 1);
+    // Nothing left to commit: a second call is a no-op, and the replica still decides.
+    await r.replica.commitOutcomes();
+    assert.equal(wave.outcomeCommits(), 1);
+    const decisions = r.replica.topics.output('decisions');
+    const before = r.log.end(decisions, 0);
+    r.log.append(r.replica.topics.input('candidates'), [jsonRecord('u9', { campaignId: 'otp', userId: 'u9', vars: { product: 'x', otp: '654321' } })]);
+    await waitFor(() => r.log.end(decisions, 0) === before + 1, 'a later candidate is still decided', 10_000);
+  } finally {
+    await r.close();
+  }
+});

@@ -1,0 +1,293 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateConfig } from '../config/load.js';
+import { VirtualClock } from '../processor/clock.js';
+import { EmbeddedLog, type AppendRecord } from '../processor/embedded/log.js';
+import { createLogger } from '../processor/logger.js';
+import { createReplica } from '../processor/create-replica.js';
+import { ProcessorMetrics } from '../processor/metrics.js';
+import { partitionFor } from '../processor/partitioner.js';
+import type { Replica } from '../processor/replica.js';
+import type { CampaignInput } from '../processor/messages/index.js';
+import { topologyFor } from '../operators/topologies.js';
+import type { DecisionRecord } from '../operators/decisions/decision-record.js';
+import type { SendRecord } from '../operators/sinks/dispatcher.js';
+import { DEFAULT_WORLD, profileRecord, simUser, type SimUser } from '../bench/sim/population.js';
+import { userEvents } from '../bench/sim/activity.js';
+import { localTime } from '../operators/decisions/local-time.js';
+import { mixSeed, mulberry32 } from '../bench/sim/random.js';
+import { FeedbackQueue, Responder, type Feedback, type FeedbackKind, type ResponderCounts } from '../bench/sim/responder.js';
+import { demoCampaigns } from './demo-campaigns.js';
+import type { Scorer } from '../operators/decisions/scorer.js';
+import { buildScorer } from './scorer.js';
+import { DemoProbe, type ThroughputSample } from './demo-probe.js';
+import { startDemoProviders, type DemoProviders } from './demo-providers.js';
+
+export interface DemoArgs {
+  users: number;
+  partitions: number;
+  seed: number;
+  hours: number;
+  historyDays: number;
+  /**
+   * Replicas to run, each on a thread of its own and owning every `replicas`-th partition, as
+   * the members of a consumer group share a topic's partitions (default 1: one replica, in
+   * the calling thread).
+   */
+  replicas?: number;
+  /** `fake`: sends go over HTTP to the provider fakes on loopback; `recorded`: recorded as sent in-process. */
+  providers?: 'fake' | 'recorded';
+  /** models.scorer of the replica: the shipped learned model (default) or the heuristics. */
+  scorer?: 'learned' | 'heuristic';
+}
+
+/** Which replica of how many: it owns the partitions p with p % of === index. */
+export interface Shard {
+  index: number;
+  of: number;
+}
+
+/** What one replica's share of the run produced: plain data, so that it can cross from a worker thread. */
+export interface ShardResult {
+  shard: Shard;
+  /** The partitions this replica owned, and for each its decisions and its sends, in log order. */
+  partitions: Array<{ partition: number; decisions: DecisionRecord[]; sends: SendRecord[] }>;
+  historyEvents: number;
+  deadLetters: number;
+  feedback: { fed: Record<FeedbackKind, number>; pending: Record<FeedbackKind, number>; counts: ResponderCounts };
+  /** Epoch milliseconds at which each phase ended. */
+  ends: { generate: number; load: number; decide: number; day: number };
+  throughput: ThroughputSample[];
+  /** HDR histograms of batch latency by kind, compressed (hdr-histogram-js). */
+  latency: Record<string, string>;
+  /** Past events by user and local hour (24 counters a user, users × 24), this replica's users only. */
+  historyByHour: Uint16Array;
+  scoring: { version: string; calls: number; rows: number; seconds: number };
+}
+
+export const HOUR = 3_600_000;
+const STEP = 5 * 60_000;
+const PRODUCTS = ['running shoes', 'a kurta', 'headphones', 'a smartwatch', 'a saree', 'a backpack'];
+
+/** Monday 2026-11-23, 09:00 in India: when the demo's campaigns start. */
+export const DEMO_START = Date.UTC(2026, 10, 23, 3, 30);
+
+/** Epoch milliseconds, comparable between threads (performance.now() counts from each thread's start). */
+export const epochMs = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * The demo's candidates, in order: every user is drawn into each campaign's audience at that
+ * campaign's rate from one seeded stream, so every replica draws the same audience and keeps
+ * the rows of its own users.
+ */
+export function demoCandidates(args: DemoArgs, campaigns: readonly CampaignInput[], keep: (userIndex: number) => boolean = () => true): Array<{ campaignId: string; userId: string; vars: Record<string, string> }> {
+  const rng = mulberry32(mixSeed(args.seed, 7));
+  const out: Array<{ campaignId: string; userId: string; vars: Record<string, string> }> = [];
+  const audience: Record<string, number> = { 'otp-login': 0.02, 'flash-sale': 0.6, 'cart-reminder': 0.25 };
+  for (let i = 0; i < args.users; i++) {
+    for (const c of campaigns) {
+      if (rng() >= (audience[c.campaignId] ?? 0)) continue;
+      const vars: Record<string, string> = c.campaignId === 'otp-login' ? { otp: String(100000 + Math.floor(rng() * 900000)) } : { product: PRODUCTS[i % PRODUCTS.length] as string };
+      if (keep(i)) out.push({ campaignId: c.campaignId, userId: `u${i}`, vars });
+    }
+  }
+  return out;
+}
+
+/**
+ * One replica's share of the demo on the embedded default: its users (those whose key lands
+ * on one of its partitions) and their past days, the three campaigns' candidates among them,
+ * the decisions, and a day on a virtual clock during which the users answer the messages they
+ * get (clicks, purchases, STOPs), written back to the input topics as they fall due.
+ *
+ * A replica's log has every partition, as the topic does, and its decisions divide campaign
+ * budgets and rates by that count, as a consumer-group member's do; the partitions it does
+ * not own stay empty. Nothing a partition decides depends on another partition, so the
+ * replicas together decide exactly what one replica owning every partition decides.
+ */
+export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: number, progress: (line: string) => void = () => {}): Promise<ShardResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'nudge-demo-'));
+  const logger = createLogger('warn');
+  const seconds = (from: number) => (epochMs() - from) / 1000;
+  let providers: DemoProviders | undefined;
+  let scoring: { scorer: Scorer; stop: () => void } | undefined;
+  try {
+    const start = DEMO_START;
+    const clock = new VirtualClock(start);
+    const config = validateConfig({
+      state: { dir: join(dir, 'state') },
+      embedded: { partitions: args.partitions },
+      http: { port: 0 },
+      processor: { timerIntervalMs: 60_000 },
+      models: { scorer: args.scorer ?? 'learned' },
+    });
+    const log = new EmbeddedLog(join(dir, 'log'), { now: () => clock.now() });
+    const metrics = new ProcessorMetrics(undefined, { defaultMetrics: false });
+    if (args.providers !== 'recorded') providers = await startDemoProviders(clock, metrics, config.processor.effectsConcurrency);
+    scoring = await buildScorer(config, metrics, logger);
+    const { replica } = createReplica({ config, topology: topologyFor(config, { scorer: scoring.scorer }), logger, clock, metrics, embeddedLog: log, ...(providers !== undefined ? { effects: providers.handlers } : {}) });
+    const topics = replica.topics;
+    for (const t of [...topics.inputs, ...topics.outputs]) log.createTopic(t, args.partitions);
+    log.createTopic(topics.campaigns, 1);
+    const owned = Array.from({ length: args.partitions }, (_, p) => p).filter((p) => p % shard.of === shard.index);
+    const mine = (userIndex: number) => shard.of === 1 || partitionFor(Buffer.from(`u${userIndex}`, 'utf8'), args.partitions) % shard.of === shard.index;
+    const probe = new DemoProbe(replica, log, args.partitions, startedAt);
+
+    const world = { ...DEFAULT_WORLD, seed: args.seed };
+    const users = new Map<string, SimUser>();
+    const userOf = (id: string) => {
+      let u = users.get(id);
+      if (u === undefined) users.set(id, (u = simUser(world, Number(id.slice(1)))));
+      return u;
+    };
+    const profiles: AppendRecord[] = [];
+    const events: AppendRecord[] = [];
+    const byHour = new Uint16Array(args.users * 24);
+    for (let i = 0; i < args.users; i++) {
+      if (!mine(i)) continue;
+      const u = userOf(`u${i}`);
+      profiles.push(json(u.userId, profileRecord(u)));
+      for (const e of userEvents(u, start - args.historyDays * 24 * HOUR, start, args.seed)) {
+        events.push(json(u.userId, e));
+        const at = i * 24 + Math.floor(localTime(e.ts, u.timezone).minuteOfDay / 60);
+        byHour[at] = Math.min(0xffff, (byHour[at] as number) + 1);
+      }
+    }
+    const generated = epochMs();
+    let cpu = process.cpuUsage();
+    // CPU seconds since the last call: on a shared machine wall time alone says little. Worker
+    // threads share the process's count, so with more than one replica only the run's total is told.
+    const cpuSeconds = () => {
+      const d = process.cpuUsage(cpu);
+      cpu = process.cpuUsage();
+      return shard.of === 1 ? `, ${((d.user + d.system) / 1e6).toFixed(1)} s of CPU` : '';
+    };
+    probe.start();
+    log.append(topics.input('profiles'), profiles);
+    for (let i = 0; i < events.length; i += 50_000) log.append(topics.input('events'), events.slice(i, i + 50_000));
+    await replica.start();
+    await drained(replica, log);
+    const loaded = epochMs();
+    progress(`loaded ${profiles.length.toLocaleString('en')} profiles and ${events.length.toLocaleString('en')} past events in ${seconds(startedAt).toFixed(1)} s (${seconds(generated).toFixed(1)} s in the pipeline${cpuSeconds()})`);
+
+    const campaigns = demoCampaigns(start, args.users);
+    log.append(topics.campaigns, campaigns.map((c) => json(c.campaignId, c)));
+    const candidates = demoCandidates(args, campaigns, mine);
+    log.append(
+      topics.input('candidates'),
+      candidates.map((c) => json(c.userId, c)),
+    );
+    await drained(replica, log);
+    const decided = epochMs();
+    const decideSeconds = (decided - loaded) / 1000;
+    const scored = await scoringCalls(metrics);
+    progress(
+      `decided ${candidates.length.toLocaleString('en')} candidates in ${decideSeconds.toFixed(1)} s (${Math.round(candidates.length / decideSeconds).toLocaleString('en')}/s${cpuSeconds()}); ` +
+        `${scoring.scorer.version}: ${scored.rows.toLocaleString('en')} rows in ${scored.calls.toLocaleString('en')} scoring calls (${scored.seconds.toFixed(1)} s)`,
+    );
+
+    // Run the day: the virtual clock moves in 5-minute steps; answers to earlier messages that
+    // have come due are written to the input topics first, then scheduled sends fire, then the
+    // users get the messages just sent.
+    const promo = new Map(campaigns.filter((c) => c.kind === 'promotional' || c.kind === 'reminder').map((c) => [c.campaignId, c.category ?? 5]));
+    const responder = new Responder({ seed: mixSeed(args.seed, 0x5e4d), categoryOf: (id) => promo.get(id) });
+    const queue = new FeedbackQueue();
+    const fed: Record<FeedbackKind, number> = { click: 0, conversion: 0, opt_out: 0 };
+    const sendsRead = new Array<number>(args.partitions).fill(0);
+    for (let t = start; t <= start + args.hours * HOUR; t += STEP) {
+      clock.set(t);
+      const due = queue.due(t);
+      if (due.length > 0) {
+        appendFeedback(log, replica, due);
+        for (const f of due) fed[f.kind]++;
+        await drained(replica, log);
+      }
+      await replica.fireTimers();
+      await settled(replica);
+      for (const p of owned) {
+        const end = log.end(topics.output('sends'), p);
+        for (const r of log.read(topics.output('sends'), p, sendsRead[p] as number, end - (sendsRead[p] as number))) {
+          const send = JSON.parse((r.value as Buffer).toString('utf8')) as SendRecord;
+          queue.push(responder.answer(send, userOf(send.userId)));
+        }
+        sendsRead[p] = end;
+      }
+    }
+    const day = epochMs();
+    probe.stop();
+    await replica.stop();
+
+    const partitions = owned.map((p) => ({ partition: p, decisions: readAll<DecisionRecord>(log, topics.output('decisions'), p), sends: readAll<SendRecord>(log, topics.output('sends'), p) }));
+    let deadLetters = 0;
+    for (let p = 0; p < args.partitions; p++) deadLetters += log.end(topics.output('deadletter'), p);
+    await log.close();
+    return {
+      shard,
+      partitions,
+      historyEvents: events.length,
+      deadLetters,
+      feedback: { fed, pending: queue.pending(), counts: { ...responder.counts } },
+      ends: { generate: generated, load: loaded, decide: decided, day },
+      throughput: probe.samples,
+      latency: probe.encodedHistograms(),
+      historyByHour: byHour,
+      scoring: { version: scoring.scorer.version, ...scored },
+    };
+  } finally {
+    await providers?.close();
+    scoring?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Model calls so far, their rows and their time (nudge_scoring_batch_size, nudge_scoring_seconds). */
+async function scoringCalls(metrics: ProcessorMetrics): Promise<{ calls: number; rows: number; seconds: number }> {
+  const sum = async (h: ProcessorMetrics['scoringBatch'], suffix: string) => {
+    const m = await h.get();
+    return m.values.find((v) => v.metricName === `${m.name}${suffix}`)?.value ?? 0;
+  };
+  return { calls: await sum(metrics.scoringBatch, '_count'), rows: await sum(metrics.scoringBatch, '_sum'), seconds: await sum(metrics.scoringSeconds, '_sum') };
+}
+
+function json(key: string, value: unknown): AppendRecord {
+  return { key, value: JSON.stringify(value), headers: { 'content-type': 'application/json' } };
+}
+
+function appendFeedback(log: EmbeddedLog, replica: Replica, due: readonly Feedback[]): void {
+  const events = due.filter((f) => f.role === 'events').map((f) => json(f.userId, f.value));
+  const profiles = due.filter((f) => f.role === 'profiles').map((f) => json(f.userId, f.value));
+  if (events.length > 0) log.append(replica.topics.input('events'), events);
+  if (profiles.length > 0) log.append(replica.topics.input('profiles'), profiles);
+}
+
+/** Until every input record appended so far has been processed and committed. */
+async function drained(replica: Replica, log: EmbeddedLog): Promise<void> {
+  for (;;) {
+    let behind = false;
+    for (const topic of replica.topics.inputs) {
+      for (const [p, task] of replica.tasks) if ((task.position(topic) ?? 0) < log.end(topic, p)) behind = true;
+    }
+    if (!behind) return;
+    // A short poll: the simulated day waits here at every step that feeds answers back, so a
+    // long one would add up to seconds of idling over a day of 5-minute steps.
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Until the sends asked for so far have been performed and their outcomes committed to `nudge.sends`. */
+async function settled(replica: Replica): Promise<void> {
+  await replica.effects.drained();
+  // Outcomes linger a few real milliseconds to be committed together; a step takes less.
+  await replica.commitOutcomes();
+  // Outcomes are committed under each partition's lock, queued behind whatever holds it now.
+  for (const task of replica.tasks.values()) await task.lock.idle();
+}
+
+function readAll<T>(log: EmbeddedLog, topic: string, partition: number): T[] {
+  const out: T[] = [];
+  for (let from = 0; from < log.end(topic, partition); from += 10_000) {
+    for (const r of log.read(topic, partition, from, 10_000)) out.push(JSON.parse((r.value as Buffer).toString('utf8')) as T);
+  }
+  return out;
+}

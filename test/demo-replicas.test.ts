@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { before, test } from 'node:test';
+import { runDemo, type DemoRun } from '../cli/demo-run.js';
+import type { SendRecord } from '../operators/sinks/dispatcher.js';
+
+// The same small world twice: one replica owning the four partitions in this thread, and two
+// replicas in worker threads owning two each.
+const ARGS = { users: 800, partitions: 4, seed: 7, hours: 12, historyDays: 1 };
+let one: DemoRun;
+let two: DemoRun;
+
+before(async () => {
+  one = await runDemo({ ...ARGS, replicas: 1 });
+  two = await runDemo({ ...ARGS, replicas: 2 });
+});
+
+// The provider's message id is the fakes' random draw, and sends of one partition are logged as
+// their provider calls complete, so the comparison is of the sends as a set, without that id.
+const sendKey = ({ providerMessageId: _id, ...rest }: SendRecord) => JSON.stringify(rest);
+
+test('demo: two replicas in worker threads decide and send exactly what one replica owning every partition does', () => {
+  assert.ok(one.decisions.length > 500, `${one.decisions.length} decisions`);
+  assert.deepEqual(two.decisions, one.decisions);
+  assert.ok(one.sends.length > 200, `${one.sends.length} sends`);
+  assert.deepEqual(two.sends.map(sendKey).sort(), one.sends.map(sendKey).sort());
+  assert.deepEqual(two.candidates, one.candidates);
+  assert.equal(two.historyEvents, one.historyEvents);
+  for (const id of ['u0', 'u1', 'u399', 'u799']) assert.deepEqual(two.historyByHour(id), one.historyByHour(id), id);
+  assert.deepEqual(two.feedback, one.feedback);
+  assert.equal(two.deadLetters, 0);
+});
+
+test('demo: the users answer every promotional message sent, the last step of the day included', () => {
+  for (const run of [one, two]) {
+    const promotional = run.sends.filter((s) => s.status === 'sent' && s.campaignId !== 'otp-login').length;
+    assert.equal(run.feedback.counts.answered, promotional);
+  }
+});
+
+test('demo: the replicas\' throughput samples and batch latencies are merged into one view', () => {
+  const last = two.throughput.at(-1);
+  assert.ok(last !== undefined);
+  assert.equal(last.decisions, two.decisions.length);
+  assert.equal(last.sends, two.sends.length);
+  for (let i = 1; i < two.throughput.length; i++) {
+    const [a, b] = [two.throughput[i - 1], two.throughput[i]];
+    assert.ok(a !== undefined && b !== undefined && b.t >= a.t && b.decisions >= a.decisions && b.events >= a.events, 'cumulative and in time order');
+  }
+  const all = two.latency['all'];
+  const records = two.latency['records'];
+  assert.ok(all !== undefined && records !== undefined);
+  // Every batch of both replicas is in the merged histogram once.
+  assert.equal(all.batches, records.batches + (two.latency['timers']?.batches ?? 0));
+  assert.ok(all.batches > (one.latency['all']?.batches ?? 0) / 2);
+  assert.ok(all.p50 <= all.p99 && all.p99 <= all.max);
+});
+
+test('nudge demo: more replicas than partitions is a configuration error naming --replicas, exit status 2', () => {
+  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const r = spawnSync(process.execPath, [cli, 'demo', '--partitions', '2', '--replicas', '3'], { encoding: 'utf8' });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--replicas: got 3 \(allowed: an integer from 1 to --partitions \(2\)\)/);
+});
