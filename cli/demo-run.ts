@@ -50,10 +50,15 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
   const startedAt = epochMs();
   const cpu = process.cpuUsage();
   const shards: Shard[] = Array.from({ length: replicas }, (_, index) => ({ index, of: replicas }));
+  const workers: Worker[] = [];
   const results =
     replicas === 1
       ? [await runDemoShard(args, { index: 0, of: 1 }, startedAt, progress)]
-      : await Promise.all(shards.map((shard) => inWorker(args, shard, startedAt, (line) => progress(`replica ${shard.index + 1}/${replicas}: ${line}`))));
+      : await Promise.all(shards.map((shard) => inWorker(args, shard, startedAt, workers, (line) => progress(`replica ${shard.index + 1}/${replicas}: ${line}`)))).catch(async (e: unknown) => {
+          // One replica failed: the others would keep the process alive to the end of their run for nothing.
+          await Promise.all(workers.map((w) => w.terminate()));
+          throw e;
+        });
   const cpuUsed = process.cpuUsage(cpu);
 
   const world = { ...DEFAULT_WORLD, seed: args.seed };
@@ -105,9 +110,10 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
 }
 
 /** One replica's share in a worker thread (demo-worker.ts); its progress lines come back as they happen. */
-function inWorker(args: DemoArgs, shard: Shard, startedAt: number, progress: (line: string) => void): Promise<ShardResult> {
+function inWorker(args: DemoArgs, shard: Shard, startedAt: number, workers: Worker[], progress: (line: string) => void): Promise<ShardResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./demo-worker.js', import.meta.url), { workerData: { args, shard, startedAt } });
+    workers.push(worker);
     let result: ShardResult | undefined;
     worker.on('message', (m: WorkerReply) => {
       if (m.type === 'progress') progress(m.line);

@@ -63,3 +63,9 @@ test('nudge demo: more replicas than partitions is a configuration error naming 
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /--replicas: got 3 \(allowed: an integer from 1 to --partitions \(2\)\)/);
 });
+
+test('demo: a replica that fails in its worker thread fails the run with its error, and the run ends', async () => {
+  const t = performance.now();
+  await assert.rejects(runDemo({ ...ARGS, replicas: 2, scorer: 'bogus' as 'learned' }), /models\.scorer/);
+  assert.ok(performance.now() - t < 30_000);
+});
