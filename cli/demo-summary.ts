@@ -4,7 +4,7 @@ import { isAllowed } from '../operators/decisions/hours.js';
 import { countryRules } from '../config/country-rules.js';
 import { simUser } from '../bench/sim/population.js';
 import { mixSeed, mulberry32 } from '../bench/sim/random.js';
-import { baselines, evaluate, type CandidateOffer, type Quality } from '../bench/sim/quality.js';
+import { baselines, evaluate, OWN_BEST_HOUR, type BaselineInputs, type CandidateOffer, type Quality } from '../bench/sim/quality.js';
 import type { Message } from '../bench/sim/response.js';
 import type { DemoRun } from './demo-run.js';
 
@@ -43,10 +43,25 @@ export function sendHours(run: DemoRun): SendHours {
  */
 export function qualityRows(run: DemoRun): Quality[] {
   const { userOf } = run;
-  const promo = new Map(run.campaigns.filter((c) => c.kind === 'promotional' || c.kind === 'reminder').map((c) => [c.campaignId, c]));
-  const nudge: Message[] = run.sends
+  const cost = (m: Message) => (m.channel === 'sms' ? 0.12 : 0.0001);
+  const policies = baselines(demoOffers(run), baselineInputs(run));
+  return [evaluate('nudge', nudgeMessages(run), userOf, cost), ...Object.entries(policies).map(([name, msgs]) => evaluate(name, msgs, userOf, cost))];
+}
+
+const promotions = (run: DemoRun) => new Map(run.campaigns.filter((c) => c.kind === 'promotional' || c.kind === 'reminder').map((c) => [c.campaignId, c]));
+
+/** nudge's promotional messages that went out, as the ground truth reads them. */
+export function nudgeMessages(run: DemoRun): Message[] {
+  const promo = promotions(run);
+  return run.sends
     .filter((s) => s.status === 'sent' && promo.has(s.campaignId))
     .map((s) => ({ userId: s.userId, channel: s.channel, at: s.ts, category: promo.get(s.campaignId)?.category ?? 5 }));
+}
+
+/** Every promotional candidate a baseline would message: reachable and consenting on the campaign's first usable channel. */
+export function demoOffers(run: DemoRun): CandidateOffer[] {
+  const { userOf } = run;
+  const promo = promotions(run);
   const rules = countryRules({ countries: {} });
   const offers: CandidateOffer[] = [];
   for (const c of run.candidates) {
@@ -67,20 +82,42 @@ export function qualityRows(run: DemoRun): Quality[] {
       allowed: (at) => isAllowed(at, channel, kind, u.timezone, rules(u.country), u.quietHours),
     });
   }
+  return offers;
+}
+
+/** What the baselines know of the world: the population's best hour, each user's past activity, and a seeded random stream. */
+export function baselineInputs(run: DemoRun): BaselineInputs {
+  const { userOf } = run;
   // The population's most active local hour, placed in each offer's window.
   const hourly = new Array<number>(24).fill(0);
   for (let i = 0; i < 2000; i++) simUser(run.world, i).traits.hourly.forEach((v, h) => (hourly[h] = (hourly[h] ?? 0) + v));
   const bestHour = hourly.indexOf(Math.max(...hourly));
-  const populationBest = (o: CandidateOffer) => {
+  const populationBestHour = (o: CandidateOffer) => {
     const u = userOf(o.userId);
     for (let t = Math.ceil(o.windowStart / 900_000) * 900_000; t < o.windowEnd; t += 900_000) if (Math.floor(localTime(t, u.timezone).minuteOfDay / 60) === bestHour) return t;
     return undefined;
   };
-  const rng = mulberry32(mixSeed(run.args.seed, 99));
-  const cost = (m: Message) => (m.channel === 'sms' ? 0.12 : 0.0001);
   const ownActivity = { byHour: run.historyByHour, hourOf: (userId: string, at: number) => Math.floor(localTime(at, userOf(userId).timezone).minuteOfDay / 60) };
-  const policies = baselines(offers, { userOf, rand: rng, populationBestHour: populationBest, ownActivity });
-  return [evaluate('nudge', nudge, userOf, cost), ...Object.entries(policies).map(([name, msgs]) => evaluate(name, msgs, userOf, cost))];
+  return { userOf, rand: mulberry32(mixSeed(run.args.seed, 99)), populationBestHour, ownActivity };
+}
+
+/**
+ * nudge against the "user's best hour, no caps" baseline, over all users and split by how many
+ * promotions each was offered: one message to time, or two that the minimum gap keeps apart.
+ */
+export function ownBestSplit(run: DemoRun): Array<{ offered: 'any' | 'one campaign' | 'both'; nudge: Quality; ownBestHour: Quality }> {
+  const offers = demoOffers(run);
+  const offered = new Map<string, number>();
+  for (const o of offers) offered.set(o.userId, (offered.get(o.userId) ?? 0) + 1);
+  const nudge = nudgeMessages(run);
+  const own = baselines(offers, baselineInputs(run))[OWN_BEST_HOUR] ?? [];
+  const cost = (m: Message) => (m.channel === 'sms' ? 0.12 : 0.0001);
+  const groups = [
+    ['any', () => true],
+    ['one campaign', (m: Message) => offered.get(m.userId) === 1],
+    ['both', (m: Message) => (offered.get(m.userId) ?? 0) > 1],
+  ] as const;
+  return groups.map(([label, keep]) => ({ offered: label, nudge: evaluate('nudge', nudge.filter(keep), run.userOf, cost), ownBestHour: evaluate(OWN_BEST_HOUR, own.filter(keep), run.userOf, cost) }));
 }
 
 /** The text summary `nudge demo` prints. */

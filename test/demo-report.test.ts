@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { runDemo, type DemoRun } from '../cli/demo-run.js';
-import { qualityRows, sendHours } from '../cli/demo-summary.js';
+import { ownBestSplit, qualityRows, sendHours } from '../cli/demo-summary.js';
 import { reportData } from '../cli/demo-report.js';
 import { buildReportHtml, writeReport } from '../bench/report-html/page.js';
 import type { DemoReport } from '../bench/report-html/data.js';
@@ -64,9 +64,19 @@ describe('demo run and its report data', () => {
     };
     const learned = beats(report.quality, 'learned');
     const heuristicRun = await runDemo({ users: 2000, partitions: 4, seed: 42, hours: 12, historyDays: 3, scorer: 'heuristic' });
-    // The heuristics time messages worse than each user's own most active hour after three days of
-    // history (models/README.md gives the figures), so against that baseline only opt-outs are asserted.
+    // After three days of history the heuristics get fewer clicks per message than sending at each
+    // user's own most active hour with no caps, so against that baseline only opt-outs are asserted
+    // over everyone. The loss is among users offered both promotions, whose two messages the minimum
+    // gap keeps apart (the baseline sends both into the peak); users with one message to time get
+    // more clicks from nudge (models/README.md gives the figures).
     const heuristic = beats(qualityRows(heuristicRun), 'heuristic', OWN_BEST_HOUR);
+    const split = ownBestSplit(heuristicRun);
+    const one = split.find((g) => g.offered === 'one campaign');
+    assert.ok(one !== undefined && one.nudge.sends > 300);
+    assert.ok(one.nudge.clicksPer1000 > one.ownBestHour.clicksPer1000, `one campaign: clicks/1k ${one.nudge.clicksPer1000.toFixed(1)} vs ${one.ownBestHour.clicksPer1000.toFixed(1)}`);
+    assert.ok(one.nudge.optOutsPer1000 < one.ownBestHour.optOutsPer1000);
+    const any = split.find((g) => g.offered === 'any');
+    assert.equal(any?.nudge.clicksPer1000, heuristic.clicksPer1000, 'the split covers the same messages as the table');
     console.log(`nudge, learned: ${learned.sends} sends, ${learned.clicksPer1000.toFixed(1)} clicks/1k, ${learned.optOutsPer1000.toFixed(2)} opt-outs/1k; heuristic: ${heuristic.sends}, ${heuristic.clicksPer1000.toFixed(1)}, ${heuristic.optOutsPer1000.toFixed(2)}`);
     assert.ok(learned.clicksPer1000 > heuristic.clicksPer1000, `clicks/1k learned ${learned.clicksPer1000} vs heuristic ${heuristic.clicksPer1000}`);
     learnedVsHeuristic = { learned, heuristic };
