@@ -123,23 +123,35 @@ export function latencySummaries(encoded: ReadonlyArray<Record<string, string>>)
 }
 
 /**
- * One throughput series from several replicas' cumulative samples: at each time any replica
- * sampled, the sum of every replica's latest sample up to then.
+ * One throughput series from several replicas' cumulative samples, on a grid of `stepSeconds`
+ * from the first sample to the last. Each replica's counts are interpolated linearly between
+ * its own samples: the replicas sample at different moments, and summing their latest samples
+ * instead would put a whole interval of one replica's work into the short gap after another's
+ * sample, which the rate chart shows as spikes.
  */
-export function mergeThroughput(series: ReadonlyArray<readonly ThroughputSample[]>): ThroughputSample[] {
-  if (series.length === 1) return [...(series[0] as ThroughputSample[])];
-  const times = [...new Set(series.flatMap((s) => s.map((x) => x.t)))].sort((a, b) => a - b);
-  const next = series.map(() => 0);
-  const last: Array<ThroughputSample | undefined> = series.map(() => undefined);
+export function mergeThroughput(series: ReadonlyArray<readonly ThroughputSample[]>, stepSeconds = 0.25): ThroughputSample[] {
+  const nonEmpty = series.filter((s) => s.length > 0);
+  if (nonEmpty.length <= 1) return [...(nonEmpty[0] ?? [])];
+  const first = Math.min(...nonEmpty.map((s) => (s[0] as ThroughputSample).t));
+  const last = Math.max(...nonEmpty.map((s) => (s[s.length - 1] as ThroughputSample).t));
+  const times: number[] = [];
+  for (let t = first; t < last; t += stepSeconds) times.push(t);
+  times.push(last);
+  const at = nonEmpty.map(() => 0);
   return times.map((t) => {
     const sum: ThroughputSample = { t, decisions: 0, events: 0, sends: 0 };
-    series.forEach((s, i) => {
-      while ((next[i] as number) < s.length && (s[next[i] as number] as ThroughputSample).t <= t) last[i] = s[(next[i] as number)++];
-      const x = last[i];
-      if (x === undefined) return;
-      sum.decisions += x.decisions;
-      sum.events += x.events;
-      sum.sends += x.sends;
+    nonEmpty.forEach((s, i) => {
+      let j = at[i] as number;
+      while (j + 1 < s.length && (s[j + 1] as ThroughputSample).t <= t) j++;
+      at[i] = j;
+      const a = s[j] as ThroughputSample;
+      const b = s[j + 1];
+      // Before a replica's first sample its counts are its first sample's; after its last, its last.
+      const f = b === undefined || t <= a.t ? 0 : (t - a.t) / (b.t - a.t);
+      const lerp = (x: number, y: number | undefined) => x + f * ((y ?? x) - x);
+      sum.decisions += lerp(a.decisions, b?.decisions);
+      sum.events += lerp(a.events, b?.events);
+      sum.sends += lerp(a.sends, b?.sends);
     });
     return sum;
   });

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { NudgeError, isNudgeError } from '../errors/index.js';
 import type { CampaignInput } from '../processor/messages/index.js';
 import type { DecisionRecord } from '../operators/decisions/decision-record.js';
 import type { SendRecord } from '../operators/sinks/dispatcher.js';
@@ -6,10 +10,11 @@ import { DEFAULT_WORLD, simUser, type SimUser, type WorldConfig } from '../bench
 import type { FeedbackKind, ResponderCounts } from '../bench/sim/responder.js';
 import { demoCampaigns } from './demo-campaigns.js';
 import { latencySummaries, mergeThroughput, type LatencySummary, type ThroughputSample } from './demo-probe.js';
-import { DEMO_START, demoCandidates, epochMs, runDemoShard, type DemoArgs, type Shard, type ShardResult } from './demo-shard.js';
-import type { WorkerReply } from './demo-worker.js';
+import { runDemoShard, type Shard, type ShardResult } from './demo-shard.js';
+import { DEMO_START, demoCandidates, demoReplicas, epochMs, type DemoArgs } from './demo-world.js';
+import type { WorkerInput, WorkerReply } from './demo-worker.js';
 
-export type { DemoArgs } from './demo-shard.js';
+export type { DemoArgs } from './demo-world.js';
 
 export interface DemoRun {
   args: DemoArgs;
@@ -25,8 +30,13 @@ export interface DemoRun {
   deadLetters: number;
   /** What the simulated users answered and what of it reached nudge before the run ended. */
   feedback: { fed: Record<FeedbackKind, number>; pending: Record<FeedbackKind, number>; counts: ResponderCounts };
-  /** Wall-clock seconds of each phase (with several replicas, until the last of them ended it). */
+  /**
+   * Wall-clock seconds of each phase, until the last replica ended it. `generate` counts from
+   * the run's start, so with worker threads it includes starting them and loading their modules.
+   */
   timings: { generate: number; load: number; decide: number; day: number; total: number };
+  /** Model calls, their rows and their seconds, over every replica. */
+  scoring: { calls: number; rows: number; seconds: number };
   /** CPU seconds of the whole run, every replica's thread included. */
   cpuSeconds: number;
   throughput: ThroughputSample[];
@@ -45,20 +55,31 @@ export interface DemoRun {
  * with its own log, state and provider fakes, and owning every `replicas`-th partition: the
  * way nudge scales, more replicas sharing a topic's partitions, on one machine's cores.
  */
-export async function runDemo(args: DemoArgs, progress: (line: string) => void = () => {}): Promise<DemoRun> {
-  const replicas = args.replicas ?? 1;
+export async function runDemo(args: DemoArgs, progress: (line: string) => void = () => {}, options: DemoRunOptions = {}): Promise<DemoRun> {
+  const replicas = demoReplicas(args);
   const startedAt = epochMs();
   const cpu = process.cpuUsage();
   const shards: Shard[] = Array.from({ length: replicas }, (_, index) => ({ index, of: replicas }));
-  const workers: Worker[] = [];
-  const results =
-    replicas === 1
-      ? [await runDemoShard(args, { index: 0, of: 1 }, startedAt, progress)]
-      : await Promise.all(shards.map((shard) => inWorker(args, shard, startedAt, workers, (line) => progress(`replica ${shard.index + 1}/${replicas}: ${line}`)))).catch(async (e: unknown) => {
-          // One replica failed: the others would keep the process alive to the end of their run for nothing.
-          await Promise.all(workers.map((w) => w.terminate()));
-          throw e;
-        });
+  // Made and removed here, not in the replicas: a terminated worker thread runs no cleanup.
+  const dirs = shards.map(() => mkdtempSync(join(tmpdir(), 'nudge-demo-')));
+  let results: ShardResult[];
+  try {
+    if (replicas === 1) {
+      results = [await runDemoShard(args, { index: 0, of: 1 }, startedAt, dirs[0] as string, progress)];
+    } else {
+      const workers: Worker[] = [];
+      const url = options.workerUrl ?? new URL('./demo-worker.js', import.meta.url);
+      results = await Promise.all(
+        shards.map((shard) => inWorker(url, { args, shard, startedAt, dir: dirs[shard.index] as string }, workers, (line) => progress(`replica ${shard.index + 1}/${replicas}: ${line}`))),
+      ).catch(async (e: unknown) => {
+        // One replica failed: the others would keep the process alive to the end of their run for nothing.
+        await Promise.all(workers.map((w) => w.terminate()));
+        throw e;
+      });
+    }
+  } finally {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  }
   const cpuUsed = process.cpuUsage(cpu);
 
   const world = { ...DEFAULT_WORLD, seed: args.seed };
@@ -68,8 +89,12 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
     if (u === undefined) users.set(id, (u = simUser(world, Number(id.slice(1)))));
     return u;
   };
+  // Each replica filled its own users' counters and left the rest 0.
   const byHour = new Uint16Array(args.users * 24);
-  for (const r of results) r.historyByHour.forEach((v, i) => v !== 0 && (byHour[i] = v));
+  for (const r of results) {
+    const h = r.historyByHour;
+    for (let i = 0; i < h.length; i++) if (h[i] !== 0) byHour[i] = h[i] as number;
+  }
   const historyByHour = (id: string): readonly number[] | undefined => {
     const i = Number(id.slice(1));
     return Number.isInteger(i) && i >= 0 && i < args.users ? Array.from(byHour.subarray(i * 24, i * 24 + 24)) : undefined;
@@ -101,6 +126,7 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
       day: (last('day') - last('decide')) / 1000,
       total: (epochMs() - startedAt) / 1000,
     },
+    scoring: sum((r) => r.scoring),
     cpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6,
     throughput: mergeThroughput(results.map((r) => r.throughput)),
     latency: latencySummaries(results.map((r) => r.latency)),
@@ -109,20 +135,32 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
   };
 }
 
-/** One replica's share in a worker thread (demo-worker.ts); its progress lines come back as they happen. */
-function inWorker(args: DemoArgs, shard: Shard, startedAt: number, workers: Worker[], progress: (line: string) => void): Promise<ShardResult> {
+export interface DemoRunOptions {
+  /** The worker threads' entry (default demo-worker.js); tests swap in one that fails. */
+  workerUrl?: URL;
+}
+
+/**
+ * One replica's share in a worker thread (demo-worker.ts); its progress lines come back as they
+ * happen. The result settles it: the thread is then terminated, so that a handle left open
+ * in it cannot keep the run waiting.
+ */
+function inWorker(url: URL, input: WorkerInput, workers: Worker[], progress: (line: string) => void): Promise<ShardResult> {
+  const { shard } = input;
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./demo-worker.js', import.meta.url), { workerData: { args, shard, startedAt } });
+    const worker = new Worker(url, { workerData: input });
     workers.push(worker);
-    let result: ShardResult | undefined;
     worker.on('message', (m: WorkerReply) => {
-      if (m.type === 'progress') progress(m.line);
-      else result = m.result;
+      if (m.type === 'progress') {
+        progress(m.line);
+        return;
+      }
+      resolve(m.result);
+      void worker.terminate();
     });
-    worker.on('error', reject);
-    worker.on('exit', (code) => {
-      if (result !== undefined) resolve(result);
-      else reject(new Error(`demo replica ${shard.index + 1}/${shard.of} exited with code ${code} before its result`));
-    });
+    // An error crosses the thread as a plain Error with its code: a NudgeError is made again from
+    // the code, so that a configuration error still exits with status 2.
+    worker.on('error', (e: Error & { code?: unknown }) => reject(typeof e.code === 'string' && e.code.startsWith('NUDGE_ERR_') && !isNudgeError(e) ? new NudgeError(e.code as NudgeError['code'], e.message) : e));
+    worker.on('exit', (code) => reject(new Error(`demo replica ${shard.index + 1}/${shard.of} exited with code ${code} before its result`)));
   });
 }

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../config/load.js';
 import { VirtualClock } from '../processor/clock.js';
@@ -9,38 +7,20 @@ import { createReplica } from '../processor/create-replica.js';
 import { ProcessorMetrics } from '../processor/metrics.js';
 import { partitionFor } from '../processor/partitioner.js';
 import type { Replica } from '../processor/replica.js';
-import type { CampaignInput } from '../processor/messages/index.js';
 import { topologyFor } from '../operators/topologies.js';
 import type { DecisionRecord } from '../operators/decisions/decision-record.js';
 import type { SendRecord } from '../operators/sinks/dispatcher.js';
 import { DEFAULT_WORLD, profileRecord, simUser, type SimUser } from '../bench/sim/population.js';
 import { userEvents } from '../bench/sim/activity.js';
 import { localTime } from '../operators/decisions/local-time.js';
-import { mixSeed, mulberry32 } from '../bench/sim/random.js';
+import { mixSeed } from '../bench/sim/random.js';
 import { FeedbackQueue, Responder, type Feedback, type FeedbackKind, type ResponderCounts } from '../bench/sim/responder.js';
 import { demoCampaigns } from './demo-campaigns.js';
 import type { Scorer } from '../operators/decisions/scorer.js';
 import { buildScorer } from './scorer.js';
 import { DemoProbe, type ThroughputSample } from './demo-probe.js';
 import { startDemoProviders, type DemoProviders } from './demo-providers.js';
-
-export interface DemoArgs {
-  users: number;
-  partitions: number;
-  seed: number;
-  hours: number;
-  historyDays: number;
-  /**
-   * Replicas to run, each on a thread of its own and owning every `replicas`-th partition, as
-   * the members of a consumer group share a topic's partitions (default 1: one replica, in
-   * the calling thread).
-   */
-  replicas?: number;
-  /** `fake`: sends go over HTTP to the provider fakes on loopback; `recorded`: recorded as sent in-process. */
-  providers?: 'fake' | 'recorded';
-  /** models.scorer of the replica: the shipped learned model (default) or the heuristics. */
-  scorer?: 'learned' | 'heuristic';
-}
+import { DEMO_START, demoCandidates, epochMs, type DemoArgs } from './demo-world.js';
 
 /** Which replica of how many: it owns the partitions p with p % of === index. */
 export interface Shard {
@@ -50,7 +30,6 @@ export interface Shard {
 
 /** What one replica's share of the run produced: plain data, so that it can cross from a worker thread. */
 export interface ShardResult {
-  shard: Shard;
   /** The partitions this replica owned, and for each its decisions and its sends, in log order. */
   partitions: Array<{ partition: number; decisions: DecisionRecord[]; sends: SendRecord[] }>;
   historyEvents: number;
@@ -63,51 +42,26 @@ export interface ShardResult {
   latency: Record<string, string>;
   /** Past events by user and local hour (24 counters a user, users × 24), this replica's users only. */
   historyByHour: Uint16Array;
-  scoring: { version: string; calls: number; rows: number; seconds: number };
+  /** Model calls, their rows and their seconds (nudge_scoring_batch_size, nudge_scoring_seconds). */
+  scoring: { calls: number; rows: number; seconds: number };
 }
 
-export const HOUR = 3_600_000;
+const HOUR = 3_600_000;
 const STEP = 5 * 60_000;
-const PRODUCTS = ['running shoes', 'a kurta', 'headphones', 'a smartwatch', 'a saree', 'a backpack'];
-
-/** Monday 2026-11-23, 09:00 in India: when the demo's campaigns start. */
-export const DEMO_START = Date.UTC(2026, 10, 23, 3, 30);
-
-/** Epoch milliseconds, comparable between threads (performance.now() counts from each thread's start). */
-export const epochMs = (): number => performance.timeOrigin + performance.now();
 
 /**
- * The demo's candidates, in order: every user is drawn into each campaign's audience at that
- * campaign's rate from one seeded stream, so every replica draws the same audience and keeps
- * the rows of its own users.
- */
-export function demoCandidates(args: DemoArgs, campaigns: readonly CampaignInput[], keep: (userIndex: number) => boolean = () => true): Array<{ campaignId: string; userId: string; vars: Record<string, string> }> {
-  const rng = mulberry32(mixSeed(args.seed, 7));
-  const out: Array<{ campaignId: string; userId: string; vars: Record<string, string> }> = [];
-  const audience: Record<string, number> = { 'otp-login': 0.02, 'flash-sale': 0.6, 'cart-reminder': 0.25 };
-  for (let i = 0; i < args.users; i++) {
-    for (const c of campaigns) {
-      if (rng() >= (audience[c.campaignId] ?? 0)) continue;
-      const vars: Record<string, string> = c.campaignId === 'otp-login' ? { otp: String(100000 + Math.floor(rng() * 900000)) } : { product: PRODUCTS[i % PRODUCTS.length] as string };
-      if (keep(i)) out.push({ campaignId: c.campaignId, userId: `u${i}`, vars });
-    }
-  }
-  return out;
-}
-
-/**
- * One replica's share of the demo on the embedded default: its users (those whose key lands
- * on one of its partitions) and their past days, the three campaigns' candidates among them,
- * the decisions, and a day on a virtual clock during which the users answer the messages they
- * get (clicks, purchases, STOPs), written back to the input topics as they fall due.
+ * One replica's share of the demo on the embedded default, its log and state in `dir`: its
+ * users (those whose key lands on one of its partitions) and their past days, the three
+ * campaigns' candidates among them, the decisions, and a day on a virtual clock during which
+ * the users answer the messages they get (clicks, purchases, STOPs), written back to the
+ * input topics as they fall due.
  *
  * A replica's log has every partition, as the topic does, and its decisions divide campaign
  * budgets and rates by that count, as a consumer-group member's do; the partitions it does
  * not own stay empty. Nothing a partition decides depends on another partition, so the
  * replicas together decide exactly what one replica owning every partition decides.
  */
-export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: number, progress: (line: string) => void = () => {}): Promise<ShardResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'nudge-demo-'));
+export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: number, dir: string, progress: (line: string) => void = () => {}): Promise<ShardResult> {
   const logger = createLogger('warn');
   const seconds = (from: number) => (epochMs() - from) / 1000;
   let providers: DemoProviders | undefined;
@@ -223,7 +177,6 @@ export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: numb
     for (let p = 0; p < args.partitions; p++) deadLetters += log.end(topics.output('deadletter'), p);
     await log.close();
     return {
-      shard,
       partitions,
       historyEvents: events.length,
       deadLetters,
@@ -232,12 +185,12 @@ export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: numb
       throughput: probe.samples,
       latency: probe.encodedHistograms(),
       historyByHour: byHour,
-      scoring: { version: scoring.scorer.version, ...scored },
+      scoring: scored,
     };
   } finally {
+    // The directory is the caller's to remove: a worker thread that is terminated runs no finally.
     await providers?.close();
     scoring?.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

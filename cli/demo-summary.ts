@@ -152,6 +152,7 @@ export function printSummary(run: DemoRun, hours: SendHours, quality: readonly Q
     c.cost += s.cost;
     byChannel.set(s.channel, c);
   }
+  if (run.scoring.calls > 0) out(`scoring: ${n(run.scoring.rows)} rows in ${n(run.scoring.calls)} model calls (${run.scoring.seconds.toFixed(1)} s)`);
   out(`sends: ${n(run.sends.length)} — ${[...byChannel].map(([ch, c]) => `${ch} ${n(c.n)}${ch === 'sms' ? ` (${n(c.segments)} segments, cost ${c.cost.toFixed(2)})` : ''}`).join(', ')}`);
   const { fed, pending, counts } = run.feedback;
   out(`answers fed back to nudge.events and nudge.profiles: ${n(fed.click)} clicks, ${n(fed.conversion)} conversions, ${n(fed.opt_out)} opt-outs (STOP or push turned off); after the run ends: ${n(pending.click)} clicks, ${n(pending.conversion)} conversions, ${n(pending.opt_out)} opt-outs; ${n(counts.afterOptOut)} messages to users who had opted out`);

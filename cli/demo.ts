@@ -1,10 +1,11 @@
 import { ConfigError } from '../errors/index.js';
 import { runDemo, type DemoArgs } from './demo-run.js';
+import { demoReplicas } from './demo-world.js';
 import { printSummary, qualityRows, sendHours } from './demo-summary.js';
 import { reportData } from './demo-report.js';
 import { writeReport } from '../bench/report-html/page.js';
 
-export type { DemoArgs } from './demo-run.js';
+export type { DemoArgs } from './demo-world.js';
 
 /**
  * The whole system end to end on the embedded default: a simulated population with
@@ -17,8 +18,7 @@ export async function demoCommand(args: DemoArgs & { report: string }): Promise<
   for (const [key, value, min] of [['--users', args.users, 10], ['--partitions', args.partitions, 1], ['--hours', args.hours, 1], ['--history-days', args.historyDays, 0]] as const) {
     if (!Number.isInteger(value) || value < min) throw new ConfigError(key, `got ${value}`, `an integer ≥ ${min}`);
   }
-  const replicas = args.replicas ?? 1;
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > args.partitions) throw new ConfigError('--replicas', `got ${replicas}`, `an integer from 1 to --partitions (${args.partitions})`);
+  const replicas = demoReplicas(args);
   console.log(`nudge demo: ${args.users.toLocaleString('en')} simulated users (seed ${args.seed}), ${args.partitions} partitions${replicas > 1 ? ` shared by ${replicas} replicas, a thread each` : ''}, embedded log, LMDB state, virtual clock, ${args.scorer === 'heuristic' ? 'heuristic scorer' : 'learned model (models/default, TF.js)'}`);
   const { report, ...demo } = args;
   const run = await runDemo(demo, (line) => console.log(line));
@@ -30,6 +30,6 @@ export async function demoCommand(args: DemoArgs & { report: string }): Promise<
   const json = writeReport(report, reportData(run, hours, quality));
   console.log(`\nreport: ${report} (data: ${json})`);
   // Since the process started: module loading, the run, judging the decisions and writing the report.
-  console.log(`\ndone in ${(performance.now() / 1000).toFixed(1)} s (pipeline ${run.timings.total.toFixed(1)} s and ${run.cpuSeconds.toFixed(1)} s of CPU, of which the simulated day ${run.timings.day.toFixed(1)} s; judging quality ${judged.toFixed(1)} s)`);
+  console.log(`\ndone in ${(performance.now() / 1000).toFixed(1)} s (pipeline ${run.timings.total.toFixed(1)} s, of which the simulated day ${run.timings.day.toFixed(1)} s; ${run.cpuSeconds.toFixed(1)} s of CPU in the pipeline's threads; judging quality ${judged.toFixed(1)} s)`);
   return 0;
 }

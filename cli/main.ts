@@ -2,17 +2,12 @@
 import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, NudgeError, errorMessage } from '../errors/index.js';
+import { errorMessage } from '../errors/index.js';
 import { runCommand } from './run.js';
 import { produceCommand } from './produce.js';
 import { demoCommand } from './demo.js';
+import { exitCodeFor } from './exit-code.js';
 
-/** Exit statuses of CONTRACT.md: 0 success, 2 configuration error, 1 anything else. */
-export function exitCodeFor(err: unknown): number {
-  if (err instanceof ConfigError) return 2;
-  if (err instanceof NudgeError && (err.code === 'NUDGE_ERR_CONFIG' || err.code === 'NUDGE_ERR_PARTITION_MISMATCH')) return 2;
-  return 1;
-}
 
 async function main(argv: string[]): Promise<number> {
   let code = 0;
@@ -60,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
           // fakes. 50,000 took 58.5 s: too close to the minute on a shared machine.
           .option('users', { type: 'number', default: 20_000, describe: 'simulated users' })
           .option('partitions', { type: 'number', default: 4 })
-          .option('replicas', { type: 'number', describe: 'replicas run at once, a worker thread each, sharing the partitions as a consumer group does (default: one per core, at most 2 and at most --partitions)' })
+          .option('replicas', { type: 'number', describe: 'replicas run at once, a worker thread each, sharing the partitions as a consumer group does (default: one per core, at most --partitions)' })
           .option('seed', { type: 'number', default: 42 })
           .option('hours', { type: 'number', default: 12, describe: 'simulated hours to run after the campaigns start' })
           .option('history-days', { type: 'number', default: 1, describe: 'days of past activity per user' })
@@ -68,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
           .option('providers', { choices: ['fake', 'recorded'] as const, default: 'fake' as const, describe: 'fake: sends go over HTTP to provider fakes on loopback; recorded: recorded as sent in-process' })
           .option('scorer', { choices: ['learned', 'heuristic'] as const, default: 'learned' as const, describe: 'learned: the model shipped in models/default, through TF.js; heuristic: the hand-set scorer' }),
       async (args) => {
-        code = await demoCommand({ users: args.users, partitions: args.partitions, replicas: args.replicas ?? Math.max(1, Math.min(2, availableParallelism(), args.partitions)), seed: args.seed, hours: args.hours, historyDays: args['history-days'], providers: args.providers, scorer: args.scorer, report: args.report });
+        code = await demoCommand({ users: args.users, partitions: args.partitions, replicas: args.replicas ?? Math.max(1, Math.min(availableParallelism(), args.partitions)), seed: args.seed, hours: args.hours, historyDays: args['history-days'], providers: args.providers, scorer: args.scorer, report: args.report });
       },
     )
     .command(

@@ -124,9 +124,10 @@ export class Replica extends EventEmitter implements EngineHandler {
   }
 
   /**
-   * Commits the outcomes waiting out their linger now, and resolves once they are in
-   * `nudge.sends`. A driver on a virtual clock needs it: its steps can run faster than the
-   * linger's real milliseconds, and a step would not see the sends it just made.
+   * Commits the outcomes waiting out their linger now, and resolves once that commit is done:
+   * their sends are then in `nudge.sends`, unless the engine refused the batch, whose retry
+   * comes later with backoff. A driver on a virtual clock needs it: its steps can run faster
+   * than the linger's real milliseconds, and a step would not see the sends it just made.
    */
   async commitOutcomes(): Promise<void> {
     await Promise.all(

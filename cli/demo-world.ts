@@ -1,0 +1,56 @@
+import { ConfigError } from '../errors/index.js';
+import type { CampaignInput } from '../processor/messages/index.js';
+import { mixSeed, mulberry32 } from '../bench/sim/random.js';
+
+export interface DemoArgs {
+  users: number;
+  partitions: number;
+  seed: number;
+  hours: number;
+  historyDays: number;
+  /**
+   * Replicas to run, each on a thread of its own and owning every `replicas`-th partition, as
+   * the members of a consumer group share a topic's partitions (default 1: one replica, in
+   * the calling thread).
+   */
+  replicas?: number;
+  /** `fake`: sends go over HTTP to the provider fakes on loopback; `recorded`: recorded as sent in-process. */
+  providers?: 'fake' | 'recorded';
+  /** models.scorer of the replica: the shipped learned model (default) or the heuristics. */
+  scorer?: 'learned' | 'heuristic';
+}
+
+/** The demo's replica count, checked: 1 to the partition count (a replica owns at least one partition). */
+export function demoReplicas(args: Pick<DemoArgs, 'partitions' | 'replicas'>): number {
+  const replicas = args.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > args.partitions) throw new ConfigError('--replicas', `got ${replicas}`, `an integer from 1 to --partitions (${args.partitions})`);
+  return replicas;
+}
+
+const PRODUCTS = ['running shoes', 'a kurta', 'headphones', 'a smartwatch', 'a saree', 'a backpack'];
+
+/** Monday 2026-11-23, 09:00 in India: when the demo's campaigns start. */
+export const DEMO_START = Date.UTC(2026, 10, 23, 3, 30);
+
+/** Epoch milliseconds, comparable between threads (performance.now() counts from each thread's start). */
+export const epochMs = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * The demo's candidates, in order: every user is drawn into each campaign's audience at that
+ * campaign's rate from one seeded stream, so every replica draws the same audience and keeps
+ * the rows of its own users.
+ */
+export function demoCandidates(args: DemoArgs, campaigns: readonly CampaignInput[], keep: (userIndex: number) => boolean = () => true): Array<{ campaignId: string; userId: string; vars: Record<string, string> }> {
+  const rng = mulberry32(mixSeed(args.seed, 7));
+  const out: Array<{ campaignId: string; userId: string; vars: Record<string, string> }> = [];
+  const audience: Record<string, number> = { 'otp-login': 0.02, 'flash-sale': 0.6, 'cart-reminder': 0.25 };
+  for (let i = 0; i < args.users; i++) {
+    for (const c of campaigns) {
+      if (rng() >= (audience[c.campaignId] ?? 0)) continue;
+      const vars: Record<string, string> = c.campaignId === 'otp-login' ? { otp: String(100000 + Math.floor(rng() * 900000)) } : { product: PRODUCTS[i % PRODUCTS.length] as string };
+      if (keep(i)) out.push({ campaignId: c.campaignId, userId: `u${i}`, vars });
+    }
+  }
+  return out;
+}
+
