@@ -6,12 +6,12 @@ import { NudgeError, isNudgeError } from '../errors/index.js';
 import type { CampaignInput } from '../processor/messages/index.js';
 import type { DecisionRecord } from '../operators/decisions/decision-record.js';
 import type { SendRecord } from '../operators/sinks/dispatcher.js';
-import { DEFAULT_WORLD, simUser, type SimUser, type WorldConfig } from '../bench/sim/population.js';
+import type { SimUser, WorldConfig } from '../bench/sim/population.js';
 import type { FeedbackKind, ResponderCounts } from '../bench/sim/responder.js';
 import { demoCampaigns } from './demo-campaigns.js';
 import { latencySummaries, mergeThroughput, type LatencySummary, type ThroughputSample } from './demo-probe.js';
 import { runDemoShard, type Shard, type ShardResult } from './demo-shard.js';
-import { DEMO_START, demoCandidates, demoReplicas, epochMs, type DemoArgs } from './demo-world.js';
+import { DEMO_START, demoCandidates, demoReplicas, demoUsers, epochMs, type DemoArgs } from './demo-world.js';
 import type { WorkerInput, WorkerReply } from './demo-worker.js';
 
 export type { DemoArgs } from './demo-world.js';
@@ -82,13 +82,7 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
   }
   const cpuUsed = process.cpuUsage(cpu);
 
-  const world = { ...DEFAULT_WORLD, seed: args.seed };
-  const users = new Map<string, SimUser>();
-  const userOf = (id: string) => {
-    let u = users.get(id);
-    if (u === undefined) users.set(id, (u = simUser(world, Number(id.slice(1)))));
-    return u;
-  };
+const { world, userOf } = demoUsers(args.seed);
   // Each replica filled its own users' counters and left the rest 0.
   const byHour = new Uint16Array(args.users * 24);
   for (const r of results) {

@@ -10,7 +10,7 @@ import type { Replica } from '../processor/replica.js';
 import { topologyFor } from '../operators/topologies.js';
 import type { DecisionRecord } from '../operators/decisions/decision-record.js';
 import type { SendRecord } from '../operators/sinks/dispatcher.js';
-import { DEFAULT_WORLD, profileRecord, simUser, type SimUser } from '../bench/sim/population.js';
+import { profileRecord } from '../bench/sim/population.js';
 import { userEvents } from '../bench/sim/activity.js';
 import { localTime } from '../operators/decisions/local-time.js';
 import { mixSeed } from '../bench/sim/random.js';
@@ -20,7 +20,7 @@ import type { Scorer } from '../operators/decisions/scorer.js';
 import { buildScorer } from './scorer.js';
 import { DemoProbe, type ThroughputSample } from './demo-probe.js';
 import { startDemoProviders, type DemoProviders } from './demo-providers.js';
-import { DEMO_START, demoCandidates, epochMs, type DemoArgs } from './demo-world.js';
+import { DEMO_START, demoCandidates, demoUsers, epochMs, type DemoArgs } from './demo-world.js';
 
 /** Which replica of how many: it owns the partitions p with p % of === index. */
 export interface Shard {
@@ -88,13 +88,7 @@ export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: numb
     const mine = (userIndex: number) => shard.of === 1 || partitionFor(Buffer.from(`u${userIndex}`, 'utf8'), args.partitions) % shard.of === shard.index;
     const probe = new DemoProbe(replica, log, args.partitions, startedAt);
 
-    const world = { ...DEFAULT_WORLD, seed: args.seed };
-    const users = new Map<string, SimUser>();
-    const userOf = (id: string) => {
-      let u = users.get(id);
-      if (u === undefined) users.set(id, (u = simUser(world, Number(id.slice(1)))));
-      return u;
-    };
+    const { userOf } = demoUsers(args.seed);
     const profiles: AppendRecord[] = [];
     const events: AppendRecord[] = [];
     const byHour = new Uint16Array(args.users * 24);

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors/index.js';
 import type { CampaignInput } from '../processor/messages/index.js';
 import { mixSeed, mulberry32 } from '../bench/sim/random.js';
+import { DEFAULT_WORLD, simUser, type SimUser, type WorldConfig } from '../bench/sim/population.js';
 
 export interface DemoArgs {
   users: number;
@@ -54,3 +55,15 @@ export function demoCandidates(args: DemoArgs, campaigns: readonly CampaignInput
   return out;
 }
 
+
+/** The demo's simulated world and its users by id (`u0`, `u1`, …), each made once, when first asked for. */
+export function demoUsers(seed: number): { world: WorldConfig; userOf: (userId: string) => SimUser } {
+  const world = { ...DEFAULT_WORLD, seed };
+  const users = new Map<string, SimUser>();
+  const userOf = (id: string) => {
+    let u = users.get(id);
+    if (u === undefined) users.set(id, (u = simUser(world, Number(id.slice(1)))));
+    return u;
+  };
+  return { world, userOf };
+}

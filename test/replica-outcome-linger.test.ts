@@ -67,29 +67,31 @@ test('replica: provider answers arriving one by one are committed together withi
   assert.ok((runs['linger 0'] ?? 0) >= 20, `without one, nearly a commit per answer: ${JSON.stringify(runs)}`);
 });
 
-test('replica: stopping commits the outcomes that are still lingering, so their sends are not found unresolved at the next start', async () => {
+/** Three sends answered at once and left lingering (1 s), none committed yet; then `body`. */
+async function withLingering(body: (r: EmbeddedReplica, wave: Awaited<ReturnType<typeof otpWave>>) => Promise<void>): Promise<void> {
   const sink = staggeredSink(0);
   const r = embeddedReplica({ partitions: 1, effects: [sink], processor: { outcomeLingerMs: 1000 } });
   try {
     const wave = await otpWave(r, 3);
     await waitFor(() => sink.answered === 3, 'the provider answered all three', 10_000);
     assert.equal(wave.sends().length, 0, 'still lingering');
+    await body(r, wave);
+  } finally {
+    await r.close();
+  }
+}
+
+test('replica: stopping commits the outcomes that are still lingering, so their sends are not found unresolved at the next start', async () => {
+  await withLingering(async (r, wave) => {
     await r.replica.stop();
     const sends = wave.sends();
     assert.equal(sends.length, 3, 'committed by stop(), before the linger ended');
     assert.equal(wave.outcomeCommits(), 1);
-  } finally {
-    await r.close();
-  }
+  });
 });
 
 test('replica: commitOutcomes() commits the lingering outcomes at once and keeps the replica running', async () => {
-  const sink = staggeredSink(0);
-  const r = embeddedReplica({ partitions: 1, effects: [sink], processor: { outcomeLingerMs: 1000 } });
-  try {
-    const wave = await otpWave(r, 3);
-    await waitFor(() => sink.answered === 3, 'the provider answered all three', 10_000);
-    assert.equal(wave.sends().length, 0, 'still lingering');
+  await withLingering(async (r, wave) => {
     await r.replica.commitOutcomes();
     assert.equal(wave.sends().length, 3, 'committed when asked, long before the linger ended');
     assert.equal(wave.outcomeCommits(), 1);
@@ -100,7 +102,5 @@ test('replica: commitOutcomes() commits the lingering outcomes at once and keeps
     const before = r.log.end(decisions, 0);
     r.log.append(r.replica.topics.input('candidates'), [jsonRecord('u9', { campaignId: 'otp', userId: 'u9', vars: { product: 'x', otp: '654321' } })]);
     await waitFor(() => r.log.end(decisions, 0) === before + 1, 'a later candidate is still decided', 10_000);
-  } finally {
-    await r.close();
-  }
+  });
 });
