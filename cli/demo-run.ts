@@ -82,7 +82,7 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
   }
   const cpuUsed = process.cpuUsage(cpu);
 
-const { world, userOf } = demoUsers(args.seed);
+  const { world, userOf } = demoUsers(args.seed);
   // Each replica filled its own users' counters and left the rest 0.
   const byHour = new Uint16Array(args.users * 24);
   for (const r of results) {

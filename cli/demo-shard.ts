@@ -122,10 +122,7 @@ export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: numb
     const campaigns = demoCampaigns(start, args.users);
     log.append(topics.campaigns, campaigns.map((c) => json(c.campaignId, c)));
     const candidates = demoCandidates(args, campaigns, mine);
-    log.append(
-      topics.input('candidates'),
-      candidates.map((c) => json(c.userId, c)),
-    );
+    log.append(topics.input('candidates'), candidates.map((c) => json(c.userId, c)));
     await drained(replica, log);
     const decided = epochMs();
     const decideSeconds = (decided - loaded) / 1000;

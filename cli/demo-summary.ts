@@ -43,10 +43,12 @@ export function sendHours(run: DemoRun): SendHours {
  */
 export function qualityRows(run: DemoRun): Quality[] {
   const { userOf } = run;
-  const cost = (m: Message) => (m.channel === 'sms' ? 0.12 : 0.0001);
   const policies = baselines(demoOffers(run), baselineInputs(run));
-  return [evaluate('nudge', nudgeMessages(run), userOf, cost), ...Object.entries(policies).map(([name, msgs]) => evaluate(name, msgs, userOf, cost))];
+  return [evaluate('nudge', nudgeMessages(run), userOf, messageCost), ...Object.entries(policies).map(([name, msgs]) => evaluate(name, msgs, userOf, messageCost))];
 }
+
+/** What a message costs in the quality table: the demo routes' prices (Gupshup's SMS segment, FCM's push). */
+const messageCost = (m: Message) => (m.channel === 'sms' ? 0.12 : 0.0001);
 
 const promotions = (run: DemoRun) => new Map(run.campaigns.filter((c) => c.kind === 'promotional' || c.kind === 'reminder').map((c) => [c.campaignId, c]));
 
@@ -111,13 +113,12 @@ export function ownBestSplit(run: DemoRun): Array<{ offered: 'any' | 'one campai
   for (const o of offers) offered.set(o.userId, (offered.get(o.userId) ?? 0) + 1);
   const nudge = nudgeMessages(run);
   const own = baselines(offers, baselineInputs(run))[OWN_BEST_HOUR] ?? [];
-  const cost = (m: Message) => (m.channel === 'sms' ? 0.12 : 0.0001);
   const groups = [
     ['any', () => true],
     ['one campaign', (m: Message) => offered.get(m.userId) === 1],
     ['both', (m: Message) => (offered.get(m.userId) ?? 0) > 1],
   ] as const;
-  return groups.map(([label, keep]) => ({ offered: label, nudge: evaluate('nudge', nudge.filter(keep), run.userOf, cost), ownBestHour: evaluate(OWN_BEST_HOUR, own.filter(keep), run.userOf, cost) }));
+  return groups.map(([label, keep]) => ({ offered: label, nudge: evaluate('nudge', nudge.filter(keep), run.userOf, messageCost), ownBestHour: evaluate(OWN_BEST_HOUR, own.filter(keep), run.userOf, messageCost) }));
 }
 
 /** The text summary `nudge demo` prints. */

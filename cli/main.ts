@@ -8,7 +8,6 @@ import { produceCommand } from './produce.js';
 import { demoCommand } from './demo.js';
 import { exitCodeFor } from './exit-code.js';
 
-
 async function main(argv: string[]): Promise<number> {
   let code = 0;
   await yargs(argv)

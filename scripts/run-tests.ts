@@ -22,6 +22,12 @@ function testFiles(dir: string, filter: string[]): string[] {
 }
 
 async function main(): Promise<number> {
+  // A value that is not a whole positive number of milliseconds would fire the deadline at once.
+  const limitMs = Number(process.env['NUDGE_TEST_DEADLINE_MS'] ?? 75 * 60_000);
+  if (!Number.isInteger(limitMs) || limitMs <= 0) {
+    console.error(`configuration error: NUDGE_TEST_DEADLINE_MS: got ${process.env['NUDGE_TEST_DEADLINE_MS']} (allowed: a whole number of milliseconds above 0)`);
+    return 2;
+  }
   const filter = process.argv.slice(2);
   const files = testFiles(join(distRoot, 'test'), filter);
   if (files.length === 0) {
@@ -65,7 +71,6 @@ async function main(): Promise<number> {
     // of tests that ran (the tail of a file, under load), and still exit 0 with a smaller count
     // (nodejs/node#64833; seen here as two state-layers tests missing from a run). A file that
     // a failed test leaves hanging on an open socket is stopped by this deadline instead.
-    const limitMs = Number(process.env['NUDGE_TEST_DEADLINE_MS'] ?? 75 * 60_000);
     const started = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env, detached: true });
     child = started;
     return await new Promise<number>((resolve) => {
