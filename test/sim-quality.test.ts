@@ -4,6 +4,7 @@ import { localTime } from '../operators/decisions/local-time.js';
 import { DEFAULT_WORLD, simUser, type SimUser } from '../bench/sim/population.js';
 import { mulberry32 } from '../bench/sim/random.js';
 import { baselines, evaluate, OWN_BEST_HOUR, ownBestSlot, type CandidateOffer } from '../bench/sim/quality.js';
+import { recentCount, type Message } from '../bench/sim/response.js';
 
 const HOUR = 3_600_000;
 // Monday 2026-11-23 00:00 UTC.
@@ -76,4 +77,20 @@ test("baselines: each simpler policy messages every offer with an open slot once
   assert.ok(own.clicksPer1000 < judge('oracle').clicksPer1000);
   // Without the option the row is absent, so other callers keep their four policies.
   assert.deepEqual(Object.keys(baselines(offers, { userOf, rand: mulberry32(1), populationBestHour: () => undefined })), ['window start', 'random time', 'population best hour', 'oracle']);
+});
+
+test('ground truth: a message tires the user for every later one in the week, including one sent at the same instant', () => {
+  const at = DAY + 14 * HOUR;
+  assert.equal(recentCount([], at), 0);
+  assert.equal(recentCount([at], at), 1, 'two messages at once are two messages');
+  assert.equal(recentCount([at - HOUR, at, at + HOUR], at), 2, 'a later message does not count');
+  assert.equal(recentCount([at - 7 * 24 * HOUR], at), 0, 'a week ago has worn off');
+  // Two promotions at the user's best instant get fewer clicks and more opt-outs per message
+  // than one; spaced apart, the second still pays for the first.
+  const u = simUser(DEFAULT_WORLD, 1);
+  const m = (t: number): Message => ({ userId: u.userId, channel: 'push', category: 5, at: t });
+  const one = evaluate('one', [m(at)], () => u, () => 0);
+  const twice = evaluate('twice', [m(at), m(at)], () => u, () => 0);
+  assert.ok(twice.clicksPer1000 < one.clicksPer1000, `${twice.clicksPer1000} < ${one.clicksPer1000}`);
+  assert.ok(twice.optOutsPer1000 > one.optOutsPer1000, `${twice.optOutsPer1000} > ${one.optOutsPer1000}`);
 });

@@ -21,7 +21,7 @@ const WEEK = 7 * 86_400_000;
 /** Messages to the same user in the week before `at`: what wears them out. */
 export function recentCount(history: readonly number[], at: number): number {
   let n = 0;
-  for (const t of history) if (t < at && at - t < WEEK) n++;
+  for (const t of history) if (t <= at && at - t < WEEK) n++;
   return n;
 }
 

@@ -74,6 +74,7 @@ export class PrefetchingScorer extends ScorerWrapper {
 export class RowRecorder extends ScorerWrapper {
   #rows: Float32Array[] = [];
   #earlier = 0;
+  #later = false;
 
   /**
    * How many candidates of the same user come earlier in the batch. Each may leave a message
@@ -83,16 +84,27 @@ export class RowRecorder extends ScorerWrapper {
    * candidate finds its rows in the batch's call instead of costing a call of its own.
    */
   set earlierOfUser(n: number) {
-    this.#earlier = Math.max(0, Math.min(3, Math.floor(n)));
+    this.#earlier = Math.max(0, Math.floor(n));
+  }
+
+  /**
+   * Whether a candidate of the same user comes later in the batch. That one weighs the harm its
+   * slots would do to what this one schedules (DecisionEngine, laterHarms): the scheduled
+   * message's row, which is this candidate's row at the chosen slot, and that row with one more
+   * message before it. So the rows are also recorded raised by one more.
+   */
+  set laterOfUser(later: boolean) {
+    this.#later = later;
   }
 
   async score(rows: readonly Float32Array[]): Promise<Scores[]> {
+    const variants = Math.min(3, this.#earlier + (this.#later ? 1 : 0));
     for (const row of rows) {
       this.#rows.push(row);
-      if (this.#earlier === 0) continue;
+      if (variants === 0) continue;
       // As featureVector writes it: log1p of a whole count, stored as a float32.
       const recent = Math.round(Math.expm1(row[RECENT_MESSAGES] as number));
-      for (let j = 1; j <= this.#earlier; j++) {
+      for (let j = 1; j <= variants; j++) {
         const variant = Float32Array.from(row);
         variant[RECENT_MESSAGES] = Math.log1p(recent + j);
         this.#rows.push(variant);

@@ -6,7 +6,7 @@ import { dltMismatch } from '../delivery/dlt.js';
 import type { SendIntent } from '../sinks/dispatcher.js';
 import { allowsWithout, checkCaps } from './caps.js';
 import { channelReasons } from './eligibility.js';
-import { FEATURE_SPEC, featureVector, userFeatureParts, type UserFeatureParts } from './feature-vector.js';
+import { FEATURE_SPEC, featureIndex, featureVector, userFeatureParts, type UserFeatureParts } from './feature-vector.js';
 import { checkLegalHours, checkQuietHours, isAllowed, nextAllowed } from './hours.js';
 import { expectedValue } from './policy.js';
 import type { Scorer, Scores } from './scorer.js';
@@ -43,9 +43,23 @@ export interface DecideInput {
   skipModel: boolean;
   /** Eligibility queries have no candidate vars: price the message with placeholders instead of failing. */
   placeholderVars?: boolean;
+  /**
+   * The campaigns of the user's scheduled messages, by id: with it, a slot's value is net of
+   * the harm it does to the messages scheduled after it (`laterHarm`). Without it, or for a
+   * campaign it does not know, that harm is not counted.
+   */
+  campaignOf?: (campaignId: string) => Campaign | undefined;
 }
 
 const TIME_REASONS = new Set<Reason>(['legal_hours', 'quiet_hours']);
+const WEEK = 7 * 86_400_000;
+const RECENT_MESSAGES = featureIndex('messages_7d_before_slot');
+
+/** What sending before a scheduled message costs it: its expected value, less its value with one more message in the week before it. */
+interface LaterHarm {
+  pending: PendingSend;
+  harm: number;
+}
 
 /**
  * The decision pipeline for one candidate (DESIGN: eligibility → scoring → send-time →
@@ -125,6 +139,7 @@ export class DecisionEngine {
     const reasons = new Set<Reason>();
     let winner: Plan | undefined;
     let parts: UserFeatureParts | undefined;
+    let harms: LaterHarm[] | undefined;
     for (const u of usable) {
       // Hard rules per slot first; only slots that pass are scored.
       const open: Array<{ at: number; blockers: PendingSend[]; capped: boolean }> = [];
@@ -147,7 +162,13 @@ export class DecisionEngine {
       if (open.length === 0) continue;
       // Once per decision, not per channel: it reads the user alone.
       parts ??= userFeatureParts(user, input.now);
+      harms ??= await this.#laterHarms(input, start, parts);
       const scored = await this.#score(input, open.map((o) => ({ channel: u.channel, at: o.at, cost: u.cost })), parts);
+      for (let i = 0; i < open.length; i++) {
+        const s = scored[i];
+        const o = open[i];
+        if (s !== undefined && o !== undefined) s.scores.ev -= harmAt(harms, o.at, o.blockers);
+      }
       const options: SlotOption[] = open.map((o, i) => {
         const ev = scored[i]?.scores.ev ?? Number.NEGATIVE_INFINITY;
         // A capped slot is usable only by displacing lower-value scheduled messages.
@@ -204,6 +225,40 @@ export class DecisionEngine {
       if (ok) return chosen;
     }
     return undefined;
+  }
+
+  /**
+   * For each message scheduled after `from` (whose campaign `campaignOf` knows), what one more
+   * message in the week before it would cost it: the scorer's fatigue term
+   * (messages_7d_before_slot) applied to it, in expected value. A message that lands in a slot
+   * before it pays that harm: a second promotion placed off the user's peak hours, ahead of the
+   * one that holds the peak, is worth less than its own score says.
+   */
+  async #laterHarms(input: DecideInput, from: number, parts: UserFeatureParts): Promise<LaterHarm[]> {
+    const { user, campaignOf, timeZone, population, now } = input;
+    if (campaignOf === undefined) return [];
+    const later: Array<{ pending: PendingSend; campaign: Campaign }> = [];
+    for (const p of user.pending) {
+      const campaign = p.t > from ? campaignOf(p.campaignId) : undefined;
+      if (campaign !== undefined) later.push({ pending: p, campaign });
+    }
+    if (later.length === 0) return [];
+    const rows: Float32Array[] = [];
+    for (const { pending, campaign } of later) {
+      const row = featureVector({ user, campaign, channel: pending.ch, sendAt: pending.t, now, timeZone, population }, parts);
+      const more = Float32Array.from(row);
+      // As featureVector writes it: log1p of a whole count.
+      more[RECENT_MESSAGES] = Math.log1p(Math.round(Math.expm1(row[RECENT_MESSAGES] as number)) + 1);
+      rows.push(row, more);
+    }
+    const scores = await this.scorer.score(rows);
+    const userValue = user.profile?.value ?? this.policy.defaultUserValue;
+    return later.map(({ pending, campaign }, i) => {
+      // The cost was paid either way: only the response to the message changes.
+      const value = (s: Scores | undefined) => (s === undefined ? 0 : expectedValue(s, { value: campaign.value ?? 0, cost: 0, lambda: this.policy.unsubscribeWeight, userValue }));
+      const harm = value(scores[2 * i]) - value(scores[2 * i + 1]);
+      return { pending, harm: Number.isFinite(harm) && harm > 0 ? harm : 0 };
+    });
   }
 
   #timeReasons(start: number, channel: Channel, input: DecideInput): Reason[] {
@@ -309,6 +364,15 @@ export class DecisionEngine {
     intent.cost = this.policy.pushPrice;
     return intent;
   }
+}
+
+/** The harm a message at `at` does to the scheduled messages after it, leaving out those it would displace. */
+function harmAt(harms: readonly LaterHarm[], at: number, displaced: readonly PendingSend[]): number {
+  let total = 0;
+  for (const { pending, harm } of harms) {
+    if (pending.t > at && pending.t - at < WEEK && !displaced.includes(pending)) total += harm;
+  }
+  return total;
 }
 
 function categoryOf(campaign: Campaign): { category?: number } {

@@ -267,6 +267,7 @@ export class DecisionOperator implements Operator {
         population: this.#populationShares,
         capacityLeft: capacity,
         skipModel,
+        campaignOf: (id) => ctx.campaigns.get(id),
       });
       if (plan.action !== 'skip' && used.cost + plan.cost > share.cost) plan = { ...plan, action: 'skip', reasons: ['budget_exhausted'] };
     }
@@ -322,10 +323,7 @@ export class DecisionOperator implements Operator {
    */
   async evaluate(userId: string, campaign: Campaign, ctx: OperatorContext): Promise<{ action: Plan['action'] | 'holdout'; plan: Plan }> {
     const plan = await this.#dryRun(this.#engine, userId, campaign, {}, true, ctx);
-    const { arm } = assignArm(userId, campaign.experiment);
-    const promotional = campaign.kind === 'promotional' || campaign.kind === 'reminder';
-    const control = promotional && inControlGroup(userId, this.#policy.controlGroupPercent, this.#policy.controlGroupSalt);
-    if (plan.action !== 'skip' && (control || arm === 'holdout' || arm === 'control')) return { action: 'holdout', plan };
+    if (plan.action !== 'skip' && this.#withheld(userId, campaign)) return { action: 'holdout', plan };
     return { action: plan.action, plan };
   }
 
@@ -336,15 +334,20 @@ export class DecisionOperator implements Operator {
   async prepare(records: readonly InputRecord[], ctx: OperatorContext): Promise<void> {
     const batch = this.#batch;
     if (batch === undefined) return;
+    const known = records.filter((r) => r.role === 'candidates' && ctx.campaigns.get((r.value as Candidate).campaignId) !== undefined);
+    const total = new Map<string, number>();
+    for (const r of known) {
+      const { userId } = r.value as Candidate;
+      total.set(userId, (total.get(userId) ?? 0) + 1);
+    }
     const seen = new Map<string, number>();
-    for (const record of records) {
-      if (record.role !== 'candidates') continue;
+    for (const record of known) {
       const { userId, campaignId, vars } = record.value as Candidate;
-      const campaign = ctx.campaigns.get(campaignId);
-      if (campaign === undefined) continue;
+      const campaign = ctx.campaigns.get(campaignId) as Campaign;
       const earlier = seen.get(userId) ?? 0;
       seen.set(userId, earlier + 1);
       batch.recorder.earlierOfUser = earlier;
+      batch.recorder.laterOfUser = earlier + 1 < (total.get(userId) ?? 0);
       try {
         await this.#dryRun(batch.dry, userId, campaign, vars ?? {}, false, ctx);
       } catch {
@@ -353,8 +356,17 @@ export class DecisionOperator implements Operator {
       }
     }
     batch.recorder.earlierOfUser = 0;
+    batch.recorder.laterOfUser = false;
     // Replaces the previous batch's answers, also when no candidate asked for any.
     await batch.prefetcher.prefetch(batch.recorder.take());
+  }
+
+  /** Whether a decision for this user would be withheld (control group, or a holdout or control arm) rather than carried out. */
+  #withheld(userId: string, campaign: Campaign): boolean {
+    const { arm } = assignArm(userId, campaign.experiment);
+    const promotional = campaign.kind === 'promotional' || campaign.kind === 'reminder';
+    const control = promotional && inControlGroup(userId, this.#policy.controlGroupPercent, this.#policy.controlGroupSalt);
+    return control || arm === 'holdout' || arm === 'control';
   }
 
   /** The plan a decision would make now, without writing anything. */
@@ -383,6 +395,7 @@ export class DecisionOperator implements Operator {
       capacityLeft: await this.#capacity(campaign, ctx),
       skipModel: campaign.kind === 'transactional' || campaign.deadline === 'hard' || arm === 'blast',
       placeholderVars,
+      campaignOf: (id) => ctx.campaigns.get(id),
     });
   }
 
