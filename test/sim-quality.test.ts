@@ -85,8 +85,7 @@ test('ground truth: a message tires the user for every later one in the week, in
   assert.equal(recentCount([at], at), 1, 'two messages at once are two messages');
   assert.equal(recentCount([at - HOUR, at, at + HOUR], at), 2, 'a later message does not count');
   assert.equal(recentCount([at - 7 * 24 * HOUR], at), 0, 'a week ago has worn off');
-  // Two promotions at the user's best instant get fewer clicks and more opt-outs per message
-  // than one; spaced apart, the second still pays for the first.
+  // Two promotions at the user's best instant get fewer clicks and more opt-outs per message than one.
   const u = simUser(DEFAULT_WORLD, 1);
   const m = (t: number): Message => ({ userId: u.userId, channel: 'push', category: 5, at: t });
   const one = evaluate('one', [m(at)], () => u, () => 0);

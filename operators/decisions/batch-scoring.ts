@@ -1,7 +1,11 @@
-import { featureIndex } from './feature-vector.js';
+import { withMoreRecent } from './feature-vector.js';
 import { ScorerWrapper, type Scores } from './scorer.js';
 
-const RECENT_MESSAGES = featureIndex('messages_7d_before_slot');
+/**
+ * Variants recorded per row at most: a user rarely has more than a few candidates in one batch,
+ * and each variant is a row more in the batch's call. A candidate past it is scored afresh.
+ */
+const MAX_VARIANTS = 3;
 
 /**
  * Scores a batch's rows in one call before the batch's candidates are decided one by one.
@@ -80,7 +84,7 @@ export class RowRecorder extends ScorerWrapper {
    * How many candidates of the same user come earlier in the batch. Each may leave a message
    * scheduled before some of this candidate's slots, which then count it in
    * `messages_7d_before_slot`: the only change to its rows that a scheduled message makes. So
-   * the rows are also recorded with that count raised by 1 … `n`, and the user's second
+   * the rows are also recorded with that count raised by 1, 2, …, and the user's second
    * candidate finds its rows in the batch's call instead of costing a call of its own.
    */
   set earlierOfUser(n: number) {
@@ -89,26 +93,19 @@ export class RowRecorder extends ScorerWrapper {
 
   /**
    * Whether a candidate of the same user comes later in the batch. That one weighs the harm its
-   * slots would do to what this one schedules (DecisionEngine, laterHarms): the scheduled
-   * message's row, which is this candidate's row at the chosen slot, and that row with one more
-   * message before it. So the rows are also recorded raised by one more.
+   * slots would do to what this one schedules (later-harm.ts): the scheduled message's row,
+   * which is this candidate's row at the chosen slot, and that row with one more message before
+   * it. So the rows are also recorded raised by one more than `earlierOfUser` asks.
    */
   set laterOfUser(later: boolean) {
     this.#later = later;
   }
 
   async score(rows: readonly Float32Array[]): Promise<Scores[]> {
-    const variants = Math.min(3, this.#earlier + (this.#later ? 1 : 0));
+    const variants = Math.min(MAX_VARIANTS, this.#earlier + (this.#later ? 1 : 0));
     for (const row of rows) {
       this.#rows.push(row);
-      if (variants === 0) continue;
-      // As featureVector writes it: log1p of a whole count, stored as a float32.
-      const recent = Math.round(Math.expm1(row[RECENT_MESSAGES] as number));
-      for (let j = 1; j <= variants; j++) {
-        const variant = Float32Array.from(row);
-        variant[RECENT_MESSAGES] = Math.log1p(recent + j);
-        this.#rows.push(variant);
-      }
+      for (let j = 1; j <= variants; j++) this.#rows.push(withMoreRecent(row, j));
     }
     return rows.map(() => ({ click: 0, convert: 0, unsubscribe: 0 }));
   }

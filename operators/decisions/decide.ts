@@ -6,8 +6,9 @@ import { dltMismatch } from '../delivery/dlt.js';
 import type { SendIntent } from '../sinks/dispatcher.js';
 import { allowsWithout, checkCaps } from './caps.js';
 import { channelReasons } from './eligibility.js';
-import { FEATURE_SPEC, featureIndex, featureVector, userFeatureParts, type UserFeatureParts } from './feature-vector.js';
+import { FEATURE_SPEC, featureVector, userFeatureParts, type UserFeatureParts } from './feature-vector.js';
 import { checkLegalHours, checkQuietHours, isAllowed, nextAllowed } from './hours.js';
+import { harmAt, harmRows, harmsFrom, laterMessages, type LaterHarm } from './later-harm.js';
 import { expectedValue } from './policy.js';
 import type { Scorer, Scores } from './scorer.js';
 import { candidateSlots, chooseSlot, type SlotOption } from './send-time.js';
@@ -45,21 +46,14 @@ export interface DecideInput {
   placeholderVars?: boolean;
   /**
    * The campaigns of the user's scheduled messages, by id: with it, a slot's value is net of
-   * the harm it does to the messages scheduled after it (`laterHarm`). Without it, or for a
+   * the harm it does to the messages scheduled after it (later-harm.ts). Without it, or for a
    * campaign it does not know, that harm is not counted.
    */
   campaignOf?: (campaignId: string) => Campaign | undefined;
 }
 
 const TIME_REASONS = new Set<Reason>(['legal_hours', 'quiet_hours']);
-const WEEK = 7 * 86_400_000;
-const RECENT_MESSAGES = featureIndex('messages_7d_before_slot');
-
-/** What sending before a scheduled message costs it: its expected value, less its value with one more message in the week before it. */
-interface LaterHarm {
-  pending: PendingSend;
-  harm: number;
-}
+const NONE: readonly PendingSend[] = [];
 
 /**
  * The decision pipeline for one candidate (DESIGN: eligibility → scoring → send-time →
@@ -121,7 +115,7 @@ export class DecisionEngine {
         for (const r of caps.reasons) reasons.add(r);
         continue;
       }
-      const [scored] = await this.#score(input, [{ channel: u.channel, at, cost: u.cost }]);
+      const [scored] = (await this.#score(input, [{ channel: u.channel, at, cost: u.cost }])).scored;
       return { action: at <= input.now ? 'send' : 'schedule', reasons: [], channel: u.channel, sendAt: at, scores: scored?.scores, features: scored?.features, segments: u.segments, cost: u.cost, preempt: [], slot: at };
     }
     return { action: 'skip', reasons: [...reasons], segments: 0, cost: 0, preempt: [] };
@@ -162,19 +156,30 @@ export class DecisionEngine {
       if (open.length === 0) continue;
       // Once per decision, not per channel: it reads the user alone.
       parts ??= userFeatureParts(user, input.now);
-      harms ??= await this.#laterHarms(input, start, parts);
-      const scored = await this.#score(input, open.map((o) => ({ channel: u.channel, at: o.at, cost: u.cost })), parts);
-      for (let i = 0; i < open.length; i++) {
-        const s = scored[i];
-        const o = open[i];
-        if (s !== undefined && o !== undefined) s.scores.ev -= harmAt(harms, o.at, o.blockers);
-      }
-      const options: SlotOption[] = open.map((o, i) => {
-        const ev = scored[i]?.scores.ev ?? Number.NEGATIVE_INFINITY;
-        // A capped slot is usable only by displacing lower-value scheduled messages.
-        const preemptable = o.capped && this.#preemptable(o.blockers, ev, campaign.priority ?? 0, input, u.channel, o.at) !== undefined;
-        return { at: o.at, ev, allowed: !o.capped || preemptable, capacityLeft: input.capacityLeft(o.at) };
+      const userParts = parts;
+      // The messages scheduled after the window opens, scored in the first channel's call.
+      const later = harms === undefined ? laterMessages(user.pending, start, input.campaignOf) : [];
+      const extra = harmRows(later, (m) => featureVector({ user, campaign: m.campaign, channel: m.pending.ch, sendAt: m.pending.t, now: input.now, timeZone, population: input.population }, userParts));
+      const { scored, extra: extraScores } = await this.#score(input, open.map((o) => ({ channel: u.channel, at: o.at, cost: u.cost })), parts, extra);
+      const userValue = user.profile?.value ?? this.policy.defaultUserValue;
+      // The cost of a scheduled message is paid either way: only the response to it changes.
+      harms ??= harmsFrom(later, extraScores, (sc, c) => expectedValue(sc, { value: c.value ?? 0, cost: 0, lambda: this.policy.unsubscribeWeight, userValue }));
+      const laterHarms = harms;
+      // Each slot's value net of the harm to the messages after it that it leaves in place; a
+      // capped slot is usable only by displacing lower-value scheduled messages, which then
+      // take no harm from it.
+      const net = open.map((o, i) => {
+        const own = scored[i]?.scores.ev ?? Number.NEGATIVE_INFINITY;
+        if (!o.capped) return { ev: own - harmAt(laterHarms, o.at, NONE), preempt: NONE };
+        // Which to displace is chosen on the value the slot would have with every blocker gone;
+        // the value is then net of the harm to the messages that stay, and what is displaced
+        // must still be worth less than that.
+        const preempt = this.#preemptable(o.blockers, own - harmAt(laterHarms, o.at, o.blockers), campaign.priority ?? 0, input, u.channel, o.at);
+        if (preempt === undefined) return { ev: own, preempt: undefined };
+        const ev = own - harmAt(laterHarms, o.at, preempt);
+        return { ev, preempt: preempt.every((b) => b.ev < ev) ? preempt : undefined };
       });
+      const options: SlotOption[] = open.map((o, i) => ({ at: o.at, ev: net[i]?.ev ?? Number.NEGATIVE_INFINITY, allowed: net[i]?.preempt !== undefined, capacityLeft: input.capacityLeft(o.at) }));
       const pick = chooseSlot(options);
       if (pick === undefined) {
         if (options.some((o) => o.allowed)) reasons.add('budget_exhausted');
@@ -182,22 +187,23 @@ export class DecisionEngine {
       }
       const chosen = scored[pick];
       const slot = open[pick];
-      if (chosen === undefined || slot === undefined) continue;
-      if (chosen.scores.ev <= threshold) {
+      const value = net[pick];
+      if (chosen === undefined || slot === undefined || value === undefined) continue;
+      if (value.ev <= threshold) {
         reasons.add('low_value');
         continue;
       }
-      const preempt = slot.capped ? (this.#preemptable(slot.blockers, chosen.scores.ev, campaign.priority ?? 0, input, u.channel, slot.at) ?? []) : [];
+      const preempt = value.preempt ?? [];
       const plan: Plan = {
         action: slot.at <= input.now ? 'send' : 'schedule',
         reasons: [],
         channel: u.channel,
         sendAt: slot.at,
-        scores: chosen.scores,
+        scores: { ...chosen.scores, ev: value.ev },
         features: chosen.features,
         segments: u.segments,
         cost: u.cost,
-        preempt,
+        preempt: [...preempt],
         slot: slot.at,
       };
       if (!best) return plan;
@@ -227,40 +233,6 @@ export class DecisionEngine {
     return undefined;
   }
 
-  /**
-   * For each message scheduled after `from` (whose campaign `campaignOf` knows), what one more
-   * message in the week before it would cost it: the scorer's fatigue term
-   * (messages_7d_before_slot) applied to it, in expected value. A message that lands in a slot
-   * before it pays that harm: a second promotion placed off the user's peak hours, ahead of the
-   * one that holds the peak, is worth less than its own score says.
-   */
-  async #laterHarms(input: DecideInput, from: number, parts: UserFeatureParts): Promise<LaterHarm[]> {
-    const { user, campaignOf, timeZone, population, now } = input;
-    if (campaignOf === undefined) return [];
-    const later: Array<{ pending: PendingSend; campaign: Campaign }> = [];
-    for (const p of user.pending) {
-      const campaign = p.t > from ? campaignOf(p.campaignId) : undefined;
-      if (campaign !== undefined) later.push({ pending: p, campaign });
-    }
-    if (later.length === 0) return [];
-    const rows: Float32Array[] = [];
-    for (const { pending, campaign } of later) {
-      const row = featureVector({ user, campaign, channel: pending.ch, sendAt: pending.t, now, timeZone, population }, parts);
-      const more = Float32Array.from(row);
-      // As featureVector writes it: log1p of a whole count.
-      more[RECENT_MESSAGES] = Math.log1p(Math.round(Math.expm1(row[RECENT_MESSAGES] as number)) + 1);
-      rows.push(row, more);
-    }
-    const scores = await this.scorer.score(rows);
-    const userValue = user.profile?.value ?? this.policy.defaultUserValue;
-    return later.map(({ pending, campaign }, i) => {
-      // The cost was paid either way: only the response to the message changes.
-      const value = (s: Scores | undefined) => (s === undefined ? 0 : expectedValue(s, { value: campaign.value ?? 0, cost: 0, lambda: this.policy.unsubscribeWeight, userValue }));
-      const harm = value(scores[2 * i]) - value(scores[2 * i + 1]);
-      return { pending, harm: Number.isFinite(harm) && harm > 0 ? harm : 0 };
-    });
-  }
-
   #timeReasons(start: number, channel: Channel, input: DecideInput): Reason[] {
     const { campaign, timeZone, rules, user } = input;
     const out = new Set<Reason>();
@@ -275,16 +247,23 @@ export class DecisionEngine {
     return [...out];
   }
 
-  async #score(input: DecideInput, rows: Array<{ channel: Channel; at: number; cost: number }>, parts = userFeatureParts(input.user, input.now)): Promise<Array<{ scores: Scores & { ev: number }; features: Float32Array }>> {
+  /** The rows' scores and value, and the scores of `extra` rows scored in the same call. */
+  async #score(
+    input: DecideInput,
+    rows: Array<{ channel: Channel; at: number; cost: number }>,
+    parts = userFeatureParts(input.user, input.now),
+    extra: readonly Float32Array[] = [],
+  ): Promise<{ scored: Array<{ scores: Scores & { ev: number }; features: Float32Array }>; extra: Scores[] }> {
     const { user, campaign, timeZone, population, now } = input;
     const features = rows.map((r) => featureVector({ user, campaign, channel: r.channel, sendAt: r.at, now, timeZone, population }, parts));
-    const scores = await this.scorer.score(features);
+    const scores = await this.scorer.score(extra.length === 0 ? features : [...features, ...extra]);
     const userValue = user.profile?.value ?? this.policy.defaultUserValue;
-    return rows.map((r, i) => {
+    const scored = rows.map((r, i) => {
       const s = scores[i] as Scores;
       const ev = expectedValue(s, { value: campaign.value ?? 0, cost: r.cost, lambda: this.policy.unsubscribeWeight, userValue });
       return { scores: { ...s, ev }, features: features[i] as Float32Array };
     });
+    return { scored, extra: scores.slice(rows.length) };
   }
 
   /** Segments and cost of the message on a channel, from the hydrated template; undefined if it cannot be built. */
@@ -364,15 +343,6 @@ export class DecisionEngine {
     intent.cost = this.policy.pushPrice;
     return intent;
   }
-}
-
-/** The harm a message at `at` does to the scheduled messages after it, leaving out those it would displace. */
-function harmAt(harms: readonly LaterHarm[], at: number, displaced: readonly PendingSend[]): number {
-  let total = 0;
-  for (const { pending, harm } of harms) {
-    if (pending.t > at && pending.t - at < WEEK && !displaced.includes(pending)) total += harm;
-  }
-  return total;
 }
 
 function categoryOf(campaign: Campaign): { category?: number } {

@@ -244,10 +244,7 @@ export class DecisionOperator implements Operator {
     decayTo(user.features, now);
     user.sent = pruneSent(user.sent, now, this.#policy.historyMs);
     const decisionId = decisionIdFor(campaign.campaignId, userId);
-    const promotional = campaign.kind === 'promotional' || campaign.kind === 'reminder';
     const { arm, propensity } = assignArm(userId, campaign.experiment);
-    const control = promotional && inControlGroup(userId, this.#policy.controlGroupPercent, this.#policy.controlGroupSalt);
-    const armHoldout = arm === 'holdout' || arm === 'control';
     const skipModel = campaign.kind === 'transactional' || campaign.deadline === 'hard' || arm === 'blast';
     const usage = ctx.store<CampaignUsage>(DECISION_STORES.campaignUsage.name);
     const used = (await usage.get([campaign.campaignId])) ?? { sends: 0, cost: 0 };
@@ -273,7 +270,7 @@ export class DecisionOperator implements Operator {
     }
     const ledger = ctx.store<LedgerEntry>(DECISION_STORES.ledger.name);
     // A control group member gets what the pipeline would have done, withheld: the counterfactual stays comparable.
-    if (plan.action !== 'skip' && (control || armHoldout)) {
+    if (plan.action !== 'skip' && this.#withheld(userId, campaign)) {
       this.#emit(ctx, this.#record(decisionId, campaign, userId, 'holdout', plan, arm, propensity, now));
       ledger.put([userId, campaign.campaignId], { decisionId, action: 'holdout', ev: plan.scores?.ev ?? 0, ts: now });
       users.put([userId], user);
@@ -334,16 +331,18 @@ export class DecisionOperator implements Operator {
   async prepare(records: readonly InputRecord[], ctx: OperatorContext): Promise<void> {
     const batch = this.#batch;
     if (batch === undefined) return;
-    const known = records.filter((r) => r.role === 'candidates' && ctx.campaigns.get((r.value as Candidate).campaignId) !== undefined);
-    const total = new Map<string, number>();
-    for (const r of known) {
-      const { userId } = r.value as Candidate;
-      total.set(userId, (total.get(userId) ?? 0) + 1);
+    const known: Array<{ candidate: Candidate; campaign: Campaign }> = [];
+    for (const record of records) {
+      if (record.role !== 'candidates') continue;
+      const candidate = record.value as Candidate;
+      const campaign = ctx.campaigns.get(candidate.campaignId);
+      if (campaign !== undefined) known.push({ candidate, campaign });
     }
+    const total = new Map<string, number>();
+    for (const { candidate } of known) total.set(candidate.userId, (total.get(candidate.userId) ?? 0) + 1);
     const seen = new Map<string, number>();
-    for (const record of known) {
-      const { userId, campaignId, vars } = record.value as Candidate;
-      const campaign = ctx.campaigns.get(campaignId) as Campaign;
+    for (const { candidate, campaign } of known) {
+      const { userId, vars } = candidate;
       const earlier = seen.get(userId) ?? 0;
       seen.set(userId, earlier + 1);
       batch.recorder.earlierOfUser = earlier;

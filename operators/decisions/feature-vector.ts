@@ -284,6 +284,19 @@ function populationHours(population: readonly number[]): Float64Array {
   return out;
 }
 
+const RECENT_MESSAGES = featureIndex('messages_7d_before_slot');
+
+/**
+ * `row` with `n` more messages in messages_7d_before_slot, written as featureVector writes it
+ * (log1p of a whole count, as a float32): the batch's dry run records such rows for the
+ * decisions it cannot run ahead exactly, and a prefetched row serves only when its bytes match.
+ */
+export function withMoreRecent(row: Float32Array, n: number): Float32Array {
+  const out = Float32Array.from(row);
+  out[RECENT_MESSAGES] = Math.log1p(Math.round(Math.expm1(row[RECENT_MESSAGES] as number)) + n);
+  return out;
+}
+
 /**
  * The feature vector in FEATURE_SPEC.names order; every entry finite (anything else becomes 0).
  * `parts` is userFeatureParts(input.user, input.now), when the caller scores several rows of one
