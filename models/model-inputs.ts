@@ -51,7 +51,7 @@ const KEPT: readonly number[] = FEATURE_SPEC.names.flatMap((n, i) => ((POLICY_SE
 export const INPUT_NAMES: readonly string[] = [...KEPT.map((i) => FEATURE_SPEC.names[i] as string), ...DERIVED_NAMES];
 export const INPUT_COUNT = INPUT_NAMES.length;
 
-const heuristic = new HeuristicScorer();
+const heuristic = new HeuristicScorer({ version: 2 });
 // A lift of 0 (an hour never seen) would be log 0; 0.01 is "a hundred times rarer than uniform".
 const LIFT_FLOOR = 0.01;
 // Probabilities from the heuristic are clamped before the logit so a 0 or 1 stays finite.

@@ -12,13 +12,13 @@ import { activate, campaign, decisionDriver, decisions, HOUR, indiaUser, MONDAY,
 const RECENT = featureIndex('messages_7d_before_slot');
 
 /**
- * The heuristics, with every message in the week before the slot (sent or scheduled) cutting
- * the click and conversion by e^(−rate): the heuristics themselves read fatigue from past sends
- * only, so they see no harm in a message placed ahead of a scheduled one.
+ * heuristic-2, with every message in the week before the slot (sent or scheduled) cutting the
+ * click and conversion by e^(−rate): heuristic-2 itself reads fatigue from past sends only, so
+ * it sees no harm in a message placed ahead of a scheduled one.
  */
 class FatigueScorer implements Scorer {
   readonly version = 'fatigue-test';
-  readonly #inner = new HeuristicScorer();
+  readonly #inner = new HeuristicScorer({ version: 2 });
   readonly featureVersion = this.#inner.featureVersion;
   readonly #rate: number;
   /** The rows of the last call. */
@@ -87,7 +87,7 @@ test('later harm: a message ahead of a scheduled one is worth its own value less
   assert.ok(Math.abs((r?.scores?.ev as number) - (own - harm)) < 0.02, `logged ev ${r?.scores?.ev} = own ${own} − harm ${harm}`);
 });
 
-test('later harm: a reminder that would cost the scheduled sale more than it brings is skipped as low_value; alone, or with scorers blind to it, it is sent', async () => {
+test('later harm: a reminder that would cost the scheduled sale more than it brings is skipped as low_value; alone, or with a scorer blind to it, it is sent', async () => {
   const strong = await saleThenReminder(new FatigueScorer(0.1));
   assert.equal(strong.sale?.action, 'schedule');
   assert.equal(strong.reminder?.action, 'skip');
@@ -96,10 +96,10 @@ test('later harm: a reminder that would cost the scheduled sale more than it bri
   // Without a scheduled message after it, the same reminder is worth sending.
   const alone = await saleThenReminder(new FatigueScorer(0.1), { withSale: false });
   assert.equal(alone.reminder?.action, 'schedule');
-  // The heuristics weigh no harm (their fatigue reads past sends only): both go out.
-  const heuristic = await saleThenReminder(new HeuristicScorer());
-  assert.equal(heuristic.reminder?.action, 'schedule');
-  assert.deepEqual(heuristic.sent.sort(), ['reminder', 'sale']);
+  // heuristic-2 weighs no harm (its fatigue reads past sends only): both go out.
+  const blind = await saleThenReminder(new HeuristicScorer({ version: 2 }));
+  assert.equal(blind.reminder?.action, 'schedule');
+  assert.deepEqual(blind.sent.sort(), ['reminder', 'sale']);
 });
 
 test('later harm, the pure parts: which messages count, two rows each, the harm never below 0, charged only to slots before a message in its week and not displacing it', () => {
@@ -174,6 +174,6 @@ test('later harm: a slot that displaces one scheduled message still pays for the
   assert.equal(poor.morning.action, 'skip');
   assert.deepEqual(poor.morning.reasons, ['cap_global']);
   assert.deepEqual(poor.preempted, []);
-  // Blind to that harm, the heuristics displace the cheap one.
-  assert.deepEqual((await displacing(new HeuristicScorer(), 20_000)).preempted, ['cheap']);
+  // Blind to that harm, heuristic-2 displaces the cheap one.
+  assert.deepEqual((await displacing(new HeuristicScorer({ version: 2 }), 20_000)).preempted, ['cheap']);
 });

@@ -324,7 +324,8 @@ async function scoreOf(over: Partial<FeatureInput>): Promise<Scores> {
 }
 
 test('heuristic: versions, batch order, ranges, determinism, wrong-length rows rejected', async () => {
-  assert.equal(scorer.version, 'heuristic-2');
+  assert.equal(scorer.version, 'heuristic-3');
+  assert.equal(new HeuristicScorer({ version: 2 }).version, 'heuristic-2');
   assert.equal(scorer.featureVersion, FEATURE_SPEC.version);
   const rows = [featureVector(input()), featureVector(input({ channel: 'sms', sendAt: INACTIVE_SLOT })), featureVector(input({ user: inactiveUser() }))];
   const a = await scorer.score(rows);
@@ -415,6 +416,32 @@ test('heuristic: fatigue lowers p(click) and raises p(unsubscribe), per channel'
     assert.ok(tired.click < rested.click * 0.6, `${channel}: ${tired.click} vs ${rested.click}`);
     assert.ok(tired.unsubscribe > rested.unsubscribe * 1.5, `${channel}: ${tired.unsubscribe} vs ${rested.unsubscribe}`);
   }
+});
+
+test('heuristic-3: messages scheduled before the slot tire the user as sent ones do; heuristic-2 reads sent messages on the channel only', async () => {
+  const withPending = (n: number): UserState => {
+    const u = activeUser();
+    // No sends in the month: the messages before the slot are the whole load.
+    u.features.ch = {};
+    u.pending = Array.from({ length: n }, (_, i) => ({ t: ACTIVE_SLOT - (i + 1) * HOUR, ch: 'sms' as const, k: 'promotional' as const, decisionId: `d${i}`, campaignId: 'c0', ev: 1, priority: 0 }));
+    return u;
+  };
+  const v2 = new HeuristicScorer({ version: 2 });
+  const rows = [0, 1, 3].map((n) => featureVector(input({ user: withPending(n) })));
+  const [none, one, three] = await scorer.score(rows);
+  assert.ok(none !== undefined && one !== undefined && three !== undefined);
+  close(one.click / none.click, Math.exp(-0.2), 1e-6);
+  close(three.click / none.click, Math.exp(-0.6), 1e-6);
+  assert.ok(one.unsubscribe > none.unsubscribe);
+  const old = await v2.score(rows);
+  assert.deepEqual(old[1], old[0], 'heuristic-2 does not see what is scheduled');
+  // The larger load counts, not the sum (sent messages are in both counts): a month's 4 push
+  // sends (a load of 1) and one scheduled message tire as much as either alone.
+  const sentAndOne = activeUser();
+  sentAndOne.pending = withPending(1).pending;
+  const row = featureVector(input({ user: sentAndOne }));
+  assert.deepEqual(scorer.scoreOne(row), v2.scoreOne(row));
+  assert.deepEqual(scorer.scoreOne(row), v2.scoreOne(featureVector(input())));
 });
 
 test('heuristic: inactive users click less and unsubscribe more; SMS risks more unsubscribes, push clicks more', async () => {

@@ -9,7 +9,7 @@ import { ownBestSplit, qualityRows, sendHours } from '../cli/demo-summary.js';
 import { reportData } from '../cli/demo-report.js';
 import { buildReportHtml, writeReport } from '../bench/report-html/page.js';
 import type { DemoReport } from '../bench/report-html/data.js';
-import { OWN_BEST_HOUR, type Quality } from '../bench/sim/quality.js';
+import type { Quality } from '../bench/sim/quality.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
@@ -53,24 +53,21 @@ describe('demo run and its report data', () => {
 
   let learnedVsHeuristic: { learned: Quality; heuristic: Quality } | undefined;
 
-  test('nudge beats every baseline on clicks and opt-outs per 1,000 sends with the learned model, and the timing baselines with the heuristics; the learned model beats the heuristics on clicks', async () => {
-    const beats = (rows: readonly Quality[], label: string, clicksExcept?: string): Quality => {
+  test('nudge beats every baseline on clicks and opt-outs per 1,000 sends, with the learned model and with the heuristics; the learned model beats the heuristics on clicks', async () => {
+    const beats = (rows: readonly Quality[], label: string): Quality => {
       const nudge = rows.find((q) => q.policy === 'nudge') as Quality;
       for (const b of rows.filter((q) => q.policy !== 'nudge' && q.policy !== 'oracle')) {
-        if (b.policy !== clicksExcept) assert.ok(nudge.clicksPer1000 > b.clicksPer1000, `${label}: clicks/1k ${nudge.clicksPer1000.toFixed(1)} vs ${b.policy} ${b.clicksPer1000.toFixed(1)}`);
+        assert.ok(nudge.clicksPer1000 > b.clicksPer1000, `${label}: clicks/1k ${nudge.clicksPer1000.toFixed(1)} vs ${b.policy} ${b.clicksPer1000.toFixed(1)}`);
         assert.ok(nudge.optOutsPer1000 < b.optOutsPer1000, `${label}: opt-outs/1k ${nudge.optOutsPer1000.toFixed(2)} vs ${b.policy} ${b.optOutsPer1000.toFixed(2)}`);
       }
       return nudge;
     };
     const learned = beats(report.quality, 'learned');
     const heuristicRun = await runDemo({ users: 2000, partitions: 4, seed: 42, hours: 12, historyDays: 3, scorer: 'heuristic' });
-    // After three days of history the heuristics get fewer clicks per message than sending at each
-    // user's own most active hour with no caps, so against that baseline only opt-outs are asserted
-    // over everyone. The loss is among users offered both promotions, whose two messages the minimum
-    // gap keeps apart (the baseline sends both into the peak), and whose second message the
-    // heuristics, blind to the fatigue it puts on the first, do not weigh as the learned model does;
-    // users with one message to time get more clicks from nudge (models/README.md gives the figures).
-    const heuristic = beats(qualityRows(heuristicRun), 'heuristic', OWN_BEST_HOUR);
+    // heuristic-3 also beats sending at each user's own most active hour with no caps, narrowly
+    // (heuristic-2, blind to the messages scheduled before a slot, did not after three days of
+    // history). By how much, split by users offered one promotion and both: models/README.md.
+    const heuristic = beats(qualityRows(heuristicRun), 'heuristic');
     const split = ownBestSplit(heuristicRun);
     const one = split.find((g) => g.offered === 'one campaign');
     assert.ok(one !== undefined && one.nudge.sends > 300);

@@ -152,7 +152,8 @@ test('scoring feeds the drift accumulator with a sample of rows', async () => {
 });
 
 test('derived inputs: the heuristic log-odds and log lifts are appended, TF.js equals the forward pass, another derivation is refused; a given-click conversion head is multiplied by p(click)', async () => {
-  const heuristic = new HeuristicScorer();
+  // The inputs are heuristic-2's log-odds, whatever the serving heuristic is (model-inputs.ts).
+  const heuristic = new HeuristicScorer({ version: 2 });
   const logit = (p: number) => Math.log(p / (1 - p));
   for (const row of rows(mulberry32(11), 50)) {
     const x = expandRow(row);

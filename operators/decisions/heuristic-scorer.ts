@@ -30,7 +30,11 @@ const ACTIVITY_SCALE = 7;
 const AFFINITY_MIN = 0.3;
 const AFFINITY_MAX = 3;
 // Fatigue load = this week's sends on the channel + a quarter of the month's: recent sends
-// tire most, older ones linger. Each unit cuts clicks by e^(−0.2) ≈ 18%.
+// tire most, older ones linger. Each unit cuts clicks by e^(−0.2) ≈ 18%. heuristic-3 takes
+// the larger of that and the messages on any channel, sent or scheduled, in the week before
+// the slot (messages_7d_before_slot): a message already scheduled ahead of this one tires the
+// user as a sent one does, and a message placed ahead of a scheduled one is then seen to cost
+// it (later-harm.ts). The larger, not the sum: the sent messages are in both counts.
 const MONTH_SENDS_WEIGHT = 0.25;
 const FATIGUE_CLICK_RATE = 0.2;
 // The user's own smoothed CTR on the channel relative to its prior: past clickers click more.
@@ -70,6 +74,7 @@ const I = {
   sends30: featureIndex('channel_sends_30d'),
   blend: featureIndex('blend_hour_lift'),
   category: featureIndex('category_share'),
+  recent: featureIndex('messages_7d_before_slot'),
 };
 
 function clamp(x: number, lo: number, hi: number): number {
@@ -88,8 +93,18 @@ function count(row: Float32Array, i: number): number {
 }
 
 export class HeuristicScorer implements Scorer {
-  readonly version = 'heuristic-2';
+  readonly version: string;
   readonly featureVersion = FEATURE_SPEC.version;
+  readonly #scheduled: boolean;
+
+  /**
+   * heuristic-3 unless `version: 2` is asked for: the model's derived inputs are heuristic-2's
+   * log-odds (models/model-inputs.ts), which a model trained on them must keep getting.
+   */
+  constructor(opts: { version?: 2 | 3 } = {}) {
+    this.#scheduled = (opts.version ?? 3) === 3;
+    this.version = this.#scheduled ? 'heuristic-3' : 'heuristic-2';
+  }
 
   async score(rows: readonly Float32Array[]): Promise<Scores[]> {
     return rows.map((row) => this.scoreOne(row));
@@ -105,7 +120,8 @@ export class HeuristicScorer implements Scorer {
     const opens = count(row, I.opens7);
     const activity = ACTIVITY_FLOOR + ACTIVITY_SPAN * (1 - Math.exp(-opens / ACTIVITY_SCALE));
     const affinity = clamp(at(row, I.blend), AFFINITY_MIN, AFFINITY_MAX);
-    const load = count(row, I.sends7) + MONTH_SENDS_WEIGHT * count(row, I.sends30);
+    const sent = count(row, I.sends7) + MONTH_SENDS_WEIGHT * count(row, I.sends30);
+    const load = this.#scheduled ? Math.max(sent, count(row, I.recent)) : sent;
     const fatigue = Math.exp(-FATIGUE_CLICK_RATE * load);
     const ctrLift = clamp(at(row, I.ctr) / CHANNEL_PRIOR_CTR[channel], CTR_LIFT_MIN, CTR_LIFT_MAX);
     const interest = clamp(at(row, I.category), INTEREST_MIN, INTEREST_MAX) ** INTEREST_POWER;
