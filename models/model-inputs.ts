@@ -51,6 +51,8 @@ const KEPT: readonly number[] = FEATURE_SPEC.names.flatMap((n, i) => ((POLICY_SE
 export const INPUT_NAMES: readonly string[] = [...KEPT.map((i) => FEATURE_SPEC.names[i] as string), ...DERIVED_NAMES];
 export const INPUT_COUNT = INPUT_NAMES.length;
 
+// heuristic-2, whatever the heuristics served are: its log-odds are part of derivation i2, which
+// the shipped model was trained on; other log-odds would need a new INPUTS_VERSION and a retrain.
 const heuristic = new HeuristicScorer({ version: 2 });
 // A lift of 0 (an hour never seen) would be log 0; 0.01 is "a hundred times rarer than uniform".
 const LIFT_FLOOR = 0.01;

@@ -22,7 +22,9 @@ const seed = Number(values.seed);
 const days = Number(values.days);
 const learned = forwardPassScorerSync(values.model);
 if (learned === undefined) throw new Error(`no model in ${values.model}`);
-const rows = await compareScorers({ users, seed, days, scorers: [['heuristic', new HeuristicScorer()], [`learned ${learned.version}`, learned]] });
+// heuristic-2 too: the model's inputs and its training world are heuristic-2's (models/model-inputs.ts).
+const heuristics = [new HeuristicScorer({ version: 2 }), new HeuristicScorer()];
+const rows = await compareScorers({ users, seed, days, scorers: [...heuristics.map((h) => [h.version, h] as [string, HeuristicScorer]), [`learned ${learned.version}`, learned]] });
 console.log(`${users} users, seed ${seed}, ${days} campaign days (2 a day), no exploration; expected values under the simulator's truth`);
 console.log(`${'scorer'.padEnd(34)} ${'sends'.padStart(7)} ${'send rate'.padStart(9)} ${'clicks/1k'.padStart(10)} ${'conv/1k'.padStart(8)} ${'opt-outs/1k'.padStart(12)} ${'clicks/1k cand'.padStart(15)} ${'opt-outs/1k cand'.padStart(17)}`);
 for (const r of rows) {

@@ -102,6 +102,20 @@ test('later harm: a reminder that would cost the scheduled sale more than it bri
   assert.deepEqual(blind.sent.sort(), ['reminder', 'sale']);
 });
 
+test('later harm: the heuristics served (heuristic-3) charge a message for the scheduled one it comes before', async () => {
+  const { sale: s, reminder: r } = await saleThenReminder(new HeuristicScorer(), { reminderValue: 20_000 });
+  assert.equal(s?.action, 'schedule');
+  assert.equal(r?.action, 'schedule');
+  const { policy } = policyConfig();
+  const own = expectedValue(r?.scores as Scores, { value: 20_000, cost: r?.cost as number, lambda: policy.unsubscribeWeight, userValue: 1200 });
+  // The sale goes from no message before it to one: clicks × e^(−0.2) on a value of 3,000.
+  assert.ok(own - (r?.scores?.ev as number) > 1, `logged ev ${r?.scores?.ev} is below the reminder's own value ${own}`);
+  // At the reminder's value of 1,500 that harm outweighs it.
+  const cheap = await saleThenReminder(new HeuristicScorer());
+  assert.deepEqual(cheap.reminder?.reasons, ['low_value']);
+  assert.deepEqual(cheap.sent, ['sale']);
+});
+
 test('later harm, the pure parts: which messages count, two rows each, the harm never below 0, charged only to slots before a message in its week and not displacing it', () => {
   const pending = (decisionId: string, t: number, campaignId = 'sale'): PendingSend => ({ t, ch: 'push', k: 'promotional', decisionId, campaignId, ev: 5, priority: 50 });
   const at = MONDAY + 10 * HOUR;

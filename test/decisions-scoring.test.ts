@@ -438,11 +438,17 @@ test('heuristic-3: messages scheduled before the slot tire the user as sent ones
   assert.ok(one.unsubscribe > none.unsubscribe);
   const old = await v2.score(rows);
   assert.deepEqual(old[1], old[0], 'heuristic-2 does not see what is scheduled');
-  // The larger load counts, not the sum (sent messages are in both counts): a month's 4 push
-  // sends (a load of 1) and one scheduled message tire as much as the sends alone.
-  const sentAndOne = activeUser();
-  sentAndOne.pending = withPending(1).pending;
-  assert.deepEqual(scorer.scoreOne(featureVector(input({ user: sentAndOne }))), scorer.scoreOne(featureVector(input())));
+  // The larger load counts, not the sum (sent messages are in both counts): a month's 8 push
+  // sends (a load of 2) and one scheduled message tire as much as the sends alone, not as 3.
+  const sends = activeUser();
+  sends.features.ch = { push: { s: 8, c: 0.3 } };
+  const sendsAndOne = activeUser();
+  sendsAndOne.features.ch = { push: { s: 8, c: 0.3 } };
+  sendsAndOne.pending = withPending(1).pending;
+  const alone = scorer.scoreOne(featureVector(input({ user: sends })));
+  const both = scorer.scoreOne(featureVector(input({ user: sendsAndOne })));
+  close(both.click, alone.click, 1e-9);
+  close(both.unsubscribe, alone.unsubscribe, 1e-9);
 });
 
 test('heuristic: inactive users click less and unsubscribe more; SMS risks more unsubscribes, push clicks more', async () => {

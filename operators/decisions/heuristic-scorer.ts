@@ -96,7 +96,7 @@ function count(row: Float32Array, i: number): number {
 }
 
 export class HeuristicScorer implements Scorer {
-  readonly version: string;
+  readonly version: `heuristic-${2 | 3}`;
   readonly featureVersion = FEATURE_SPEC.version;
   readonly #generation: 2 | 3;
 
