@@ -55,7 +55,6 @@ export function demoCandidates(args: DemoArgs, campaigns: readonly CampaignInput
   return out;
 }
 
-
 /** The demo's simulated world and its users by id (`u0`, `u1`, …), each made once, when first asked for. */
 export function demoUsers(seed: number): { world: WorldConfig; userOf: (userId: string) => SimUser } {
   const world = { ...DEFAULT_WORLD, seed };

@@ -270,7 +270,7 @@ export class DecisionOperator implements Operator {
     }
     const ledger = ctx.store<LedgerEntry>(DECISION_STORES.ledger.name);
     // A control group member gets what the pipeline would have done, withheld: the counterfactual stays comparable.
-    if (plan.action !== 'skip' && this.#withheld(userId, campaign)) {
+    if (plan.action !== 'skip' && this.#withheld(userId, campaign, arm)) {
       this.#emit(ctx, this.#record(decisionId, campaign, userId, 'holdout', plan, arm, propensity, now));
       ledger.put([userId, campaign.campaignId], { decisionId, action: 'holdout', ev: plan.scores?.ev ?? 0, ts: now });
       users.put([userId], user);
@@ -360,9 +360,11 @@ export class DecisionOperator implements Operator {
     await batch.prefetcher.prefetch(batch.recorder.take());
   }
 
-  /** Whether a decision for this user would be withheld (control group, or a holdout or control arm) rather than carried out. */
-  #withheld(userId: string, campaign: Campaign): boolean {
-    const { arm } = assignArm(userId, campaign.experiment);
+  /**
+   * Whether a decision for this user would be withheld (control group, or a holdout or control
+   * arm) rather than carried out. `arm` when the caller has it: assignment is a hash.
+   */
+  #withheld(userId: string, campaign: Campaign, arm = assignArm(userId, campaign.experiment).arm): boolean {
     const promotional = campaign.kind === 'promotional' || campaign.kind === 'reminder';
     const control = promotional && inControlGroup(userId, this.#policy.controlGroupPercent, this.#policy.controlGroupSalt);
     return control || arm === 'holdout' || arm === 'control';

@@ -105,7 +105,10 @@ export class HeuristicScorer implements Scorer {
    * log-odds (models/model-inputs.ts), which a model trained on them must keep getting.
    */
   constructor(opts: { version?: 2 | 3 } = {}) {
-    this.#generation = opts.version ?? 3;
+    const generation = opts.version ?? 3;
+    // From JavaScript any value can arrive; an unknown one would score NaN everywhere.
+    if (generation !== 2 && generation !== 3) throw new RangeError(`heuristic version must be 2 or 3, got ${String(generation)}`);
+    this.#generation = generation;
     this.version = `heuristic-${this.#generation}`;
   }
 

@@ -48,9 +48,9 @@ export function harmRows(later: readonly LaterMessage[], rowOf: (m: LaterMessage
 /** Each message's harm from the scores of its harmRows; `valueOf` prices a message's scores for its campaign. */
 export function harmsFrom(later: readonly LaterMessage[], scores: readonly Scores[], valueOf: (s: Scores, campaign: Campaign) => number): LaterHarm[] {
   return later.map(({ pending, campaign }, i) => {
-    const now = scores[2 * i];
+    const asIs = scores[2 * i];
     const tired = scores[2 * i + 1];
-    const harm = now === undefined || tired === undefined ? 0 : valueOf(now, campaign) - valueOf(tired, campaign);
+    const harm = asIs === undefined || tired === undefined ? 0 : valueOf(asIs, campaign) - valueOf(tired, campaign);
     return { pending, harm: Number.isFinite(harm) && harm > 0 ? harm : 0 };
   });
 }
