@@ -326,6 +326,8 @@ async function scoreOf(over: Partial<FeatureInput>): Promise<Scores> {
 test('heuristic: versions, batch order, ranges, determinism, wrong-length rows rejected', async () => {
   assert.equal(scorer.version, 'heuristic-3');
   assert.equal(new HeuristicScorer({ version: 2 }).version, 'heuristic-2');
+  // From JavaScript any value can arrive: an unknown version is refused, not scored as NaN.
+  assert.throws(() => new HeuristicScorer({ version: 4 as unknown as 3 }), RangeError);
   assert.equal(scorer.featureVersion, FEATURE_SPEC.version);
   const rows = [featureVector(input()), featureVector(input({ channel: 'sms', sendAt: INACTIVE_SLOT })), featureVector(input({ user: inactiveUser() }))];
   const a = await scorer.score(rows);
