@@ -96,7 +96,7 @@ export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: numb
       if (!mine(i)) continue;
       const u = userOf(`u${i}`);
       profiles.push(json(u.userId, profileRecord(u)));
-      for (const e of userEvents(u, start - args.historyDays * 24 * HOUR, start, args.seed)) {
+      for (const e of userEvents(u, start - args.historyDays * 24 * HOUR, start, args.seed, { scale: args.activityScale ?? 1 })) {
         events.push(json(u.userId, e));
         const at = i * 24 + Math.floor(localTime(e.ts, u.timezone).minuteOfDay / 60);
         byHour[at] = Math.min(0xffff, (byHour[at] as number) + 1);

@@ -10,6 +10,11 @@ export interface DemoArgs {
   hours: number;
   historyDays: number;
   /**
+   * Multiplies every simulated user's sessions a day (bench/sim/activity.ts; default 1, about 12
+   * events a user a day). The CLI sets it from --events-per-user-day.
+   */
+  activityScale?: number;
+  /**
    * Replicas to run, each on a thread of its own and owning every `replicas`-th partition, as
    * the members of a consumer group share a topic's partitions (default 1: one replica, in
    * the calling thread).

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors/index.js';
 import { runDemo, type DemoArgs } from './demo-run.js';
-import { demoReplicas } from './demo-world.js';
+import { demoReplicas, demoUsers } from './demo-world.js';
+import { activityScaleFor, SEED_EVENTS_PER_USER_DAY } from '../bench/sim/activity.js';
 import { printSummary, qualityRows, sendHours } from './demo-summary.js';
 import { reportData } from './demo-report.js';
 import { writeReport } from '../bench/report-html/page.js';
@@ -14,14 +15,20 @@ export type { DemoArgs } from './demo-world.js';
  * day in seconds, with the users answering what they get. No Kafka, no credentials,
  * nothing leaves the machine.
  */
-export async function demoCommand(args: DemoArgs & { report: string }): Promise<number> {
+export async function demoCommand(args: DemoArgs & { report: string; eventsPerUserDay?: number }): Promise<number> {
   for (const [key, value, min] of [['--users', args.users, 10], ['--partitions', args.partitions, 1], ['--hours', args.hours, 1], ['--history-days', args.historyDays, 0]] as const) {
     if (!Number.isInteger(value) || value < min) throw new ConfigError(key, `got ${value}`, `an integer ≥ ${min}`);
   }
   const replicas = demoReplicas(args);
-  console.log(`nudge demo: ${args.users.toLocaleString('en')} simulated users (seed ${args.seed}), ${args.partitions} partitions${replicas > 1 ? ` shared by ${replicas} replicas, a thread each` : ''}, embedded log, LMDB state, virtual clock, ${args.scorer === 'heuristic' ? 'heuristic scorer' : 'learned model (models/default, TF.js)'}`);
-  const { report, ...demo } = args;
-  const run = await runDemo(demo, (line) => console.log(line));
+  const { eventsPerUserDay, ...rest } = args;
+  if (eventsPerUserDay !== undefined && !(Number.isFinite(eventsPerUserDay) && eventsPerUserDay >= 0)) {
+    throw new ConfigError('--events-per-user-day', `got ${eventsPerUserDay}`, `a number ≥ 0 (the seeds' rate is ${SEED_EVENTS_PER_USER_DAY})`);
+  }
+  const world = demoUsers(args.seed).world;
+  const activityScale = eventsPerUserDay === undefined ? 1 : activityScaleFor(eventsPerUserDay, world);
+  console.log(`nudge demo: ${args.users.toLocaleString('en')} simulated users (seed ${args.seed}; ${args.historyDays} day${args.historyDays === 1 ? '' : 's'} of past activity${eventsPerUserDay !== undefined ? `, ${eventsPerUserDay} events a user a day on average` : ''}), ${args.partitions} partitions${replicas > 1 ? ` shared by ${replicas} replicas, a thread each` : ''}, embedded log, LMDB state, virtual clock, ${args.scorer === 'heuristic' ? 'heuristic scorer' : 'learned model (models/default, TF.js)'}`);
+  const { report, ...demo } = rest;
+  const run = await runDemo({ ...demo, activityScale }, (line) => console.log(line));
   const t = performance.now();
   const hours = sendHours(run);
   const quality = qualityRows(run);

@@ -58,11 +58,12 @@ async function main(argv: string[]): Promise<number> {
           .option('seed', { type: 'number', default: 42 })
           .option('hours', { type: 'number', default: 12, describe: 'simulated hours to run after the campaigns start' })
           .option('history-days', { type: 'number', default: 1, describe: 'days of past activity per user' })
+          .option('events-per-user-day', { type: 'number', describe: "mean past events a user a day (default: the simulated world's own, about 12; the seeds' rate is 200)" })
           .option('report', { type: 'string', default: 'reports/demo.html', describe: 'HTML report to write (the same data as JSON beside it)' })
           .option('providers', { choices: ['fake', 'recorded'] as const, default: 'fake' as const, describe: 'fake: sends go over HTTP to provider fakes on loopback; recorded: recorded as sent in-process' })
           .option('scorer', { choices: ['learned', 'heuristic'] as const, default: 'learned' as const, describe: 'learned: the model shipped in models/default, through TF.js; heuristic: the hand-set scorer' }),
       async (args) => {
-        code = await demoCommand({ users: args.users, partitions: args.partitions, replicas: args.replicas ?? Math.max(1, Math.min(availableParallelism(), args.partitions)), seed: args.seed, hours: args.hours, historyDays: args['history-days'], providers: args.providers, scorer: args.scorer, report: args.report });
+        code = await demoCommand({ users: args.users, partitions: args.partitions, replicas: args.replicas ?? Math.max(1, Math.min(availableParallelism(), args.partitions)), seed: args.seed, hours: args.hours, historyDays: args['history-days'], ...(args['events-per-user-day'] !== undefined ? { eventsPerUserDay: args['events-per-user-day'] } : {}), providers: args.providers, scorer: args.scorer, report: args.report });
       },
     )
     .command(

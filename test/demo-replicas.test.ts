@@ -66,6 +66,26 @@ test('nudge demo: more replicas than partitions is a configuration error naming 
   assert.match(r.stderr, /--replicas: got 3 \(allowed: an integer from 1 to --partitions \(2\)\)/);
 });
 
+test('nudge demo: a negative or non-numeric --events-per-user-day is a configuration error naming it, exit status 2', () => {
+  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  for (const bad of ['-3', 'lots']) {
+    const r = spawnSync(process.execPath, [cli, 'demo', '--users', '10', '--events-per-user-day', bad], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--events-per-user-day: got (-3|NaN) \(allowed: a number ≥ 0 \(the seeds' rate is 200\)\)/);
+  }
+});
+
+test("demo: the users' past activity follows the configured rate: none at scale 0, about three times as much at scale 3", async () => {
+  const args = { users: 300, partitions: 2, seed: 7, hours: 1, historyDays: 2, providers: 'recorded' as const, scorer: 'heuristic' as const };
+  const base = await runDemo(args);
+  const none = await runDemo({ ...args, activityScale: 0 });
+  const more = await runDemo({ ...args, activityScale: 3 });
+  assert.ok(base.historyEvents > 300 * 2 * 5, `${base.historyEvents} past events at the default rate`);
+  assert.equal(none.historyEvents, 0);
+  assert.ok(Math.abs(more.historyEvents / base.historyEvents - 3) < 0.2, `${more.historyEvents} against ${base.historyEvents}`);
+  assert.equal(more.deadLetters, 0, 'every past event was taken into state, none refused');
+});
+
 test('demo: a replica failing in its thread fails the run, the other replica is stopped, and no directory is left', async () => {
   const dirs: string[] = [];
   let ticks = 0;

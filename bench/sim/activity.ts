@@ -1,6 +1,6 @@
 import { instantOf, localTime } from '../../operators/decisions/local-time.js';
-import type { SimUser } from './population.js';
-import { mixSeed, mulberry32, type Rng } from './random.js';
+import { DEFAULT_WORLD, simUser, type SimUser, type WorldConfig } from './population.js';
+import { mixSeed, mulberry32, normal, type Rng } from './random.js';
 
 export interface SimEvent {
   userId: string;
@@ -14,8 +14,20 @@ export interface SimEvent {
 const DAY = 86_400_000;
 const MINUTE = 60_000;
 
+/**
+ * The seeds' rate: 9B user events a day over 45M daily users, 200 a user a day. A machine runs
+ * a share of the users at that rate, not every user at a share of it: scaled to the machine,
+ * a run keeps the per-user rate and takes fewer users (activityScaleFor).
+ */
+export const SEED_EVENTS_PER_USER_DAY = 9e9 / 45e6;
+
+/** Above this mean, Knuth's method would take too many draws and its cap would bite. */
+const POISSON_KNUTH_MAX = 150;
+
 function poisson(rng: Rng, mean: number): number {
-  // Knuth's method: fine for the small means of daily sessions.
+  // A normal with the same mean and variance: within 1/sqrt(mean) of the Poisson at such means.
+  if (mean > POISSON_KNUTH_MAX) return Math.max(0, Math.round(mean + Math.sqrt(mean) * normal(rng)));
+  // Knuth's method: exact, and fine for the small means of daily sessions.
   const limit = Math.exp(-mean);
   let k = 0;
   let p = 1;
@@ -50,13 +62,24 @@ function sampleCategory(rng: Rng, interest: readonly number[]): number {
   return interest.length - 1;
 }
 
+export interface ActivityOptions {
+  /**
+   * Multiplies every user's sessions a day (default 1: about 12 events a user a day in the
+   * default world; activityScaleFor finds the scale of a target rate). The hours, categories
+   * and what a session holds stay the same.
+   */
+  scale?: number;
+}
+
 /**
  * A user's sessions between `from` and `to`: a Poisson number per local day, at hours drawn
  * from their habitual rhythm, each an app open with views and sometimes a cart or a purchase
  * (likelier for users interested in more categories). Views, carts and purchases are of a
  * category drawn from the user's interests.
  */
-export function userEvents(u: SimUser, from: number, to: number, seed: number): SimEvent[] {
+export function userEvents(u: SimUser, from: number, to: number, seed: number, options: ActivityOptions = {}): SimEvent[] {
+  const scale = options.scale ?? 1;
+  if (!(scale >= 0) || !Number.isFinite(scale)) throw new RangeError(`activity scale must be a finite number ≥ 0, got ${scale}`);
   const out: SimEvent[] = [];
   const first = localTime(from, u.timezone).day;
   const last = localTime(to, u.timezone).day;
@@ -65,7 +88,7 @@ export function userEvents(u: SimUser, from: number, to: number, seed: number): 
     const rng = mulberry32(mixSeed(seed, u.index, day));
     // Categories from a stream of their own, so the sessions' times stay those of worlds without them.
     const categories = mulberry32(mixSeed(seed, u.index, day, 0xca7));
-    const sessions = poisson(rng, u.traits.activity);
+    const sessions = poisson(rng, u.traits.activity * scale);
     for (let s = 0; s < sessions; s++) {
       const minute = sampleHour(rng, u.traits.hourly) * 60 + Math.floor(rng() * 60);
       const ts = instantOf(day, minute, u.timezone);
@@ -86,3 +109,24 @@ export function userEvents(u: SimUser, from: number, to: number, seed: number): 
 }
 
 export const DAYS = DAY;
+
+/** Users and days activityScaleFor measures the world's own rate on. */
+const RATE_SAMPLE = { users: 2000, days: 7, from: Date.UTC(2026, 0, 5) };
+
+/** Mean events a user a day of `world` at scale 1, measured on a fixed sample of its users and days. */
+export function naturalEventsPerUserDay(world: WorldConfig = DEFAULT_WORLD): number {
+  const { users, days, from } = RATE_SAMPLE;
+  let events = 0;
+  for (let i = 0; i < users; i++) events += userEvents(simUser(world, i), from, from + days * DAY, world.seed).length;
+  return events / (users * days);
+}
+
+/**
+ * The scale (ActivityOptions) at which `world`'s users average `eventsPerUserDay` events a day,
+ * e.g. SEED_EVENTS_PER_USER_DAY. Measured, not derived: what a session holds depends on each
+ * user's interests.
+ */
+export function activityScaleFor(eventsPerUserDay: number, world: WorldConfig = DEFAULT_WORLD): number {
+  if (!(eventsPerUserDay >= 0) || !Number.isFinite(eventsPerUserDay)) throw new RangeError(`events a user a day must be a finite number ≥ 0, got ${eventsPerUserDay}`);
+  return eventsPerUserDay / naturalEventsPerUserDay(world);
+}

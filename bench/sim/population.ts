@@ -149,6 +149,15 @@ export function simUser(world: WorldConfig, index: number): SimUser {
   };
 }
 
+/**
+ * Users `first` … `first + count - 1` of the world, one at a time. Nothing is kept from one to
+ * the next, so a population of any size (the seeds' 18M users reachable by SMS) streams through
+ * a constant memory budget; any one user can still be made alone with simUser.
+ */
+export function* population(world: WorldConfig, count: number, first = 0): Generator<SimUser> {
+  for (let i = first; i < first + count; i++) yield simUser(world, i);
+}
+
 /** The `nudge.profiles` record of a simulated user. */
 export function profileRecord(u: SimUser): Record<string, unknown> {
   return {
