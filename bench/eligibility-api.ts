@@ -1,5 +1,5 @@
 import { engineFlags, startRun } from './harness.js';
-import { benchCampaign } from './decision-workload.js';
+import { benchCampaign, benchClock } from './decision-workload.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -206,8 +206,10 @@ export async function runEligibilityApiBench(opts: EligibilityApiOptions): Promi
     // As `nudge run` does: start the replica, then its HTTP side and its directory entry.
     const r0 = performance.now();
     log('starting replica A, then replica B in the same group');
+    // Monday 10:00 in India whenever the bench runs, on both replicas: what a request decides depends on the hour.
+    const clock = benchClock();
     for (const c of [configA, configB]) {
-      const { replica } = createReplica({ config: c, topology: topologyFor(c), logger });
+      const { replica } = createReplica({ config: c, topology: topologyFor(c), logger, clock });
       replica.onFatal((err) => (fatal ??= err));
       replicas.push(replica);
       await replica.start();
@@ -221,8 +223,8 @@ export async function runEligibilityApiBench(opts: EligibilityApiOptions): Promi
 
     log(`loading ${opts.users} profiles and one campaign`);
     const l0 = performance.now();
-    // The tests' campaign, opened an hour ago so that it is running whatever the time of the run.
-    const campaign = benchCampaign(`bench-eligibility-${randomBytes(3).toString('hex')}`, Date.now() - HOUR);
+    // The tests' campaign, opened an hour before the bench's clock.
+    const campaign = benchCampaign(`bench-eligibility-${randomBytes(3).toString('hex')}`, clock.now() - HOUR);
     await produce(kafka, topics.campaigns, [{ key: campaign['campaignId'] as string, value: JSON.stringify(campaign) }]);
     const records: Message[] = [];
     for (let i = 0; i < opts.users; i++) records.push({ key: userId(i), value: JSON.stringify(profileFor(i)) });
@@ -857,7 +859,7 @@ export function renderEligibilityApiSection(r: EligibilityApiReport): string {
     `- Both replicas, both HTTP servers and the reference endpoint share this process and its event loop, and the broker and the load generator share the machine's ${r.machine.cpuCount} cores: a forwarded request is parsed, answered and relayed twice on one thread, where production would use two machines (and add a network hop).`,
   );
   out.push(
-    `- Sample before the load (one request at a time through A, every answer checked): local ${keys(r.sample.local.answeredBy)} (p50 ${fmtMs(r.sample.local.p50Ms)}), forwarded ${keys(r.sample.forwarded.answeredBy)} (p50 ${fmtMs(r.sample.forwarded.p50Ms)}); actions ${keys(r.sample.local.actions)} / ${keys(r.sample.forwarded.actions)} (the campaign window and the users' quiet hours depend on the time of day the bench runs, so the action mix does too).`,
+    `- Sample before the load (one request at a time through A, every answer checked): local ${keys(r.sample.local.answeredBy)} (p50 ${fmtMs(r.sample.local.p50Ms)}), forwarded ${keys(r.sample.forwarded.answeredBy)} (p50 ${fmtMs(r.sample.forwarded.p50Ms)}); actions ${keys(r.sample.local.actions)} / ${keys(r.sample.forwarded.actions)} (the replicas' clock reads Monday 10:00 in India when they start, whatever the hour of the run, so the action mix is the same in every run).`,
   );
   out.push(
     `- Warm-up (${p.warmupSeconds} s per path, not in the table): local p99 ${r.warmup.local.p99} ms with ${fmtInt(r.warmup.local.errors)} errors, forwarded p99 ${r.warmup.forwarded.p99} ms with ${fmtInt(r.warmup.forwarded.errors)} errors${r.warmup.local.errors + r.warmup.forwarded.errors > 0 ? ` (a cold forward that takes longer than the ${p.forwardTimeoutMs} ms forward timeout is answered 504)` : ''}.`,
