@@ -15,6 +15,7 @@ import { CATEGORIES, CATEGORY_TIME_CONSTANT_MS, CHANNEL_TIME_CONSTANT_MS, HOW_SC
 import { isValidTimeZone, localTime } from './local-time.js';
 import { blendShare, HOURS_PER_WEEK } from './send-time.js';
 import type { Channel, Kind, UserState } from './types.js';
+import { copyRow, newRow } from './row-slab.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -179,6 +180,28 @@ export interface UserFeatureParts {
   /** Categorised events as of `now`, per category (f.cat decayed), and their sum. */
   readonly categories: readonly number[] | undefined;
   readonly categoryTotal: number;
+  /**
+   * What a row reads of its slot alone, by slot instant: the same for both channels and for
+   * every campaign, so the SMS and push rows of a slot (and the harm rows of the user's other
+   * messages) compute it once. Filled by featureVector.
+   */
+  readonly slots: Map<number, SlotParts>;
+}
+
+/** The features of a slot that depend on neither channel nor campaign (raw, before the float32 row). */
+interface SlotParts {
+  /** What they were computed with: a different zone or population prior makes them stale. */
+  readonly timeZone: string;
+  readonly population: readonly number[];
+  readonly userSlotLift: number;
+  readonly popSlotLift: number;
+  readonly blendSlotLift: number;
+  readonly sin: number;
+  readonly cos: number;
+  readonly weekend: number;
+  readonly recentMessages: number;
+  readonly userHourLift: number;
+  readonly blendHourLift: number;
 }
 
 export function userFeatureParts(user: UserState, now: number): UserFeatureParts {
@@ -229,6 +252,7 @@ export function userFeatureParts(user: UserState, now: number): UserFeatureParts
     hourOfDay,
     categories,
     categoryTotal,
+    slots: new Map(),
   };
 }
 
@@ -284,6 +308,45 @@ function populationHours(population: readonly number[]): Float64Array {
   return out;
 }
 
+/** The features of the slot at `sendAt` that neither the channel nor the campaign changes. */
+function slotParts(p: UserFeatureParts, sendAt: number, timeZone: string, population: readonly number[]): SlotParts {
+  const { user, now, howTotal, userMass } = p;
+  // Hour-of-week at the candidate slot, in the user's zone. An unknown zone falls back to UTC
+  // rather than throwing: a bad profile field must not stop the partition (invariant 6).
+  const zone = isValidTimeZone(timeZone) ? timeZone : 'UTC';
+  const local = localTime(sendAt, zone);
+  const bucket = local.hourOfWeek;
+  const how = user.features.how;
+  // Without history the user's own share is undefined; uniform is the neutral value, and
+  // user_how_mass = 0 tells a model to ignore it. With history, the share is normalised per
+  // weekday (f3; f1 read the raw bucket, which a history of a few days leaves empty on the
+  // campaign's weekday and concentrated on the days it has).
+  const userShare = howTotal > 0 && how !== undefined ? weekdayShare(how, howTotal, bucket) : 1 / HOURS_PER_WEEK;
+  const popRaw = population[bucket];
+  const popShare = popRaw !== undefined && Number.isFinite(popRaw) && popRaw >= 0 ? popRaw : 1 / HOURS_PER_WEEK;
+  const angle = (2 * Math.PI * local.minuteOfDay) / 1440;
+  // A user tires of messages, not of a channel: the per-channel counts miss the other
+  // channel's messages and the ones already scheduled before this slot.
+  let recent = 0;
+  for (const s of user.sent) if (s.t <= now && s.t < sendAt && sendAt - s.t < WEEK) recent++;
+  for (const q of user.pending) if (q.t < sendAt && sendAt - q.t < WEEK) recent++;
+  const userHour = smoothedHourLift(p.hourOfDay, local.minuteOfDay);
+  return {
+    timeZone,
+    population,
+    userSlotLift: userShare * HOURS_PER_WEEK,
+    popSlotLift: popShare * HOURS_PER_WEEK,
+    blendSlotLift: blendShare(userShare, userMass, popShare, BLEND_K) * HOURS_PER_WEEK,
+    sin: Math.sin(angle),
+    cos: Math.cos(angle),
+    // Saturday/Sunday; markets with a Friday/Saturday weekend get it wrong, which a country feature can fix later.
+    weekend: local.weekday >= 6 ? 1 : 0,
+    recentMessages: Math.log1p(recent),
+    userHourLift: userHour,
+    blendHourLift: blendShare(userHour, userMass, smoothedHourLift(populationHours(population), local.minuteOfDay), HOUR_BLEND_K),
+  };
+}
+
 const RECENT_MESSAGES = featureIndex('messages_7d_before_slot');
 
 /**
@@ -292,7 +355,7 @@ const RECENT_MESSAGES = featureIndex('messages_7d_before_slot');
  * decisions it cannot run ahead exactly, and a prefetched row serves only when its bytes match.
  */
 export function withMoreRecent(row: Float32Array, n: number): Float32Array {
-  const out = Float32Array.from(row);
+  const out = copyRow(row);
   out[RECENT_MESSAGES] = Math.log1p(Math.round(Math.expm1(row[RECENT_MESSAGES] as number)) + n);
   return out;
 }
@@ -306,13 +369,14 @@ export function featureVector(input: FeatureInput, parts?: UserFeatureParts): Fl
   const { user, campaign, channel, sendAt, now, population } = input;
   const p = parts !== undefined && parts.user === user && parts.now === now ? parts : userFeatureParts(user, now);
   const f = user.features;
-  const out = new Float32Array(FEATURE_COUNT);
+  const out = newRow(FEATURE_COUNT);
   let i = 0;
   const put = (x: number): void => {
     out[i++] = Number.isFinite(x) ? x : 0;
   };
 
-  for (const x of p.activity) put(x);
+  const activity = p.activity;
+  for (let k = 0; k < activity.length; k++) put(activity[k] as number);
   put(p.sinceAppOpen);
   put(p.sincePurchase);
   put(p.sinceSend);
@@ -328,29 +392,15 @@ export function featureVector(input: FeatureInput, parts?: UserFeatureParts): Fl
   put(Math.log1p(p.weekSends[channel]));
   put(Math.log1p(sends30));
 
-  // Hour-of-week at the candidate slot, in the user's zone. An unknown zone falls back to UTC
-  // rather than throwing: a bad profile field must not stop the partition (invariant 6).
-  const zone = isValidTimeZone(input.timeZone) ? input.timeZone : 'UTC';
-  const local = localTime(sendAt, zone);
-  const bucket = local.hourOfWeek;
-  const { howTotal, userMass } = p;
-  const how = f.how;
-  // Without history the user's own share is undefined; uniform is the neutral value, and
-  // user_how_mass = 0 tells a model to ignore it. With history, the share is normalised per
-  // weekday (f3; f1 read the raw bucket, which a history of a few days leaves empty on the
-  // campaign's weekday and concentrated on the days it has).
-  const userShare = howTotal > 0 && how !== undefined ? weekdayShare(how, howTotal, bucket) : 1 / HOURS_PER_WEEK;
-  const popRaw = population[bucket];
-  const popShare = popRaw !== undefined && Number.isFinite(popRaw) && popRaw >= 0 ? popRaw : 1 / HOURS_PER_WEEK;
-  put(userShare * HOURS_PER_WEEK);
-  put(popShare * HOURS_PER_WEEK);
-  put(blendShare(userShare, userMass, popShare, BLEND_K) * HOURS_PER_WEEK);
-  put(Math.log1p(userMass));
-  const angle = (2 * Math.PI * local.minuteOfDay) / 1440;
-  put(Math.sin(angle));
-  put(Math.cos(angle));
-  // Saturday/Sunday; markets with a Friday/Saturday weekend get it wrong, which a country feature can fix later.
-  put(local.weekday >= 6 ? 1 : 0);
+  let slot = p.slots.get(sendAt);
+  if (slot === undefined || slot.timeZone !== input.timeZone || slot.population !== population) p.slots.set(sendAt, (slot = slotParts(p, sendAt, input.timeZone, population)));
+  put(slot.userSlotLift);
+  put(slot.popSlotLift);
+  put(slot.blendSlotLift);
+  put(Math.log1p(p.userMass));
+  put(slot.sin);
+  put(slot.cos);
+  put(slot.weekend);
 
   for (const k of KINDS) put(campaign.kind === k ? 1 : 0);
   put(Math.log1p(finiteNonNegative(campaign.value)));
@@ -363,16 +413,9 @@ export function featureVector(input: FeatureInput, parts?: UserFeatureParts): Fl
   const phone = user.profile?.phone;
   put(typeof phone === 'string' && phone.length > 0 ? 1 : 0);
 
-  // A user tires of messages, not of a channel: the per-channel counts above miss the other
-  // channel's messages and the ones already scheduled before this slot.
-  let recent = 0;
-  for (const s of user.sent) if (s.t <= now && s.t < sendAt && sendAt - s.t < WEEK) recent++;
-  for (const q of user.pending) if (q.t < sendAt && sendAt - q.t < WEEK) recent++;
-  put(Math.log1p(recent));
-
-  const userHour = smoothedHourLift(p.hourOfDay, local.minuteOfDay);
-  put(userHour);
-  put(blendShare(userHour, userMass, smoothedHourLift(populationHours(population), local.minuteOfDay), HOUR_BLEND_K));
+  put(slot.recentMessages);
+  put(slot.userHourLift);
+  put(slot.blendHourLift);
   const category = campaign.category;
   const inCategory = category !== undefined && p.categories !== undefined ? (p.categories[category] ?? 0) : 0;
   put(category === undefined ? 1 : ((inCategory + 1) / (p.categoryTotal + CATEGORY_PRIOR_EVENTS)) * CATEGORY_PRIOR_EVENTS);

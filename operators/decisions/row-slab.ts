@@ -1,0 +1,32 @@
+/**
+ * Feature rows cut from shared slabs instead of allocated one by one. A small typed array of
+ * its own costs about 1 µs to make in V8 (its own backing store), a view on a slab a tenth of
+ * that, and a decision builds up to a hundred rows: at the eligibility API's rates this was a
+ * fifth of a request's CPU. Rows are short-lived (a decision record copies its row into a plain
+ * array), so a slab is garbage soon after its last row is.
+ */
+
+/** Rows per slab: 256 rows of 45 features are 46 KB. */
+const SLAB_ROWS = 256;
+
+let slab: ArrayBuffer = new ArrayBuffer(0);
+let used = 0;
+
+/** A zeroed Float32Array of `length`, a view on the current slab (a new slab when it is full). */
+export function newRow(length: number): Float32Array {
+  const bytes = length * Float32Array.BYTES_PER_ELEMENT;
+  if (used + bytes > slab.byteLength) {
+    slab = new ArrayBuffer(Math.max(bytes, SLAB_ROWS * bytes));
+    used = 0;
+  }
+  const row = new Float32Array(slab, used, length);
+  used += bytes;
+  return row;
+}
+
+/** A copy of `row` on a slab. */
+export function copyRow(row: Float32Array): Float32Array {
+  const out = newRow(row.length);
+  out.set(row);
+  return out;
+}
