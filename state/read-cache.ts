@@ -70,7 +70,18 @@ export class ReadCache implements BytesStore {
   }
 }
 
-/** latin1 maps every byte to one UTF-16 unit, so distinct keys never collide. */
+/**
+ * Keys up to this length go through String.fromCharCode, longer ones through a Buffer: measured,
+ * the first takes about half the time for keys of 8–16 bytes (most user keys), the same at 32,
+ * and more beyond (an argument per byte).
+ */
+const SHORT_KEY = 32;
+
+/**
+ * latin1 maps every byte to one UTF-16 unit, so distinct keys never collide. It runs several
+ * times per record, so the cheaper of two ways to make the same string is taken by length.
+ */
 export function cacheKey(key: Uint8Array): string {
+  if (key.length <= SHORT_KEY) return String.fromCharCode.apply(null, key as unknown as number[]);
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }
