@@ -19,16 +19,6 @@ import { DEFAULT_WORLD, profileRecord, simUser } from './sim/population.js';
  * makes the mix of actions the same whenever and wherever the bench runs.
  */
 export const BENCH_START = Date.UTC(2026, 10, 23, 4, 30);
-
-/**
- * A clock that reads BENCH_START when made and runs at real speed from there: for scenarios
- * timed in real time (HTTP load), whose decisions must not depend on the hour of the run. Every
- * replica of a run shares the one clock.
- */
-export function benchClock(start = BENCH_START): Clock {
-  const t0 = Date.now();
-  return { now: () => start + (Date.now() - t0) };
-}
 export const DAY = 86_400_000;
 export const HOUR = 3_600_000;
 

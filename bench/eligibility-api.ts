@@ -1,5 +1,5 @@
 import { engineFlags, startRun } from './harness.js';
-import { benchCampaign, benchClock } from './decision-workload.js';
+import { BenchClock, benchCampaign } from './decision-workload.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -207,7 +207,7 @@ export async function runEligibilityApiBench(opts: EligibilityApiOptions): Promi
     const r0 = performance.now();
     log('starting replica A, then replica B in the same group');
     // Monday 10:00 in India whenever the bench runs, on both replicas: what a request decides depends on the hour.
-    const clock = benchClock();
+    const clock = new BenchClock();
     for (const c of [configA, configB]) {
       const { replica } = createReplica({ config: c, topology: topologyFor(c), logger, clock });
       replica.onFatal((err) => (fatal ??= err));

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors/index.js';
 import { runDemo, type DemoArgs } from './demo-run.js';
 import { demoReplicas, demoUsers } from './demo-world.js';
-import { activityScaleFor, SEED_EVENTS_PER_USER_DAY } from '../bench/sim/activity.js';
+import { activityScaleFor, TARGET_EVENTS_PER_USER_DAY } from '../bench/sim/activity.js';
 import { printSummary, qualityRows, sendHours } from './demo-summary.js';
 import { reportData } from './demo-report.js';
 import { writeReport } from '../bench/report-html/page.js';
@@ -22,7 +22,7 @@ export async function demoCommand(args: DemoArgs & { report: string; eventsPerUs
   const replicas = demoReplicas(args);
   const { eventsPerUserDay, ...rest } = args;
   if (eventsPerUserDay !== undefined && !(Number.isFinite(eventsPerUserDay) && eventsPerUserDay >= 0)) {
-    throw new ConfigError('--events-per-user-day', `got ${eventsPerUserDay}`, `a number ≥ 0 (the seeds' rate is ${SEED_EVENTS_PER_USER_DAY})`);
+    throw new ConfigError('--events-per-user-day', `got ${eventsPerUserDay}`, `a number ≥ 0 (the target load's rate is ${TARGET_EVENTS_PER_USER_DAY})`);
   }
   const world = demoUsers(args.seed).world;
   const activityScale = eventsPerUserDay === undefined ? 1 : activityScaleFor(eventsPerUserDay, world);

@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
       'the whole system end to end on the embedded default: no Kafka, no credentials',
       (y) =>
         y
-          // What runs well within a minute on two cores: each user costs ~2.5 ms of CPU (52–56 s
+          // What runs well within a minute on two cores: each user costs ~2.6–2.8 ms of CPU (52–56 s
           // for 20,000 in three runs, two replicas), mostly their past activity (a day of it: ~12
           // events) and candidates through the pipeline, then the HTTP sends to the provider
           // fakes. 50,000 took 56.6 s: too close to the minute on a shared machine; 100,000, 100 s.
@@ -58,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
           .option('seed', { type: 'number', default: 42 })
           .option('hours', { type: 'number', default: 12, describe: 'simulated hours to run after the campaigns start' })
           .option('history-days', { type: 'number', default: 1, describe: 'days of past activity per user' })
-          .option('events-per-user-day', { type: 'number', describe: "mean past events a user a day (default: the simulated world's own, about 12; the seeds' rate is 200)" })
+          .option('events-per-user-day', { type: 'number', describe: "mean past events a user a day (default: the simulated world's own, about 12; the target load's rate is 200: 9B events a day over 45M users)" })
           .option('report', { type: 'string', default: 'reports/demo.html', describe: 'HTML report to write (the same data as JSON beside it)' })
           .option('providers', { choices: ['fake', 'recorded'] as const, default: 'fake' as const, describe: 'fake: sends go over HTTP to provider fakes on loopback; recorded: recorded as sent in-process' })
           .option('scorer', { choices: ['learned', 'heuristic'] as const, default: 'learned' as const, describe: 'learned: the model shipped in models/default, through TF.js; heuristic: the hand-set scorer' }),

@@ -149,6 +149,17 @@ test('feature vector: a candidate\'s rows computed from the user\'s parts once e
     assert.deepEqual(Array.from(featureVector(later, parts)), Array.from(featureVector(later)));
     const other = input({ user: fatiguedUser() });
     assert.deepEqual(Array.from(featureVector(other, parts)), Array.from(featureVector(other)));
+    // A slot's features are kept in the parts by instant: asked again for that instant in another
+    // zone or with another population prior, they are made again, not read back.
+    const slot = input({ user: u, sendAt: NOW + 6 * HOUR });
+    const kept = Array.from(featureVector(slot, parts));
+    const skewed = populationPrior(Array.from({ length: 168 }, (_, b) => (b % 24 === 3 ? 50 : 1)));
+    for (const changed of [input({ user: u, sendAt: NOW + 6 * HOUR, timeZone: 'America/New_York' }), input({ user: u, sendAt: NOW + 6 * HOUR, population: skewed })]) {
+      const fresh = Array.from(featureVector(changed));
+      assert.notDeepEqual(fresh, kept, 'the zone and the prior change the row');
+      assert.deepEqual(Array.from(featureVector(changed, parts)), fresh);
+    }
+    assert.deepEqual(Array.from(featureVector(slot, parts)), kept);
   }
 });
 

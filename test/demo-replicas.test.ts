@@ -71,7 +71,7 @@ test('nudge demo: a negative or non-numeric --events-per-user-day is a configura
   for (const bad of ['-3', 'lots']) {
     const r = spawnSync(process.execPath, [cli, 'demo', '--users', '10', '--events-per-user-day', bad], { encoding: 'utf8' });
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /--events-per-user-day: got (-3|NaN) \(allowed: a number ≥ 0 \(the seeds' rate is 200\)\)/);
+    assert.match(r.stderr, /--events-per-user-day: got (-3|NaN) \(allowed: a number ≥ 0 \(the target load's rate is 200\)\)/);
   }
 });
 

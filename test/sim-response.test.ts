@@ -53,7 +53,6 @@ test('ground truth: opt-outs rise with fatigue and with irrelevance; purchases a
         assert.ok(next > now || next === 0.5, `${u.userId} ${channel}: ${recent + 1} recent messages wear more than ${recent}`);
       }
       if (interest[liked] !== interest[unliked]) assert.ok(o(unliked, 1) > o(liked, 1) || o(liked, 1) === 0.5, `${u.userId} ${channel}: irrelevant is likelier to drive away`);
-      assert.ok(o(unliked, 50) <= 0.5);
     }
     if (interest[liked] !== interest[unliked]) assert.ok(convertGivenClick(u, at(u, 12, liked)) > convertGivenClick(u, at(u, 12, unliked)), `${u.userId}: buys more of what they like`);
   }

@@ -15,13 +15,13 @@ const DAY = 86_400_000;
 const MINUTE = 60_000;
 
 /**
- * The seeds' rate: 9B user events a day over 45M daily users, 200 a user a day. A machine runs
- * a share of the users at that rate, not every user at a share of it: scaled to the machine,
- * a run keeps the per-user rate and takes fewer users (activityScaleFor).
+ * The target load's rate: a retailer with 45M daily users and 9B user events a day, 200 a user
+ * a day. A machine runs a share of the users at that rate, not every user at a share of it:
+ * scaled to the machine, a run keeps the per-user rate and takes fewer users (activityScaleFor).
  */
-export const SEED_EVENTS_PER_USER_DAY = 9e9 / 45e6;
+export const TARGET_EVENTS_PER_USER_DAY = 9e9 / 45e6;
 
-/** Above this mean, Knuth's method would take too many draws and its cap would bite. */
+/** Above this mean, Knuth's method takes too many draws (one per session), and its cap of 200 starts to bind. */
 const POISSON_KNUTH_MAX = 150;
 
 function poisson(rng: Rng, mean: number): number {
@@ -123,7 +123,7 @@ export function naturalEventsPerUserDay(world: WorldConfig = DEFAULT_WORLD): num
 
 /**
  * The scale (ActivityOptions) at which `world`'s users average `eventsPerUserDay` events a day,
- * e.g. SEED_EVENTS_PER_USER_DAY. Measured, not derived: what a session holds depends on each
+ * e.g. TARGET_EVENTS_PER_USER_DAY. Measured, not derived: what a session holds depends on each
  * user's interests.
  */
 export function activityScaleFor(eventsPerUserDay: number, world: WorldConfig = DEFAULT_WORLD): number {

@@ -151,7 +151,7 @@ export function simUser(world: WorldConfig, index: number): SimUser {
 
 /**
  * Users `first` … `first + count - 1` of the world, one at a time. Nothing is kept from one to
- * the next, so a population of any size (the seeds' 18M users reachable by SMS) streams through
+ * the next, so a population of any size (the target load's 18M users reachable by SMS) streams through
  * a constant memory budget; any one user can still be made alone with simUser.
  */
 export function* population(world: WorldConfig, count: number, first = 0): Generator<SimUser> {

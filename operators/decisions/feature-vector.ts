@@ -183,7 +183,8 @@ export interface UserFeatureParts {
   /**
    * What a row reads of its slot alone, by slot instant: the same for both channels and for
    * every campaign, so the SMS and push rows of a slot (and the harm rows of the user's other
-   * messages) compute it once. Filled by featureVector.
+   * messages) compute it once. Filled by featureVector. It counts the user's sent and pending
+   * messages before the slot: once either list changes, the parts must be made again.
    */
   readonly slots: Map<number, SlotParts>;
 }

@@ -1,9 +1,14 @@
 /**
  * Feature rows cut from shared slabs instead of allocated one by one. A small typed array of
  * its own costs about 1 µs to make in V8 (its own backing store), a view on a slab a tenth of
- * that, and a decision builds up to a hundred rows: at the eligibility API's rates this was a
- * fifth of a request's CPU. Rows are short-lived (a decision record copies its row into a plain
- * array), so a slab is garbage soon after its last row is.
+ * that, and a decision typically builds about 70 rows (more with long windows and scheduled
+ * messages): at the eligibility API's rates this was a fifth of a request's CPU. Rows are
+ * short-lived (a decision record copies its row into a plain array), so a slab is garbage soon
+ * after its last row is. What this asks of code holding a row:
+ * - read its bytes through byteOffset and byteLength, never `row.buffer` alone (the slab);
+ * - never transfer its buffer (that would detach the slab's other rows), and know that a
+ *   structured clone of a row copies the whole slab;
+ * - copy it (Array.from, copyRow) to keep it: a row kept keeps its slab alive.
  */
 
 /** Rows per slab: 256 rows of 45 features are 46 KB. */
