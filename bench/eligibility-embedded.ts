@@ -10,7 +10,6 @@ import { createReplica } from '../processor/create-replica.js';
 import { LocalDirectory } from '../processor/kafka/directory.js';
 import type { Replica } from '../processor/replica.js';
 import { BenchClock, benchCampaign } from './decision-workload.js';
-import { EmbeddedLog } from '../processor/embedded/log.js';
 import { BUDGET_MS, GOAL_P99_MS, TimedApi, WARMUP_SECONDS, arrivalCells, cpuPct, cpuPerRequest, idleCpu, keys, measureWindow, profileFor, ratio, sampleRequests, serverCells, verdict, type LoadWindow, type SampleResult } from './eligibility-api.js';
 import { mulberry32, userId } from './events.js';
 import { startRun } from './harness.js';
@@ -72,7 +71,7 @@ export async function runEligibilityEmbeddedBench(opts: EligibilityEmbeddedOptio
     const config = validateConfig({ state: { dir: join(tmp.dir, 'state') }, embedded: { partitions: PARTITIONS }, http: { host: '127.0.0.1', port: 0 }, log: { level: 'warn' } });
     // Monday 10:00 in India whenever the bench runs: what a request decides depends on the hour.
     const clock = new BenchClock();
-    const created = createReplica({ config, topology: topologyFor(config), logger, clock, embeddedLog: new EmbeddedLog(join(config.state.dir, 'embedded-log'), { now: () => clock.now() }) });
+    const created = createReplica({ config, topology: topologyFor(config), logger, clock });
     replica = created.replica;
     const embedded = created.embeddedLog;
     if (embedded === undefined) throw new Error('no embedded log: this scenario runs without Kafka');

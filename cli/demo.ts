@@ -8,6 +8,9 @@ import { writeReport } from '../bench/report-html/page.js';
 
 export type { DemoArgs } from './demo-world.js';
 
+/** Past events a user a day the demo accepts at most: five times the target load's rate. */
+const MAX_EVENTS_PER_USER_DAY = 5 * TARGET_EVENTS_PER_USER_DAY;
+
 /**
  * The whole system end to end on the embedded default: a simulated population with
  * habits, consent and devices; an OTP, a two-hour flash sale and a cart reminder; the
@@ -23,6 +26,11 @@ export async function demoCommand(args: DemoArgs & { report: string; eventsPerUs
   const { eventsPerUserDay, ...rest } = args;
   if (eventsPerUserDay !== undefined && !(Number.isFinite(eventsPerUserDay) && eventsPerUserDay >= 0)) {
     throw new ConfigError('--events-per-user-day', `got ${eventsPerUserDay}`, `a number ≥ 0 (the target load's rate is ${TARGET_EVENTS_PER_USER_DAY})`);
+  }
+  // The history is generated in memory before the run: a rate far past the target load's would
+  // run the process out of memory rather than demonstrate anything.
+  if (eventsPerUserDay !== undefined && eventsPerUserDay > MAX_EVENTS_PER_USER_DAY) {
+    throw new ConfigError('--events-per-user-day', `got ${eventsPerUserDay}`, `at most ${MAX_EVENTS_PER_USER_DAY} (the target load's rate is ${TARGET_EVENTS_PER_USER_DAY})`);
   }
   const world = demoUsers(args.seed).world;
   const activityScale = eventsPerUserDay === undefined ? 1 : activityScaleFor(eventsPerUserDay, world);

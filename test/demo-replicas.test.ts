@@ -66,13 +66,17 @@ test('nudge demo: more replicas than partitions is a configuration error naming 
   assert.match(r.stderr, /--replicas: got 3 \(allowed: an integer from 1 to --partitions \(2\)\)/);
 });
 
-test('nudge demo: a negative or non-numeric --events-per-user-day is a configuration error naming it, exit status 2', () => {
+test('nudge demo: a negative, non-numeric or huge --events-per-user-day is a configuration error naming it, exit status 2', () => {
   const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   for (const bad of ['-3', 'lots']) {
     const r = spawnSync(process.execPath, [cli, 'demo', '--users', '10', '--events-per-user-day', bad], { encoding: 'utf8' });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /--events-per-user-day: got (-3|NaN) \(allowed: a number ≥ 0 \(the target load's rate is 200\)\)/);
   }
+  // A rate the in-memory history could not hold is refused before anything is generated.
+  const huge = spawnSync(process.execPath, [cli, 'demo', '--users', '10', '--events-per-user-day', '1e9'], { encoding: 'utf8' });
+  assert.equal(huge.status, 2, huge.stderr);
+  assert.match(huge.stderr, /--events-per-user-day: got 1000000000 \(allowed: at most 1000 \(the target load's rate is 200\)\)/);
 });
 
 test("demo: the users' past activity follows the configured rate: none at scale 0, about three times as much at scale 3", async () => {
