@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import { Packr } from 'msgpackr';
+import { EmbeddedLog } from '../processor/embedded/log.js';
+import { tempDir } from './support/tmp.js';
+
+// The log keeps records in batches of up to 256 (log.ts): these sizes cross batch boundaries
+// within one append, between appends, and at a batch's first and last record.
+const APPENDS = [700, 1, 255, 256, 257, 3];
+
+function fill(log: EmbeddedLog, topic: string): string[][] {
+  const byPartition: string[][] = [[], [], []];
+  let n = 0;
+  for (const size of APPENDS) {
+    const records = Array.from({ length: size }, () => {
+      const i = n++;
+      return { key: `k${i}`, value: `v${i}`, partition: i % 3, headers: { seq: String(i) } };
+    });
+    log.append(topic, records);
+    for (const r of records) byPartition[r.partition]?.push(r.value);
+  }
+  return byPartition;
+}
+
+test('embedded log: every read from any offset, of any length, returns exactly those records in order', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const log = new EmbeddedLog(join(dir, 'log'), { now: () => 1_763_712_000_000 });
+    log.createTopic('t', 3);
+    const expected = fill(log, 't');
+    for (let p = 0; p < 3; p++) {
+      const values = expected[p] as string[];
+      assert.equal(log.end('t', p), values.length);
+      for (const from of [0, 1, 255, 256, 257, 511, 512, 600, values.length - 1, values.length, values.length + 10]) {
+        for (const max of [1, 2, 255, 256, 1000, 10_000]) {
+          const got = log.read('t', p, from, max);
+          const want = values.slice(from, from + max);
+          assert.deepEqual(
+            got.map((r) => [r.offset, r.value?.toString('utf8'), r.key?.toString('utf8'), r.headers['seq']]),
+            want.map((v, i) => [from + i, v, v.replace('v', 'k'), v.slice(1)]),
+            `partition ${p} from ${from} max ${max}`,
+          );
+          for (const r of got) assert.equal(r.timestamp, 1_763_712_000_000);
+        }
+      }
+    }
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('embedded log: records and committed positions survive a reopen, and appends go on from the end', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    let log = new EmbeddedLog(join(dir, 'log'));
+    log.createTopic('in', 2);
+    log.createTopic('out', 2);
+    log.append('in', [{ key: 'a', value: 'one', partition: 0 }, { key: null, value: null, partition: 0 }]);
+    log.commit('g', [{ topic: 'out', record: { key: 'a', value: 'done', partition: 1, timestamp: 42 } }], { in: [0, 2] });
+    await log.close();
+    log = new EmbeddedLog(join(dir, 'log'));
+    log.createTopic('in', 2);
+    assert.equal(log.committed('g', 'in', 0), 2);
+    log.append('in', [{ key: 'b', value: 'two', partition: 0 }]);
+    const read = log.read('in', 0, 0, 10);
+    assert.deepEqual(
+      read.map((r) => [r.offset, r.key?.toString('utf8') ?? null, r.value?.toString('utf8') ?? null]),
+      [
+        [0, 'a', 'one'],
+        [1, null, null],
+        [2, 'b', 'two'],
+      ],
+    );
+    const out = log.read('out', 1, 0, 10);
+    assert.equal(out.length, 1);
+    assert.equal(out[0]?.timestamp, 42);
+    assert.equal(out[0]?.value?.toString('utf8'), 'done');
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('embedded log: a log written one record per entry (before batches) reads as before, and takes batches after', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    let log = new EmbeddedLog(join(dir, 'log'));
+    log.createTopic('t', 1);
+    await log.close();
+    // What an earlier release wrote: one msgpack record per key, and the end marker.
+    const root = open({ path: join(dir, 'log', 'log.mdb'), noSync: true, compression: false });
+    const records = root.openDB<Buffer, [string, number, number]>({ name: 'records', encoding: 'binary' });
+    const meta = root.openDB<number, (string | number)[]>({ name: 'meta', encoding: 'msgpack' });
+    const packr = new Packr({ useRecords: false });
+    await root.transaction(() => {
+      for (let i = 0; i < 5; i++) void records.put(['t', 0, i], packr.pack({ k: Buffer.from(`k${i}`), v: Buffer.from(`old${i}`), h: {}, t: i }));
+      void meta.put(['end', 't', 0], 5);
+    });
+    await root.close();
+    log = new EmbeddedLog(join(dir, 'log'));
+    log.append('t', Array.from({ length: 300 }, (_, i) => ({ key: 'k', value: `new${i}`, partition: 0 })));
+    const all = log.read('t', 0, 0, 1000).map((r) => r.value?.toString('utf8'));
+    assert.deepEqual(all, [...Array.from({ length: 5 }, (_, i) => `old${i}`), ...Array.from({ length: 300 }, (_, i) => `new${i}`)]);
+    assert.deepEqual(
+      log.read('t', 0, 3, 4).map((r) => [r.offset, r.value?.toString('utf8'), r.timestamp < 5]),
+      [
+        [3, 'old3', true],
+        [4, 'old4', true],
+        [5, 'new0', false],
+        [6, 'new1', false],
+      ],
+    );
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
