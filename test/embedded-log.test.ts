@@ -52,6 +52,36 @@ test('embedded log: every read from any offset, of any length, returns exactly t
   }
 });
 
+test('embedded log: each record reads back with its own headers, also where a run of records shares them', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const log = new EmbeddedLog(join(dir, 'log'));
+    log.createTopic('t', 1);
+    // Runs of equal headers (fresh objects each time, and the same object), a record without
+    // any, and runs that straddle the batches of 256.
+    const headersOf = (i: number): Record<string, string> | undefined =>
+      i === 7 ? undefined : i < 300 ? { 'content-type': 'application/json' } : i < 520 ? { 'content-type': 'text/plain', trace: String(i % 3) } : SHARED;
+    const SHARED = { 'content-type': 'application/json' };
+    log.append(
+      't',
+      Array.from({ length: 600 }, (_, i) => {
+        const headers = headersOf(i);
+        return { key: null, value: String(i), partition: 0, ...(headers !== undefined ? { headers } : {}) };
+      }),
+    );
+    for (const from of [0, 5, 7, 8, 255, 256, 299, 300, 301, 511, 512, 519, 520, 599]) {
+      for (const r of log.read('t', 0, from, 90)) assert.deepEqual(r.headers, headersOf(r.offset) ?? {}, `offset ${r.offset} read from ${from}`);
+    }
+    // What a reader does to one record's headers does not reach another's.
+    const [a, b] = log.read('t', 0, 10, 2);
+    (a?.headers as Record<string, string>)['content-type'] = 'changed';
+    assert.equal(b?.headers['content-type'], 'application/json');
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
 test('embedded log: records and committed positions survive a reopen, and appends go on from the end', async () => {
   const { dir, cleanup } = tempDir();
   try {

@@ -15,6 +15,7 @@ export interface AppendRecord {
   partition?: number;
 }
 
+/** A record as a log written one record per entry (before batches) stored it. */
 interface StoredRecord {
   k: Buffer | null;
   v: Buffer | null;
@@ -23,6 +24,30 @@ interface StoredRecord {
 }
 
 type LogKey = [string, number, number];
+
+type BatchItem = Buffer | null | Record<string, string> | 0 | number;
+
+/** A batch being filled by an append: its first offset and its items, four a record. */
+interface OpenBatch {
+  base: number;
+  items: BatchItem[];
+  count: number;
+  bytes: number;
+  /** The previous record's headers. */
+  headers: Record<string, string> | undefined;
+}
+
+function sameHeaders(a: Record<string, string>, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  if (b === undefined) return false;
+  let n = 0;
+  for (const name in a) {
+    if (a[name] !== b[name]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
 
 const packr = new Packr({ useRecords: false });
 
@@ -33,6 +58,10 @@ const packr = new Packr({ useRecords: false });
  * cursor step each: at the demo's load, half of what appending and reading a record costs.
  * A read from the middle of a batch unpacks the whole batch, so batches stay small against
  * a consumer's usual read (maxBatchRecords, 1,000 by default).
+ *
+ * A batch is one flat array, four items a record: key, value, headers and timestamp, with
+ * headers 0 when they equal the previous record's. Maps of field names for every record took
+ * twice as long to pack, and a producer's records nearly always carry the same headers.
  */
 const BATCH_RECORDS = 256;
 const BATCH_BYTES = 256 * 1024;
@@ -104,9 +133,9 @@ export class EmbeddedLog extends EventEmitter {
     const placed: Array<[number, number]> = [];
     // One timestamp for the whole append, as a broker stamps a produce request's batch.
     const now = this.#now();
-    const pending = new Map<number, { base: number; batch: StoredRecord[]; bytes: number }>();
-    const flush = (partition: number, open: { base: number; batch: StoredRecord[] }) => {
-      void this.#records.put([topic, partition, open.base], packr.pack(open.batch));
+    const pending = new Map<number, OpenBatch>();
+    const flush = (partition: number, open: OpenBatch) => {
+      void this.#records.put([topic, partition, open.base], packr.pack(open.items));
     };
     for (const r of records) {
       const key = r.key === null ? null : Buffer.isBuffer(r.key) ? r.key : Buffer.from(r.key, 'utf8');
@@ -116,12 +145,15 @@ export class EmbeddedLog extends EventEmitter {
       const offset = this.#ends.get(id) ?? 0;
       let open = pending.get(partition);
       if (open === undefined) {
-        open = { base: offset, batch: [], bytes: 0 };
+        open = { base: offset, items: [], count: 0, bytes: 0, headers: undefined };
         pending.set(partition, open);
       }
-      open.batch.push({ k: key, v: value, h: r.headers ?? {}, t: r.timestamp ?? now });
+      const headers = r.headers ?? {};
+      open.items.push(key, value, sameHeaders(headers, open.headers) ? 0 : headers, r.timestamp ?? now);
+      open.headers = headers;
+      open.count++;
       open.bytes += (key?.length ?? 0) + (value?.length ?? 0);
-      if (open.batch.length >= BATCH_RECORDS || open.bytes >= BATCH_BYTES) {
+      if (open.count >= BATCH_RECORDS || open.bytes >= BATCH_BYTES) {
         flush(partition, open);
         pending.delete(partition);
       }
@@ -155,15 +187,19 @@ export class EmbeddedLog extends EventEmitter {
     let base = from;
     for (const key of this.#records.getKeys({ start: [topic, partition, from], end: [topic, partition], reverse: true, limit: 1 })) base = key[2];
     for (const { key, value } of this.#records.getRange({ start: [topic, partition, base], end: [topic, partition, end] })) {
-      const stored = packr.unpack(value) as StoredRecord | StoredRecord[];
-      // A log written before batches holds one record per key.
-      const batch = Array.isArray(stored) ? stored : [stored];
-      for (let i = 0; i < batch.length; i++) {
-        const offset = key[2] + i;
+      const stored = packr.unpack(value) as StoredRecord | BatchItem[];
+      if (!Array.isArray(stored)) {
+        // A log written before batches holds one record per key.
+        const offset = key[2];
+        if (offset >= from && offset < end) out.push({ topic, partition, offset, key: stored.k, value: stored.v, headers: { ...stored.h }, timestamp: stored.t });
+        continue;
+      }
+      let headers: Record<string, string> = {};
+      for (let i = 0, offset = key[2]; i + 3 < stored.length && offset < end; i += 4, offset++) {
+        const h = stored[i + 2];
+        if (h !== 0) headers = h as Record<string, string>;
         if (offset < from) continue;
-        if (offset >= end) break;
-        const r = batch[i] as StoredRecord;
-        out.push({ topic, partition, offset, key: r.k, value: r.v, headers: { ...r.h }, timestamp: r.t });
+        out.push({ topic, partition, offset, key: stored[i] as Buffer | null, value: stored[i + 1] as Buffer | null, headers: { ...headers }, timestamp: stored[i + 3] as number });
       }
     }
     return out;
