@@ -46,7 +46,10 @@ export async function runAllBench(opts: AllBenchOptions): Promise<{ failures: st
   const steps: Array<[name: (typeof ALL_SCENARIOS)[number], run: () => Promise<unknown>]> = [
     ['runtime', () => runRuntimeBench({ ...common, events: s.events, users: s.users, partitions: 4 })],
     ['streams-peer', () => runStreamsPeerBench({ out: opts.out, log: opts.log, events: s.events, partitions: 4 })],
-    ['ingest', () => runIngestBench({ ...common, events: s.ingestEvents, users: s.users, partitions: 4 })],
+    ['ingest', async () => {
+      await runIngestBench({ ...common, events: s.ingestEvents, users: s.users, partitions: 4 });
+      await runIngestBench({ ...common, events: s.ingestEvents, users: s.users, partitions: 4, workload: 'activity' });
+    }],
     ['campaign', () => runCampaignBench({ ...common, candidates: s.candidates, campaigns: 4, users: s.population, partitions: 4 })],
     ['decisions', () => runDecisionsBench({ ...common, users: s.decisionUsers, candidates: s.decisionCandidates, activeShare: 0.1, eventsPerActive: 8 })],
     ['recovery', () => runRecoveryBench({ ...common, events: s.recoveryEvents, users: s.users, partitions: 4, killAt: 0.5 })],

@@ -10,7 +10,8 @@ import type { AppendRecord, EmbeddedLog } from '../processor/embedded/log.js';
 import type { TopicNames } from '../processor/topic-names.js';
 import { LmdbStore } from '../state/lmdb-store.js';
 import { partitionDir } from '../state/open-store.js';
-import { generateEvents, userId, type BenchEvents } from './events.js';
+import { EVENT_TYPES, generateEvents, userId, type BenchEvents } from './events.js';
+import { activityScaleFor, TARGET_EVENTS_PER_USER_DAY, userEvents } from './sim/activity.js';
 import { DEFAULT_WORLD, profileRecord, simUser } from './sim/population.js';
 
 /**
@@ -276,3 +277,64 @@ export function populationEvents(count: number, userIds: readonly string[], seed
   events.valueBytes = events.values.reduce((n, v) => n + Buffer.byteLength(v), 0);
   return events;
 }
+
+/**
+ * N activity events from the simulator (bench/sim/activity.ts) instead of uniform draws: each
+ * user of the population at `eventsPerUserDay` (the target load's 200 by default), in the
+ * user's own habitual hours, as sessions (an app open, views, sometimes a cart or a purchase)
+ * of the categories they like. The N latest before BENCH_START, in time order. Unlike the
+ * uniform workload, a user's events come in runs a few minutes apart and some users have
+ * many more than others, as on a real events topic: what the read cache and write-behind
+ * are for.
+ */
+export function activityEvents(count: number, users: number, seed: number, eventsPerUserDay = TARGET_EVENTS_PER_USER_DAY): BenchEvents {
+  if (!(eventsPerUserDay > 0) || !Number.isFinite(eventsPerUserDay)) throw new RangeError(`events a user a day must be a finite number > 0, got ${eventsPerUserDay}`);
+  const scale = activityScaleFor(eventsPerUserDay);
+  // A window that should hold about N events, widened until it does (the hour of day matters).
+  let span = Math.max(HOUR, Math.ceil(((count / (users * eventsPerUserDay)) * DAY * 1.25) / HOUR) * HOUR);
+  for (;;) {
+    const from = BENCH_START - span;
+    const drawn: Array<{ ts: number; user: number; type: number; value: string }> = [];
+    const ids = new Array<string>(users);
+    for (let u = 0; u < users; u++) {
+      const user = simUser(DEFAULT_WORLD, u);
+      ids[u] = user.userId;
+      for (const e of userEvents(user, from, BENCH_START, seed, { scale })) {
+        // A session that starts just before now has its views a few minutes later: not yet.
+        if (e.ts >= BENCH_START) continue;
+        drawn.push({ ts: e.ts, user: u, type: EVENT_TYPES.indexOf(e.type), value: JSON.stringify(e) });
+      }
+    }
+    if (drawn.length < count && span < 365 * DAY) {
+      span *= 2;
+      continue;
+    }
+    if (drawn.length < count) throw new RangeError(`${users} users at ${eventsPerUserDay} events a day make fewer than ${count} events in a year`);
+    // Time order, as a topic holds them; a user's own events keep their order (the sort is stable).
+    drawn.sort((a, b) => a.ts - b.ts);
+    const kept = drawn.slice(drawn.length - count);
+    const out: BenchEvents = {
+      keys: new Array<string>(count),
+      values: new Array<string>(count),
+      user: new Uint32Array(count),
+      type: new Uint8Array(count),
+      ts: new Float64Array(count),
+      types: EVENT_TYPES,
+      distinctUsers: 0,
+      valueBytes: 0,
+    };
+    const seen = new Uint8Array(users);
+    kept.forEach((e, i) => {
+      out.keys[i] = ids[e.user] as string;
+      out.values[i] = e.value;
+      out.user[i] = e.user;
+      out.type[i] = e.type;
+      out.ts[i] = e.ts;
+      seen[e.user] = 1;
+      out.valueBytes += Buffer.byteLength(e.value);
+    });
+    for (const x of seen) out.distinctUsers += x;
+    return out;
+  }
+}
+

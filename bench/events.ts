@@ -4,7 +4,8 @@ import type { EventType } from '../processor/messages/index.js';
 export const DEFAULT_SEED = 0x6e75_6467; // "nudg"
 
 /** Event types the generator draws from: the common ones, none needing optional fields. */
-const TYPES: readonly EventType[] = ['app_open', 'view', 'click', 'add_to_cart', 'purchase', 'push_open'];
+export const EVENT_TYPES: readonly EventType[] = ['app_open', 'view', 'click', 'add_to_cart', 'purchase', 'push_open'];
+const TYPES = EVENT_TYPES;
 
 /** 2025-11-21T08:00:00Z: a fixed start, so values (and their sizes) do not depend on the day of the run. */
 const TS_BASE = 1_763_712_000_000;

@@ -4,7 +4,9 @@ import type { Kafka } from 'kafkajs';
 import type { Logger } from '../processor/logger.js';
 import { TopicNames } from '../processor/topic-names.js';
 import { embeddedDecisionSetup, embeddedEnds, runDecisionPhase, type MeasuredPhase } from './decision-phase.js';
-import { BenchClock, fill, populationEvents, populationProfiles, stateOnDisk, type KeyedRecords, type StateOnDisk } from './decision-workload.js';
+import { ConfigError } from '../errors/index.js';
+import { TARGET_EVENTS_PER_USER_DAY } from './sim/activity.js';
+import { activityEvents, BenchClock, fill, populationEvents, populationProfiles, stateOnDisk, type KeyedRecords, type StateOnDisk } from './decision-workload.js';
 import { type BenchEvents } from './events.js';
 import { assertCounted, engineFlags, startRun, validateIntegers, withBroker } from './harness.js';
 import { createTopics, kafkaRunConfig, partitionEnds, produceEvents, runBareKafkajsMedian, type BareKafkajsResult, type ProduceResult } from './kafka.js';
@@ -14,9 +16,20 @@ import { type MachineInfo } from './report.js';
 import { writeIngestReport } from './report-ingest.js';
 import { EMBEDDED_BATCH_RECORDS } from './runtime.js';
 
+/**
+ * Where the events come from: `uniform` draws each event's user uniformly (the read cache's
+ * hardest case); `activity` takes them from the simulator's users at a rate a user a day.
+ */
+export type IngestWorkload = 'uniform' | 'activity';
+export const INGEST_WORKLOADS: readonly IngestWorkload[] = ['uniform', 'activity'];
+
 export interface IngestBenchOptions {
-  /** Activity events, spread uniformly over the users. */
+  /** Activity events. */
   events: number;
+  /** Default `uniform`. */
+  workload?: IngestWorkload;
+  /** With the `activity` workload: events a user a day (default the target load's, TARGET_EVENTS_PER_USER_DAY). */
+  eventsPerUserDay?: number;
   /** Users of the simulated population, one profile record each. */
   users: number;
   partitions: number;
@@ -29,6 +42,8 @@ export interface IngestBenchOptions {
 }
 
 const BARE_RUNS = 3;
+/** Five times the target load, as `nudge demo` allows. */
+const MAX_EVENTS_PER_USER_DAY = 1000;
 
 /** One engine's ingest: profiles and events through the decision topology into per-user state. */
 export interface IngestRun {
@@ -42,12 +57,30 @@ export interface IngestRun {
 }
 
 export interface IngestReport {
-  scenario: 'ingest';
+  /** `ingest-activity` for the activity workload: its own results file and section. */
+  scenario: 'ingest' | 'ingest-activity';
   date: string;
   command: string;
   durationMs: number;
   machine: MachineInfo;
-  params: { events: number; users: number; partitions: number; seed: number; distinctEventUsers: number; meanEventBytes: number; meanProfileBytes: number; brokers: string | null };
+  params: {
+    events: number;
+    users: number;
+    partitions: number;
+    seed: number;
+    workload: IngestWorkload;
+    /** Activity workload only: the rate asked for, and the share of the events that the busiest tenth of the users made. */
+    eventsPerUserDay: number | null;
+    busiestTenthShare: number;
+    /** Events whose user is the previous event's: a run the write-behind keeps as one object. */
+    sameUserAsPrevious: number;
+    /** Hours between the first and the last event. */
+    spanHours: number;
+    distinctEventUsers: number;
+    meanEventBytes: number;
+    meanProfileBytes: number;
+    brokers: string | null;
+  };
   embedded: IngestRun & { rawLmdb: { before: RawLmdbResult; after: RawLmdbResult; meanOpsPerSec: number } };
   kafka: (IngestRun & { guarantee: 'exactly_once'; version: string; produce: { profiles: ProduceResult; events: ProduceResult }; bareKafkajs: BareKafkajsResult; bareKafkajsRuns: BareKafkajsResult[] }) | null;
   ratios: {
@@ -60,8 +93,10 @@ export interface IngestReport {
   };
 }
 
-export function ingestCommand(opts: Pick<IngestBenchOptions, 'events' | 'users' | 'partitions' | 'brokers' | 'kafka'>): string {
+export function ingestCommand(opts: Pick<IngestBenchOptions, 'events' | 'users' | 'partitions' | 'brokers' | 'kafka' | 'workload' | 'eventsPerUserDay'>): string {
   const parts = ['node dist/bench/main.js ingest', `--events ${opts.events}`, `--users ${opts.users}`, `--partitions ${opts.partitions}`];
+  if (opts.workload === 'activity') parts.push('--workload activity');
+  if (opts.workload === 'activity' && opts.eventsPerUserDay !== undefined) parts.push(`--events-per-user-day ${opts.eventsPerUserDay}`);
   return [...parts, ...engineFlags(opts)].join(' ');
 }
 
@@ -77,11 +112,19 @@ export async function runIngestBench(opts: IngestBenchOptions): Promise<IngestRe
     ['users', opts.users, 1],
     ['partitions', opts.partitions, 1],
   ]);
-  const { log, signal, seed, logger, date, machine, t0, tmp } = startRun('ingest', opts);
+  const workload = opts.workload ?? 'uniform';
+  if (!INGEST_WORKLOADS.includes(workload)) throw new ConfigError('--workload', `unknown workload ${String(workload)}`, INGEST_WORKLOADS.join(', '));
+  if (opts.eventsPerUserDay !== undefined && !(opts.eventsPerUserDay > 0 && opts.eventsPerUserDay <= MAX_EVENTS_PER_USER_DAY)) {
+    throw new ConfigError('--events-per-user-day', `got ${opts.eventsPerUserDay}`, `a number above 0 and at most ${MAX_EVENTS_PER_USER_DAY}; the target load is ${TARGET_EVENTS_PER_USER_DAY}`);
+  }
+  const scenario = workload === 'activity' ? 'ingest-activity' : 'ingest';
+  const { log, signal, seed, logger, date, machine, t0, tmp } = startRun(scenario, opts);
   try {
-    log(`generating ${opts.users} profiles and ${opts.events} events`);
+    log(`generating ${opts.users} profiles and ${opts.events} events (${workload})`);
     const profiles = populationProfiles(opts.users);
-    const events = populationEvents(opts.events, profiles.keys, seed);
+    const rate = workload === 'activity' ? (opts.eventsPerUserDay ?? TARGET_EVENTS_PER_USER_DAY) : null;
+    const events = rate !== null ? activityEvents(opts.events, opts.users, seed, rate) : populationEvents(opts.events, profiles.keys, seed);
+    const shape = eventsShape(events, opts.users);
 
     log(`raw LMDB reference (1/2): ${opts.partitions} environments, transactions of ${EMBEDDED_BATCH_RECORDS}`);
     const rawBefore = await runRawLmdb(events, opts.partitions, EMBEDDED_BATCH_RECORDS, join(tmp.dir, 'raw-1'));
@@ -134,7 +177,7 @@ export async function runIngestBench(opts: IngestBenchOptions): Promise<IngestRe
     }
 
     const report: IngestReport = {
-      scenario: 'ingest',
+      scenario,
       date,
       command: ingestCommand(opts),
       durationMs: performance.now() - t0,
@@ -144,6 +187,9 @@ export async function runIngestBench(opts: IngestBenchOptions): Promise<IngestRe
         users: opts.users,
         partitions: opts.partitions,
         seed,
+        workload,
+        eventsPerUserDay: rate,
+        ...shape,
         distinctEventUsers: events.distinctUsers,
         meanEventBytes: events.valueBytes / opts.events,
         meanProfileBytes: profiles.values.reduce((n, v) => n + Buffer.byteLength(v), 0) / opts.users,
@@ -165,6 +211,24 @@ export async function runIngestBench(opts: IngestBenchOptions): Promise<IngestRe
   } finally {
     tmp.cleanup();
   }
+}
+
+/** How the events fall over the users and in time: what the read cache and write-behind meet. */
+function eventsShape(events: BenchEvents, users: number): { busiestTenthShare: number; sameUserAsPrevious: number; spanHours: number } {
+  const count = events.keys.length;
+  const perUser = new Uint32Array(users);
+  let same = 0;
+  for (let i = 0; i < count; i++) {
+    const u = events.user[i] as number;
+    perUser[u] = (perUser[u] as number) + 1;
+    if (i > 0 && events.user[i] === events.user[i - 1]) same++;
+  }
+  const busiest = [...perUser].sort((a, b) => b - a).slice(0, Math.ceil(users / 10));
+  return {
+    busiestTenthShare: busiest.reduce((a, b) => a + b, 0) / Math.max(1, count),
+    sameUserAsPrevious: same,
+    spanHours: count > 0 ? ((events.ts[count - 1] as number) - (events.ts[0] as number)) / 3_600_000 : 0,
+  };
 }
 
 async function runEmbeddedIngest(profiles: KeyedRecords, events: BenchEvents, partitions: number, dir: string, logger: Logger, signal: AbortSignal | undefined): Promise<IngestRun> {

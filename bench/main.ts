@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { errorMessage } from '../errors/index.js';
+import { errorMessage, isNudgeError } from '../errors/index.js';
 import { defaultOutDir, fmtSec } from './report.js';
 import { runDecisionsBench } from './decisions.js';
 import { eligibilityApiTable, runEligibilityApiBench } from './eligibility-api.js';
@@ -10,7 +10,8 @@ import { eligibilityEmbeddedTable, runEligibilityEmbeddedBench } from './eligibi
 import { runSendPathBench, sendPathTable } from './send-path.js';
 import { runRestoreBench } from './restore.js';
 import { runRuntimeBench } from './runtime.js';
-import { runIngestBench } from './ingest.js';
+import { INGEST_WORKLOADS, runIngestBench, type IngestWorkload } from './ingest.js';
+import { TARGET_EVENTS_PER_USER_DAY } from './sim/activity.js';
 import { ingestTable } from './report-ingest.js';
 import { runCampaignBench } from './campaign.js';
 import { campaignTable } from './report-campaign.js';
@@ -82,10 +83,23 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
           engineOptions(y, 'ingest')
             .option('events', { type: 'number', default: 100_000, describe: 'activity events to ingest' })
             .option('users', { type: 'number', default: 20_000, describe: 'users of the simulated population (one profile each)' })
-            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' }),
+            .option('partitions', { type: 'number', default: 4, describe: 'partitions of every topic' })
+            .option('workload', {
+              choices: INGEST_WORKLOADS,
+              default: 'uniform' as IngestWorkload,
+              describe: "uniform: each event's user drawn uniformly (the read cache's hardest case); activity: the simulator's users in their habitual hours (results/ingest-activity.json)",
+            })
+            .option('events-per-user-day', { type: 'number', describe: `with --workload activity: each user's rate (default ${TARGET_EVENTS_PER_USER_DAY}, the target load's)` }),
         async (args) => {
           const t0 = performance.now();
-          const report = await runIngestBench({ events: args.events, users: args.users, partitions: args.partitions, ...engineRunOptions(args, abort.signal) });
+          const report = await runIngestBench({
+            events: args.events,
+            users: args.users,
+            partitions: args.partitions,
+            workload: args.workload,
+            ...(args['events-per-user-day'] !== undefined ? { eventsPerUserDay: args['events-per-user-day'] } : {}),
+            ...engineRunOptions(args, abort.signal),
+          });
           printRun(t0, ingestTable(report), report.command);
         },
       )
@@ -296,7 +310,8 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
       .help()
       .parseAsync();
   } catch (err) {
-    const usage = err instanceof UsageError;
+    // A bad option value is a usage error too, whether yargs or a scenario finds it.
+    const usage = err instanceof UsageError || (isNudgeError(err) && err.code === 'NUDGE_ERR_CONFIG');
     process.stderr.write(`nudge bench: ${errorMessage(err)}${usage ? ' (see --help)' : ''}\n`);
     code = usage ? 2 : 1;
   } finally {

@@ -14,16 +14,27 @@ export function cpuShare(cpuMs: number | null, wallMs: number): string {
 }
 
 export async function writeIngestReport(report: IngestReport, out: string): Promise<{ json: string; markdown: string }> {
-  return writeScenario('ingest', report, renderIngestSection(report), out);
+  return writeScenario(report.scenario, report, renderIngestSection(report), out);
+}
+
+/** What the events were and how they fell over the users. */
+function eventsWorkload(r: IngestReport): string {
+  const p = r.params;
+  const shape = `the busiest tenth of the users made ${(100 * p.busiestTenthShare).toFixed(0)}% of them, ${fmtInt(p.distinctEventUsers)} users got at least one, and ${fmtInt(p.sameUserAsPrevious)} events had the previous event's user`;
+  if (p.workload === 'activity') {
+    return `${fmtInt(p.events)} activity events (mean ${p.meanEventBytes.toFixed(0)} B) from the simulator (\`bench/sim/activity.ts\`): each user at ${fmtInt(p.eventsPerUserDay ?? 0)} events a day in their own habitual hours, as sessions (an app open, views, sometimes a cart or a purchase) of the categories they like, the latest before the bench's virtual now (Monday 10:00 IST), in time order over ${p.spanHours.toFixed(2)} h; ${shape}`;
+  }
+  return `${fmtInt(p.events)} activity events (mean ${p.meanEventBytes.toFixed(0)} B, each event's user drawn uniformly, the read cache's hardest case, stamped within the hour before the bench's virtual now); ${shape}`;
 }
 
 export function renderIngestSection(r: IngestReport): string {
   const p = r.params;
   const e = r.embedded;
   const k = r.kafka;
-  const out = sectionHead('## ingest: profiles and events into per-user state (decision topology)', r);
+  const title = p.workload === 'activity' ? '## ingest-activity: the simulator\'s events into per-user state (decision topology)' : '## ingest: profiles and events into per-user state (decision topology)';
+  const out = sectionHead(title, r);
   out.push(
-    `Workload: ${fmtInt(p.users)} profiles of the simulated population (\`bench/sim/population.ts\`, mean ${p.meanProfileBytes.toFixed(0)} B) and ${fmtInt(p.events)} activity events (mean ${p.meanEventBytes.toFixed(0)} B, uniform over the users, ${fmtInt(p.distinctEventUsers)} got at least one, stamped within the hour before the bench's virtual now), ${p.partitions} partitions, topology \`operators/decisions/\` as \`nudge run\` builds it: each profile replaces the user's profile in state, each event updates the user's decayed features. One replica per engine; Kafka runs exactly_once (nudge's default).`,
+    `Workload: ${fmtInt(p.users)} profiles of the simulated population (\`bench/sim/population.ts\`, mean ${p.meanProfileBytes.toFixed(0)} B) and ${eventsWorkload(r)}; ${p.partitions} partitions, topology \`operators/decisions/\` as \`nudge run\` builds it: each profile replaces the user's profile in state, each event updates the user's decayed features. One replica per engine; Kafka runs exactly_once (nudge's default).`,
   );
   out.push('');
   const rows: string[][] = [

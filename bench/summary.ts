@@ -56,10 +56,12 @@ export async function summaryRows(dir: string): Promise<Row[]> {
     rows.push(['streams-peer (counter)', `nudge ÷ Kafka Streams, events per CPU-second (${run.guarantee})`, fmtInt(sp.params.events / (run.nudge.cpuMs / 1000)), `Kafka Streams ${fmtInt(run.peer.eventsPerCpuSecond)}`, fmtRatio(run.ratios.eventsPerCpuSecond), when(sp)]);
     rows.push(['streams-peer (counter)', `nudge ÷ Kafka Streams, events/s (${run.guarantee})`, fmtInt(run.nudge.eventsPerSec), `Kafka Streams ${fmtInt(run.peer.eventsPerSec)}`, fmtRatio(run.ratios.eventsPerSec), when(sp)]);
   }
-  const ing = await readReport<IngestReport>(dir, 'ingest');
-  if (ing !== null) {
-    rows.push(['ingest (decision topology)', 'embedded profiles + events/s', fmtInt(ing.embedded.phase.recordsPerSec), `raw LMDB ${fmtInt(ing.embedded.rawLmdb.meanOpsPerSec)} ops/s`, fmtRatio(ing.ratios.embeddedVsRawLmdb), when(ing)]);
-    if (ing.kafka !== null) rows.push(['ingest (decision topology)', 'Kafka exactly_once profiles + events/s', fmtInt(ing.kafka.phase.recordsPerSec), `bare kafkajs ${fmtInt(ing.kafka.bareKafkajs.msgsPerSec)} msgs/s`, fmtRatio(ing.ratios.kafkaVsBareKafkajs), when(ing)]);
+  for (const name of ['ingest', 'ingest-activity'] as const) {
+    const ing = await readReport<IngestReport>(dir, name);
+    if (ing === null) continue;
+    const what = name === 'ingest' ? 'ingest (decision topology)' : `ingest-activity (simulator, ${fmtInt(ing.params.eventsPerUserDay ?? 0)} events a user a day)`;
+    rows.push([what, 'embedded profiles + events/s', fmtInt(ing.embedded.phase.recordsPerSec), `raw LMDB ${fmtInt(ing.embedded.rawLmdb.meanOpsPerSec)} ops/s`, fmtRatio(ing.ratios.embeddedVsRawLmdb), when(ing)]);
+    if (ing.kafka !== null) rows.push([what, 'Kafka exactly_once profiles + events/s', fmtInt(ing.kafka.phase.recordsPerSec), `bare kafkajs ${fmtInt(ing.kafka.bareKafkajs.msgsPerSec)} msgs/s`, fmtRatio(ing.ratios.kafkaVsBareKafkajs), when(ing)]);
   }
   const cp = await readReport<CampaignReport>(dir, 'campaign');
   if (cp !== null) {

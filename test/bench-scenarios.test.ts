@@ -18,6 +18,8 @@ function assertLatency(l: LatencyPercentiles, what: string): void {
 test('bench ingest (embedded, tiny): every profile and event committed, every user in state, ratios to raw LMDB', { timeout: 60_000 }, async () => {
   const r = await runIngestBench({ events: 3000, users: 500, partitions: 2, kafka: false });
   assert.equal(r.scenario, 'ingest');
+  assert.equal(r.params.workload, 'uniform');
+  assert.ok(r.params.busiestTenthShare < 0.25, `uniform: busiest tenth ${r.params.busiestTenthShare}`);
   assert.equal(r.kafka, null);
   const e = r.embedded;
   assert.equal(e.profiles, 500);
@@ -31,6 +33,24 @@ test('bench ingest (embedded, tiny): every profile and event committed, every us
   assert.ok(Number.isFinite(r.ratios.embeddedVsRawLmdb) && r.ratios.embeddedVsRawLmdb > 0);
   assert.equal(r.ratios.kafkaVsBareKafkajs, null);
   assert.match(renderIngestSection(r), /## ingest:[\s\S]*\| embedded \(default\) \|/);
+});
+
+test('bench ingest --workload activity (embedded, tiny): the simulator\'s events, skewed over the users, all committed', { timeout: 60_000 }, async () => {
+  const r = await runIngestBench({ events: 3000, users: 500, partitions: 2, kafka: false, workload: 'activity' });
+  assert.equal(r.scenario, 'ingest-activity');
+  assert.equal(r.params.workload, 'activity');
+  assert.equal(r.params.eventsPerUserDay, 200);
+  const e = r.embedded;
+  assert.equal(e.events, 3000);
+  assert.equal(e.phase.records, 3500);
+  assert.equal(e.deadLetters, 0);
+  assert.equal(e.state.users, 500);
+  assert.equal(e.rawLmdb.before.counted, 3000);
+  // A tenth of the users draw far more than a tenth of the events, and runs of one user's events follow each other.
+  assert.ok(r.params.busiestTenthShare > 0.3, `busiest tenth ${r.params.busiestTenthShare}`);
+  assert.ok(r.params.sameUserAsPrevious > 100, `same user as previous ${r.params.sameUserAsPrevious}`);
+  assert.match(r.command, /--workload activity/);
+  assert.match(renderIngestSection(r), /## ingest-activity:[\s\S]*from the simulator[\s\S]*\| embedded \(default\) \|/);
 });
 
 test('bench campaign (embedded, tiny): one ledger entry per candidate, extrapolation computed from the rate', { timeout: 60_000 }, async () => {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { activityScaleFor, naturalEventsPerUserDay, TARGET_EVENTS_PER_USER_DAY, userEvents, type SimEvent } from '../bench/sim/activity.js';
 import { DEFAULT_WORLD, population, simUser, type SimUser } from '../bench/sim/population.js';
 import { localTime } from '../operators/decisions/local-time.js';
+import { activityEvents, BENCH_START } from '../bench/decision-workload.js';
 
 // The activity generator: sessions that follow each user's habitual hours and interests, at a
 // configurable rate, up to the target load's 200 a user a day (9B events a day over 45M users).
@@ -111,4 +112,33 @@ test('activity: a very active user at a high scale gets about the mean, with no 
   for (const e of userEvents(u, FROM, FROM + days * DAY, SEED, { scale })) if (e.type === 'app_open') sessions++;
   // Sessions drawn at the same minute are kept; only those falling outside the span are not.
   assert.ok(Math.abs(sessions / days - 400) < 5 * Math.sqrt(400 / days) + 8, `${sessions / days} sessions a day against 400`);
+});
+
+test('activity as a bench workload: exactly N events, the latest before the bench\'s now, in time order, each a valid event of its key\'s user', () => {
+  const a = activityEvents(5000, 800, SEED);
+  const b = activityEvents(5000, 800, SEED);
+  assert.deepEqual(a.values, b.values, 'same seed, same events');
+  assert.notDeepEqual(activityEvents(5000, 800, SEED + 1).values, a.values, 'another seed, other events');
+  assert.equal(a.keys.length, 5000);
+  assert.equal(a.values.length, 5000);
+  let same = 0;
+  for (let i = 0; i < 5000; i++) {
+    const e = JSON.parse(a.values[i] as string) as SimEvent;
+    assert.equal(e.userId, a.keys[i]);
+    assert.equal(e.userId, simUser(DEFAULT_WORLD, a.user[i] as number).userId, 'the key is the profile\'s user');
+    assert.equal(e.ts, a.ts[i]);
+    assert.equal(a.types[a.type[i] as number], e.type);
+    assert.ok(e.ts < BENCH_START, 'before the bench\'s now');
+    if (i > 0) assert.ok(e.ts >= (a.ts[i - 1] as number), 'time order');
+    if (i > 0 && a.user[i] === a.user[i - 1]) same++;
+  }
+  // At 200 a user a day, 5,000 events of 800 users span under an hour, concentrated on the users active then.
+  assert.ok((a.ts[4999] as number) - (a.ts[0] as number) < 2 * 3_600_000);
+  assert.ok(a.distinctUsers < 800 && a.distinctUsers > 50, `distinct users ${a.distinctUsers}`);
+  assert.ok(same > 200, `runs of one user's events: ${same}`);
+  // A tenth of the rate spreads the same count over about ten times the span.
+  const slow = activityEvents(5000, 800, SEED, TARGET_EVENTS_PER_USER_DAY / 10);
+  const span = (x: typeof a) => (x.ts[4999] as number) - (x.ts[0] as number);
+  assert.ok(span(slow) > 5 * span(a), `spans ${span(slow)} and ${span(a)}`);
+  assert.throws(() => activityEvents(10, 10, SEED, 0), RangeError);
 });
