@@ -127,7 +127,7 @@ export async function writeSummary(out: string, extra: { wholeRunMs?: number; fa
   lines.push(table(['scenario', 'figure', 'nudge', 'reference (same run)', 'ratio', 'run (UTC, 1-min load)'], rows));
   lines.push('');
   lines.push(
-    'Ratios above 1 are "more than the reference" for rates and "slower than the reference" for latencies and CPU per request; the sections below say which each is. Scenario map: `runtime` measures ingest with the minimal counter topology, `ingest` with the real decision topology; `decisions` is one campaign on the embedded engine at a large user count, `campaign` a few campaigns on both engines; `restore` is one partition from its changelog, `recovery` a whole replica after kill -9.',
+    'Ratios above 1 are "more than the reference" for rates and "slower than the reference" for latencies and CPU per request; the sections below say which each is. Scenario map: `runtime` measures ingest with the minimal counter topology, `ingest` with the real decision topology (`ingest-activity` the same with events from the simulator instead of uniform draws); `decisions` is one campaign on the embedded engine at a large user count, `campaign` a few campaigns on both engines; `restore` is one partition from its changelog, `recovery` a whole replica after kill -9.',
   );
   if (extra.failures !== undefined && extra.failures.length > 0) {
     lines.push('');
