@@ -309,7 +309,7 @@ export function activityEvents(count: number, users: number, seed: number, event
       span *= 2;
       continue;
     }
-    if (drawn.length < count) throw new RangeError(`${users} users at ${eventsPerUserDay} events a day make fewer than ${count} events in a year`);
+    if (drawn.length < count) throw new RangeError(`${users} users at ${eventsPerUserDay} events a day make fewer than ${count} events in ${Math.round(span / DAY)} days`);
     // Time order, as a topic holds them; a user's own events keep their order (the sort is stable).
     drawn.sort((a, b) => a.ts - b.ts);
     const kept = drawn.slice(drawn.length - count);

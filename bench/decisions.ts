@@ -25,7 +25,7 @@ import {
 } from './decision-workload.js';
 import { runEmbedded, type EmbeddedResult } from './embedded.js';
 import { generateEvents, mulberry32, userId } from './events.js';
-import { startRun } from './harness.js';
+import { startRun, validateIntegers } from './harness.js';
 import { collectGarbage, throwIfAborted } from './measure.js';
 import { writeDecisionsReport, type MachineInfo } from './report.js';
 
@@ -239,13 +239,11 @@ export async function runDecisionsBench(opts: DecisionsBenchOptions): Promise<De
 }
 
 function validate(opts: DecisionsBenchOptions): void {
-  for (const [name, value, min] of [
+  validateIntegers([
     ['users', opts.users, 100],
     ['candidates', opts.candidates, 1],
     ['events-per-active', opts.eventsPerActive, 0],
-  ] as const) {
-    if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${value}`);
-  }
+  ]);
   if (opts.candidates > opts.users) throw new Error(`--candidates (${opts.candidates}) cannot exceed --users (${opts.users}): candidates are distinct users`);
   if (opts.partitions !== undefined && (!Number.isInteger(opts.partitions) || opts.partitions < 1)) throw new Error(`--partitions must be an integer ≥ 1, got ${opts.partitions}`);
   if (!(opts.activeShare >= 0 && opts.activeShare <= 1)) throw new Error(`--active-share must be within 0–1, got ${opts.activeShare}`);

@@ -1,4 +1,4 @@
-import { engineFlags, startRun } from './harness.js';
+import { engineFlags, startRun, validateIntegers } from './harness.js';
 import { BenchClock, benchCampaign } from './decision-workload.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -734,13 +734,11 @@ export function profileFor(i: number): Record<string, unknown> {
 }
 
 function validate(opts: EligibilityApiOptions): void {
-  for (const [name, value, min] of [
+  validateIntegers([
     ['rate', opts.rate, 1],
     ['seconds', opts.seconds, 1],
     ['users', opts.users, 8],
-  ] as const) {
-    if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${value}`);
-  }
+  ]);
 }
 
 // ---- reporting ----

@@ -12,7 +12,7 @@ import type { Replica } from '../processor/replica.js';
 import { BenchClock, benchCampaign } from './decision-workload.js';
 import { BUDGET_MS, GOAL_P99_MS, TimedApi, WARMUP_SECONDS, arrivalCells, cpuPct, cpuPerRequest, idleCpu, keys, measureWindow, profileFor, ratio, sampleRequests, serverCells, verdict, type LoadWindow, type SampleResult } from './eligibility-api.js';
 import { mulberry32, userId } from './events.js';
-import { startRun } from './harness.js';
+import { startRun, validateIntegers } from './harness.js';
 import { sleep, throwIfAborted } from './measure.js';
 import { fmtInt, fmtMs, fmtRatio, fmtSec, sectionHead, table, writeScenario, type MachineInfo } from './report.js';
 
@@ -60,9 +60,11 @@ export function eligibilityEmbeddedCommand(opts: Pick<EligibilityEmbeddedOptions
  * the same rate, before and after, is the same-run reference.
  */
 export async function runEligibilityEmbeddedBench(opts: EligibilityEmbeddedOptions): Promise<EligibilityEmbeddedReport> {
-  for (const [name, value, min] of [['rate', opts.rate, 1], ['seconds', opts.seconds, 1], ['users', opts.users, 8]] as const) {
-    if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${value}`);
-  }
+  validateIntegers([
+    ['rate', opts.rate, 1],
+    ['seconds', opts.seconds, 1],
+    ['users', opts.users, 8],
+  ]);
   const { log, signal, seed, logger, date, machine, t0, tmp } = startRun('eligibility-embedded', { kafka: false, ...opts });
   let replica: Replica | undefined;
   let close: (() => void) | undefined;

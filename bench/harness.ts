@@ -7,7 +7,7 @@ import { build, type Histogram as HdrHistogram } from 'hdr-histogram-js';
 import type { Kafka } from 'kafkajs';
 import { pino } from 'pino';
 import type { NudgeConfig } from '../config/schema.js';
-import { errorMessage } from '../errors/index.js';
+import { ConfigError, errorMessage } from '../errors/index.js';
 import { createLogger, type Logger } from '../processor/logger.js';
 import type { Replica } from '../processor/replica.js';
 import { KAFKA_VERSION, startBroker, type KafkaBroker } from '../scripts/kafka-broker.js';
@@ -75,9 +75,10 @@ export function assertCounted(what: string, counted: number, expected: number): 
 }
 
 /** Every `[name, value, min]` must be an integer ≥ min; the message names the option. */
+/** Each [option, value, minimum]: a bad value is a usage error (ConfigError: `nudge bench` exits 2). */
 export function validateIntegers(checks: ReadonlyArray<readonly [string, number, number]>): void {
   for (const [name, value, min] of checks) {
-    if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${value}`);
+    if (!Number.isInteger(value) || value < min) throw new ConfigError(`--${name}`, `got ${value}`, `an integer ≥ ${min}`);
   }
 }
 

@@ -114,6 +114,9 @@ export async function runIngestBench(opts: IngestBenchOptions): Promise<IngestRe
   ]);
   const workload = opts.workload ?? 'uniform';
   if (!INGEST_WORKLOADS.includes(workload)) throw new ConfigError('--workload', `unknown workload ${String(workload)}`, INGEST_WORKLOADS.join(', '));
+  if (opts.eventsPerUserDay !== undefined && workload !== 'activity') {
+    throw new ConfigError('--events-per-user-day', 'applies to the activity workload only', 'with --workload activity');
+  }
   if (opts.eventsPerUserDay !== undefined && !(opts.eventsPerUserDay > 0 && opts.eventsPerUserDay <= MAX_EVENTS_PER_USER_DAY)) {
     throw new ConfigError('--events-per-user-day', `got ${opts.eventsPerUserDay}`, `a number above 0 and at most ${MAX_EVENTS_PER_USER_DAY}; the target load is ${TARGET_EVENTS_PER_USER_DAY}`);
   }

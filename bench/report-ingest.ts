@@ -17,12 +17,17 @@ export async function writeIngestReport(report: IngestReport, out: string): Prom
   return writeScenario(report.scenario, report, renderIngestSection(report), out);
 }
 
+/** A rate as given: 200, 20.5, 0.4 (not rounded to an integer). */
+export function fmtRate(x: number): string {
+  return x.toLocaleString('en-US', { maximumFractionDigits: 2 });
+}
+
 /** What the events were and how they fell over the users. */
 function eventsWorkload(r: IngestReport): string {
   const p = r.params;
   const shape = `the busiest tenth of the users made ${(100 * p.busiestTenthShare).toFixed(0)}% of them, ${fmtInt(p.distinctEventUsers)} users got at least one, and ${fmtInt(p.sameUserAsPrevious)} events had the previous event's user`;
   if (p.workload === 'activity') {
-    return `${fmtInt(p.events)} activity events (mean ${p.meanEventBytes.toFixed(0)} B) from the simulator (\`bench/sim/activity.ts\`): each user at ${fmtInt(p.eventsPerUserDay ?? 0)} events a day in their own habitual hours, as sessions (an app open, views, sometimes a cart or a purchase) of the categories they like, the latest before the bench's virtual now (Monday 10:00 IST), in time order over ${p.spanHours.toFixed(2)} h; ${shape}`;
+    return `${fmtInt(p.events)} activity events (mean ${p.meanEventBytes.toFixed(0)} B) from the simulator (\`bench/sim/activity.ts\`): each user at ${fmtRate(p.eventsPerUserDay ?? 0)} events a day in their own habitual hours, as sessions (an app open, views, sometimes a cart or a purchase) of the categories they like, the latest before the bench's virtual now (Monday 10:00 IST), in time order over ${p.spanHours.toFixed(2)} h; ${shape}`;
   }
   return `${fmtInt(p.events)} activity events (mean ${p.meanEventBytes.toFixed(0)} B, each event's user drawn uniformly, the read cache's hardest case, stamped within the hour before the bench's virtual now); ${shape}`;
 }

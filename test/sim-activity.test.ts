@@ -140,5 +140,8 @@ test('activity as a bench workload: exactly N events, the latest before the benc
   const slow = activityEvents(5000, 800, SEED, TARGET_EVENTS_PER_USER_DAY / 10);
   const span = (x: typeof a) => (x.ts[4999] as number) - (x.ts[0] as number);
   assert.ok(span(slow) > 5 * span(a), `spans ${span(slow)} and ${span(a)}`);
+  // The latest N: the last events come right up to now, and asking for fewer keeps the tail.
+  assert.ok((a.ts[4999] as number) > BENCH_START - 10 * 60_000, 'the last event is within minutes of now');
+  assert.deepEqual(activityEvents(4000, 800, SEED).values, a.values.slice(1000), 'the latest 4,000 are the tail of the latest 5,000');
   assert.throws(() => activityEvents(10, 10, SEED, 0), RangeError);
 });

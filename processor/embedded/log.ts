@@ -42,7 +42,7 @@ function sameHeaders(a: Record<string, string>, b: Record<string, string> | unde
   if (b === undefined) return false;
   let n = 0;
   for (const name in a) {
-    if (a[name] !== b[name]) return false;
+    if (a[name] !== b[name] || !Object.hasOwn(b, name)) return false;
     n++;
   }
   for (const _ in b) n--;
