@@ -148,3 +148,39 @@ test('embedded log: a log written one record per entry (before batches) reads as
     cleanup();
   }
 });
+
+test('embedded log: a commit that fails takes no offset, writes no record and moves no committed position', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const log = new EmbeddedLog(join(dir, 'log'));
+    log.createTopic('in', 1);
+    log.createTopic('out', 1);
+    log.append('in', [{ key: 'a', value: 'x', partition: 0 }]);
+    const heard: string[] = [];
+    log.on('append', (topic: string, partition: number) => heard.push(`${topic}/${partition}`));
+    // The first topic's records are written in the transaction before the second, which does not exist, throws.
+    assert.throws(
+      () =>
+        log.commit(
+          'g',
+          [
+            { topic: 'out', record: { key: 'a', value: 'lost', partition: 0 } },
+            { topic: 'missing', record: { key: 'a', value: 'lost', partition: 0 } },
+          ],
+          { in: [0, 1] },
+        ),
+      /missing does not exist/,
+    );
+    assert.equal(log.end('out', 0), 0);
+    assert.deepEqual(log.read('out', 0, 0, 10), []);
+    assert.equal(log.committed('g', 'in', 0), undefined);
+    assert.deepEqual(heard, [], 'no listener hears of records that were not written');
+    // The next append takes offset 0, and is read back.
+    assert.deepEqual(log.append('out', [{ key: 'a', value: 'kept', partition: 0 }]), [[0, 0]]);
+    assert.deepEqual(log.read('out', 0, 0, 10).map((r) => r.value?.toString('utf8')), ['kept']);
+    assert.deepEqual(heard, ['out/0']);
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});

@@ -121,13 +121,18 @@ export class EmbeddedLog extends EventEmitter {
 
   /** Appends records atomically; returns each record's [partition, offset]. */
   append(topic: string, records: readonly AppendRecord[]): Array<[number, number]> {
-    const touched = new Set<string>();
-    const placed = this.#root.transactionSync(() => this.#appendInTxn(topic, records, touched));
-    this.#announce(touched);
+    const ends = new Map<string, number>();
+    const placed = this.#root.transactionSync(() => this.#appendInTxn(topic, records, ends));
+    this.#advance(ends);
     return placed;
   }
 
-  #appendInTxn(topic: string, records: readonly AppendRecord[], touched: Set<string>): Array<[number, number]> {
+  /**
+   * Writes the records in the caller's transaction. The partitions' new ends go to `ends`, not
+   * to the log's: they become its ends (#advance) only once the transaction has committed, so
+   * an append that throws half-way leaves no offset taken that holds no record.
+   */
+  #appendInTxn(topic: string, records: readonly AppendRecord[], ends: Map<string, number>): Array<[number, number]> {
     const count = this.#partitions.get(topic);
     if (count === undefined) throw new Error(`embedded topic ${topic} does not exist`);
     const placed: Array<[number, number]> = [];
@@ -142,7 +147,7 @@ export class EmbeddedLog extends EventEmitter {
       const value = r.value === null ? null : Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value, 'utf8');
       const partition = r.partition ?? partitionFor(key, count);
       const id = `${topic}/${partition}`;
-      const offset = this.#ends.get(id) ?? 0;
+      const offset = ends.get(id) ?? this.#ends.get(id) ?? 0;
       let open = pending.get(partition);
       if (open === undefined) {
         open = { base: offset, items: [], count: 0, bytes: 0, headers: undefined };
@@ -157,28 +162,32 @@ export class EmbeddedLog extends EventEmitter {
         flush(partition, open);
         pending.delete(partition);
       }
-      this.#ends.set(id, offset + 1);
+      ends.set(id, offset + 1);
       placed.push([partition, offset]);
-      touched.add(id);
     }
     for (const [partition, open] of pending) flush(partition, open);
     // One end marker per partition per transaction, not per record.
-    for (const id of touched) {
+    for (const [id, end] of ends) {
       const slash = id.lastIndexOf('/');
-      if (id.slice(0, slash) === topic) void this.#meta.put(['end', topic, Number(id.slice(slash + 1))], this.#ends.get(id) as number);
+      if (id.slice(0, slash) === topic) void this.#meta.put(['end', topic, Number(id.slice(slash + 1))], end);
     }
     return placed;
   }
 
-  // Listeners hear of new records only after the transaction holding them has committed.
-  #announce(touched: Set<string>): void {
-    for (const id of touched) {
+  // The committed transaction's ends become the log's; only then do listeners hear of the records.
+  #advance(ends: ReadonlyMap<string, number>): void {
+    for (const [id, end] of ends) this.#ends.set(id, end);
+    for (const id of ends.keys()) {
       const slash = id.lastIndexOf('/');
       this.emit('append', id.slice(0, slash), Number(id.slice(slash + 1)));
     }
   }
 
-  /** Up to `max` records of one partition from `from` on. */
+  /**
+   * Up to `max` records of one partition from `from` on. A record's key and value are views
+   * into its batch's bytes: a caller that keeps a record long after reading it should copy them
+   * (Buffer.from), or it keeps the whole batch in memory.
+   */
   read(topic: string, partition: number, from: number, max: number): RawRecord[] {
     const out: RawRecord[] = [];
     const end = Math.min(this.end(topic, partition), from + max);
@@ -217,12 +226,12 @@ export class EmbeddedLog extends EventEmitter {
       list.push(o.record);
       byTopic.set(o.topic, list);
     }
-    const touched = new Set<string>();
+    const ends = new Map<string, number>();
     this.#root.transactionSync(() => {
-      for (const [topic, records] of byTopic) this.#appendInTxn(topic, records, touched);
+      for (const [topic, records] of byTopic) this.#appendInTxn(topic, records, ends);
       for (const [topic, [partition, offset]] of Object.entries(offsets)) void this.#meta.put(['committed', group, topic, partition], offset);
     });
-    this.#announce(touched);
+    this.#advance(ends);
   }
 
   async close(): Promise<void> {
