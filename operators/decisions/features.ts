@@ -111,21 +111,29 @@ function decayHistogram(how: number[], from: number, to: number): void {
 
 /** Drops what has decayed to nothing (see MIN_COUNT). */
 function prune(f: ActivityFeatures): void {
-  for (const [type, counts] of Object.entries(f.c)) {
-    if (counts === undefined || counts.every((x) => !(x >= MIN_COUNT))) {
+  // for…in and index loops, not Object.entries and every(): this runs after every event of every
+  // user, and those allocate an array (and a closure) each time.
+  for (const type in f.c) {
+    const counts = f.c[type];
+    if (counts === undefined || !(counts[0] >= MIN_COUNT || counts[1] >= MIN_COUNT || counts[2] >= MIN_COUNT || counts[3] >= MIN_COUNT)) {
       delete f.c[type];
       delete f.last[type];
     }
   }
   // A `last` without counts (an event so old that it decayed to nothing on arrival) is dropped too:
   // "the types we know about" is exactly the keys of `c`, which bounds the state.
-  for (const type of Object.keys(f.last)) if (f.c[type] === undefined) delete f.last[type];
-  for (const channel of Object.keys(f.ch) as Channel[]) {
-    const v = f.ch[channel];
-    if (v === undefined || (!(v.s >= MIN_COUNT) && !(v.c >= MIN_COUNT))) delete f.ch[channel];
+  for (const type in f.last) if (f.c[type] === undefined) delete f.last[type];
+  for (const channel in f.ch) {
+    const v = f.ch[channel as Channel];
+    if (v === undefined || (!(v.s >= MIN_COUNT) && !(v.c >= MIN_COUNT))) delete f.ch[channel as Channel];
   }
   if (f.how !== undefined && !(histogramMass(f.how, f.at) >= HOW_MIN_MASS)) delete f.how;
-  if (f.cat !== undefined && !f.cat.some((x) => x >= MIN_COUNT)) delete f.cat;
+  const cat = f.cat;
+  if (cat !== undefined) {
+    let any = false;
+    for (let i = 0; i < cat.length && !any; i++) any = (cat[i] as number) >= MIN_COUNT;
+    if (!any) delete f.cat;
+  }
 }
 
 /** Total decayed events in the histogram as of `at` (its integers are as of the step boundary before). */
@@ -145,12 +153,14 @@ export function decayTo(f: ActivityFeatures, now: number): void {
   requireFinite('now', now);
   if (!(now > f.at)) return;
   const from = f.at;
-  for (const counts of Object.values(f.c)) {
+  for (const type in f.c) {
+    const counts = f.c[type];
     if (counts === undefined) continue;
     for (const i of WINDOW_INDICES) counts[i] = tidy(counts[i] * factor(from, now, WINDOWS_MS[i]));
   }
   const kc = factor(from, now, CHANNEL_TIME_CONSTANT_MS);
-  for (const v of Object.values(f.ch)) {
+  for (const channel in f.ch) {
+    const v = f.ch[channel as Channel];
     if (v === undefined) continue;
     v.s = tidy(v.s * kc);
     v.c = tidy(v.c * kc);

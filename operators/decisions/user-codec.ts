@@ -177,7 +177,11 @@ function canonicalFeatures(f: ActivityFeatures): void {
     const v = f.ch[c];
     if (v === undefined) continue;
     if (hundredths(v.s) < 0) delete f.ch[c];
-    else f.ch[c] = { s: hundredths(v.s) / 100, c: hundredths(v.c) / 100 };
+    else {
+      // In place: the value is the store's (see canonical), and a fresh object per read adds up.
+      v.s = hundredths(v.s) / 100;
+      v.c = hundredths(v.c) / 100;
+    }
   }
   const cat = f.cat;
   if (cat !== undefined) for (let i = 0; i < cat.length; i++) cat[i] = hundredths(cat[i] as number) / 100;
