@@ -337,4 +337,3 @@ export function activityEvents(count: number, users: number, seed: number, event
     return out;
   }
 }
-

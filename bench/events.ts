@@ -5,7 +5,6 @@ export const DEFAULT_SEED = 0x6e75_6467; // "nudg"
 
 /** Event types the generator draws from: the common ones, none needing optional fields. */
 export const EVENT_TYPES: readonly EventType[] = ['app_open', 'view', 'click', 'add_to_cart', 'purchase', 'push_open'];
-const TYPES = EVENT_TYPES;
 
 /** 2025-11-21T08:00:00Z: a fixed start, so values (and their sizes) do not depend on the day of the run. */
 const TS_BASE = 1_763_712_000_000;
@@ -57,7 +56,7 @@ export function generateEvents(count: number, users: number, seed = DEFAULT_SEED
   let valueBytes = 0;
   for (let i = 0; i < count; i++) {
     const u = Math.floor(rand() * users);
-    const t = Math.floor(rand() * TYPES.length);
+    const t = Math.floor(rand() * EVENT_TYPES.length);
     const id = userId(u);
     const at = TS_BASE + i * 10;
     user[i] = u;
@@ -65,11 +64,11 @@ export function generateEvents(count: number, users: number, seed = DEFAULT_SEED
     ts[i] = at;
     seen[u] = 1;
     keys[i] = id;
-    const value = JSON.stringify({ userId: id, ts: at, type: TYPES[t] });
+    const value = JSON.stringify({ userId: id, ts: at, type: EVENT_TYPES[t] });
     values[i] = value;
     valueBytes += Buffer.byteLength(value);
   }
   let distinctUsers = 0;
   for (const s of seen) distinctUsers += s;
-  return { keys, values, user, type, ts, types: TYPES, distinctUsers, valueBytes };
+  return { keys, values, user, type, ts, types: EVENT_TYPES, distinctUsers, valueBytes };
 }

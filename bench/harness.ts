@@ -74,7 +74,6 @@ export function assertCounted(what: string, counted: number, expected: number): 
   if (counted !== expected) throw new Error(`${what}: counted ${counted}, expected ${expected}; the figures would be meaningless`);
 }
 
-/** Every `[name, value, min]` must be an integer ≥ min; the message names the option. */
 /** Each [option, value, minimum]: a bad value is a usage error (ConfigError: `nudge bench` exits 2). */
 export function validateIntegers(checks: ReadonlyArray<readonly [string, number, number]>): void {
   for (const [name, value, min] of checks) {

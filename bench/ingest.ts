@@ -5,8 +5,8 @@ import type { Logger } from '../processor/logger.js';
 import { TopicNames } from '../processor/topic-names.js';
 import { embeddedDecisionSetup, embeddedEnds, runDecisionPhase, type MeasuredPhase } from './decision-phase.js';
 import { ConfigError } from '../errors/index.js';
-import { TARGET_EVENTS_PER_USER_DAY } from './sim/activity.js';
-import { activityEvents, BenchClock, fill, populationEvents, populationProfiles, stateOnDisk, type KeyedRecords, type StateOnDisk } from './decision-workload.js';
+import { MAX_EVENTS_PER_USER_DAY, TARGET_EVENTS_PER_USER_DAY } from './sim/activity.js';
+import { activityEvents, BenchClock, fill, HOUR, populationEvents, populationProfiles, stateOnDisk, type KeyedRecords, type StateOnDisk } from './decision-workload.js';
 import { type BenchEvents } from './events.js';
 import { assertCounted, engineFlags, startRun, validateIntegers, withBroker } from './harness.js';
 import { createTopics, kafkaRunConfig, partitionEnds, produceEvents, runBareKafkajsMedian, type BareKafkajsResult, type ProduceResult } from './kafka.js';
@@ -42,8 +42,6 @@ export interface IngestBenchOptions {
 }
 
 const BARE_RUNS = 3;
-/** Five times the target load, as `nudge demo` allows. */
-const MAX_EVENTS_PER_USER_DAY = 1000;
 
 /** One engine's ingest: profiles and events through the decision topology into per-user state. */
 export interface IngestRun {
@@ -69,8 +67,9 @@ export interface IngestReport {
     partitions: number;
     seed: number;
     workload: IngestWorkload;
-    /** Activity workload only: the rate asked for, and the share of the events that the busiest tenth of the users made. */
+    /** Activity workload only: the rate asked for. */
     eventsPerUserDay: number | null;
+    /** The share of the events that the busiest tenth of the users made. */
     busiestTenthShare: number;
     /** Events whose user is the previous event's: a run the write-behind keeps as one object. */
     sameUserAsPrevious: number;
@@ -230,7 +229,7 @@ function eventsShape(events: BenchEvents, users: number): { busiestTenthShare: n
   return {
     busiestTenthShare: busiest.reduce((a, b) => a + b, 0) / Math.max(1, count),
     sameUserAsPrevious: same,
-    spanHours: count > 0 ? ((events.ts[count - 1] as number) - (events.ts[0] as number)) / 3_600_000 : 0,
+    spanHours: count > 0 ? ((events.ts[count - 1] as number) - (events.ts[0] as number)) / HOUR : 0,
   };
 }
 

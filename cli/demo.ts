@@ -1,15 +1,12 @@
 import { ConfigError } from '../errors/index.js';
 import { runDemo, type DemoArgs } from './demo-run.js';
 import { demoReplicas, demoUsers } from './demo-world.js';
-import { activityScaleFor, TARGET_EVENTS_PER_USER_DAY } from '../bench/sim/activity.js';
+import { activityScaleFor, MAX_EVENTS_PER_USER_DAY, TARGET_EVENTS_PER_USER_DAY } from '../bench/sim/activity.js';
 import { printSummary, qualityRows, sendHours } from './demo-summary.js';
 import { reportData } from './demo-report.js';
 import { writeReport } from '../bench/report-html/page.js';
 
 export type { DemoArgs } from './demo-world.js';
-
-/** Past events a user a day the demo accepts at most: five times the target load's rate. */
-const MAX_EVENTS_PER_USER_DAY = 5 * TARGET_EVENTS_PER_USER_DAY;
 
 /**
  * The whole system end to end on the embedded default: a simulated population with
@@ -27,8 +24,6 @@ export async function demoCommand(args: DemoArgs & { report: string; eventsPerUs
   if (eventsPerUserDay !== undefined && !(Number.isFinite(eventsPerUserDay) && eventsPerUserDay >= 0)) {
     throw new ConfigError('--events-per-user-day', `got ${eventsPerUserDay}`, `a number ≥ 0 (the target load's rate is ${TARGET_EVENTS_PER_USER_DAY})`);
   }
-  // The history is generated in memory before the run: a rate far past the target load's would
-  // run the process out of memory rather than demonstrate anything.
   if (eventsPerUserDay !== undefined && eventsPerUserDay > MAX_EVENTS_PER_USER_DAY) {
     throw new ConfigError('--events-per-user-day', `got ${eventsPerUserDay}`, `at most ${MAX_EVENTS_PER_USER_DAY} (the target load's rate is ${TARGET_EVENTS_PER_USER_DAY})`);
   }

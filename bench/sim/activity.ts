@@ -21,6 +21,13 @@ const MINUTE = 60_000;
  */
 export const TARGET_EVENTS_PER_USER_DAY = 9e9 / 45e6;
 
+/**
+ * The most events a user a day the demo and the ingest bench accept: five times the target
+ * load. Both generate their events in memory first, so a rate far past it would run the
+ * process out of memory rather than demonstrate anything.
+ */
+export const MAX_EVENTS_PER_USER_DAY = 5 * TARGET_EVENTS_PER_USER_DAY;
+
 /** Above this mean, Knuth's method takes too many draws (one per session), and its cap of 200 starts to bind. */
 const POISSON_KNUTH_MAX = 150;
 

@@ -31,7 +31,6 @@ type BatchItem = Buffer | null | Record<string, string> | 0 | number;
 interface OpenBatch {
   base: number;
   items: BatchItem[];
-  count: number;
   bytes: number;
   /** The previous record's headers. */
   headers: Record<string, string> | undefined;
@@ -138,6 +137,9 @@ export class EmbeddedLog extends EventEmitter {
     const placed: Array<[number, number]> = [];
     // One timestamp for the whole append, as a broker stamps a produce request's batch.
     const now = this.#now();
+    // Each touched partition's next offset, kept by number here: a partition's key string is
+    // made once per append, not per record.
+    const next = new Map<number, number>();
     const pending = new Map<number, OpenBatch>();
     const flush = (partition: number, open: OpenBatch) => {
       void this.#records.put([topic, partition, open.base], packr.pack(open.items));
@@ -146,30 +148,28 @@ export class EmbeddedLog extends EventEmitter {
       const key = r.key === null ? null : Buffer.isBuffer(r.key) ? r.key : Buffer.from(r.key, 'utf8');
       const value = r.value === null ? null : Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value, 'utf8');
       const partition = r.partition ?? partitionFor(key, count);
-      const id = `${topic}/${partition}`;
-      const offset = ends.get(id) ?? this.#ends.get(id) ?? 0;
+      const offset = next.get(partition) ?? ends.get(`${topic}/${partition}`) ?? this.end(topic, partition);
       let open = pending.get(partition);
       if (open === undefined) {
-        open = { base: offset, items: [], count: 0, bytes: 0, headers: undefined };
+        open = { base: offset, items: [], bytes: 0, headers: undefined };
         pending.set(partition, open);
       }
       const headers = r.headers ?? {};
       open.items.push(key, value, sameHeaders(headers, open.headers) ? 0 : headers, r.timestamp ?? now);
       open.headers = headers;
-      open.count++;
       open.bytes += (key?.length ?? 0) + (value?.length ?? 0);
-      if (open.count >= BATCH_RECORDS || open.bytes >= BATCH_BYTES) {
+      if (open.items.length >= 4 * BATCH_RECORDS || open.bytes >= BATCH_BYTES) {
         flush(partition, open);
         pending.delete(partition);
       }
-      ends.set(id, offset + 1);
+      next.set(partition, offset + 1);
       placed.push([partition, offset]);
     }
     for (const [partition, open] of pending) flush(partition, open);
     // One end marker per partition per transaction, not per record.
-    for (const [id, end] of ends) {
-      const slash = id.lastIndexOf('/');
-      if (id.slice(0, slash) === topic) void this.#meta.put(['end', topic, Number(id.slice(slash + 1))], end);
+    for (const [partition, end] of next) {
+      ends.set(`${topic}/${partition}`, end);
+      void this.#meta.put(['end', topic, partition], end);
     }
     return placed;
   }
