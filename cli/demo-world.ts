@@ -44,20 +44,22 @@ export const epochMs = (): number => performance.timeOrigin + performance.now();
 /**
  * The demo's candidates, in order: every user is drawn into each campaign's audience at that
  * campaign's rate from one seeded stream, so every replica draws the same audience and keeps
- * the rows of its own users.
+ * the rows of its own users. They are written campaign by campaign, as a campaign's producer
+ * uploads its audience: a user's candidates then fall in different batches, and each is
+ * decided on the state the previous one left.
  */
 export function demoCandidates(args: DemoArgs, campaigns: readonly CampaignInput[], keep: (userIndex: number) => boolean = () => true): Array<{ campaignId: string; userId: string; vars: Record<string, string> }> {
   const rng = mulberry32(mixSeed(args.seed, 7));
-  const out: Array<{ campaignId: string; userId: string; vars: Record<string, string> }> = [];
+  const byCampaign = campaigns.map(() => [] as Array<{ campaignId: string; userId: string; vars: Record<string, string> }>);
   const audience: Record<string, number> = { 'otp-login': 0.02, 'flash-sale': 0.6, 'cart-reminder': 0.25 };
   for (let i = 0; i < args.users; i++) {
-    for (const c of campaigns) {
-      if (rng() >= (audience[c.campaignId] ?? 0)) continue;
+    campaigns.forEach((c, k) => {
+      if (rng() >= (audience[c.campaignId] ?? 0)) return;
       const vars: Record<string, string> = c.campaignId === 'otp-login' ? { otp: String(100000 + Math.floor(rng() * 900000)) } : { product: PRODUCTS[i % PRODUCTS.length] as string };
-      if (keep(i)) out.push({ campaignId: c.campaignId, userId: `u${i}`, vars });
-    }
+      if (keep(i)) byCampaign[k]?.push({ campaignId: c.campaignId, userId: `u${i}`, vars });
+    });
   }
-  return out;
+  return byCampaign.flat();
 }
 
 /** The demo's simulated world and its users by id (`u0`, `u1`, …), each made once, when first asked for. */
