@@ -11,6 +11,8 @@ import type { FeedbackKind, ResponderCounts } from '../bench/sim/responder.js';
 import { demoCampaigns } from './demo-campaigns.js';
 import { latencySummaries, mergeThroughput, type LatencySummary, type ThroughputSample } from './demo-probe.js';
 import { runDemoShard, type Shard, type ShardResult } from './demo-shard.js';
+import { qualityOf, sendHoursOf, type SendHours } from './demo-summary.js';
+import type { Quality } from '../bench/sim/quality.js';
 import { DEMO_START, demoCandidates, demoReplicas, demoUsers, epochMs, type DemoArgs } from './demo-world.js';
 import type { WorkerInput, WorkerReply } from './demo-worker.js';
 
@@ -32,9 +34,10 @@ export interface DemoRun {
   feedback: { fed: Record<FeedbackKind, number>; pending: Record<FeedbackKind, number>; counts: ResponderCounts };
   /**
    * Wall-clock seconds of each phase, until the last replica ended it. `generate` counts from
-   * the run's start, so with worker threads it includes starting them and loading their modules.
+   * the run's start, so with worker threads it includes starting them and loading their modules;
+   * `judge` is the replicas' judging of their users' decisions on the simulator.
    */
-  timings: { generate: number; load: number; decide: number; day: number; total: number };
+  timings: { generate: number; load: number; decide: number; day: number; judge: number; total: number };
   /** Model calls, their rows and their seconds, over every replica. */
   scoring: { calls: number; rows: number; seconds: number };
   /** CPU seconds of the whole run, every replica's thread included. */
@@ -44,6 +47,12 @@ export interface DemoRun {
   userOf: (userId: string) => SimUser;
   /** The user's past events (those loaded before the campaigns) by their local hour, 0–23. */
   historyByHour: (userId: string) => readonly number[] | undefined;
+  /**
+   * The decisions judged on the simulator: each replica judged its own users (judge() in
+   * demo-summary.ts) and their sums are added here. The same as qualityRows(run) and
+   * sendHours(run) over the whole run, up to the order of floating-point additions.
+   */
+  judgement: { quality: Quality[]; hours: SendHours };
 }
 
 /**
@@ -118,6 +127,7 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
       load: (last('load') - last('generate')) / 1000,
       decide: (last('decide') - last('load')) / 1000,
       day: (last('day') - last('decide')) / 1000,
+      judge: (last('judge') - last('day')) / 1000,
       total: (epochMs() - startedAt) / 1000,
     },
     scoring: sum((r) => r.scoring),
@@ -126,6 +136,7 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
     latency: latencySummaries(results.map((r) => r.latency)),
     userOf,
     historyByHour,
+    judgement: { quality: qualityOf(results.map((r) => r.judgement.quality)), hours: sendHoursOf(results.map((r) => r.judgement.hours)) },
   };
 }
 

@@ -19,6 +19,7 @@ import { demoCampaigns } from './demo-campaigns.js';
 import type { Scorer } from '../operators/decisions/scorer.js';
 import { buildScorer } from './scorer.js';
 import { DemoProbe, type ThroughputSample } from './demo-probe.js';
+import { judge, type Judgement } from './demo-summary.js';
 import { startDemoProviders, type DemoProviders } from './demo-providers.js';
 import { DEMO_START, demoCandidates, demoUsers, epochMs, type DemoArgs } from './demo-world.js';
 
@@ -36,7 +37,7 @@ export interface ShardResult {
   deadLetters: number;
   feedback: { fed: Record<FeedbackKind, number>; pending: Record<FeedbackKind, number>; counts: ResponderCounts };
   /** Epoch milliseconds at which each phase ended. */
-  ends: { generate: number; load: number; decide: number; day: number };
+  ends: { generate: number; load: number; decide: number; day: number; judge: number };
   throughput: ThroughputSample[];
   /** HDR histograms of batch latency by kind, compressed (hdr-histogram-js). */
   latency: Record<string, string>;
@@ -44,6 +45,8 @@ export interface ShardResult {
   historyByHour: Uint16Array;
   /** Model calls, their rows and their seconds (nudge_scoring_batch_size, nudge_scoring_seconds). */
   scoring: { calls: number; rows: number; seconds: number };
+  /** The quality table's and the send hours' sums over this replica's users. */
+  judgement: Judgement;
 }
 
 const HOUR = 3_600_000;
@@ -88,7 +91,7 @@ export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: numb
     const mine = (userIndex: number) => shard.of === 1 || partitionFor(Buffer.from(`u${userIndex}`, 'utf8'), args.partitions) % shard.of === shard.index;
     const probe = new DemoProbe(replica, log, args.partitions, startedAt);
 
-    const { userOf } = demoUsers(args.seed);
+    const { world, userOf } = demoUsers(args.seed);
     const profiles: AppendRecord[] = [];
     const events: AppendRecord[] = [];
     const byHour = new Uint16Array(args.users * 24);
@@ -167,16 +170,25 @@ export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: numb
     let deadLetters = 0;
     for (let p = 0; p < args.partitions; p++) deadLetters += log.end(topics.output('deadletter'), p);
     await log.close();
+
+    // This replica's users judged here, in parallel with the other replicas; the main thread adds up the sums.
+    const sends = partitions.flatMap((p) => p.sends);
+    const ownHistory = (id: string): readonly number[] | undefined => {
+      const i = Number(id.slice(1));
+      return Number.isInteger(i) && i >= 0 && i < args.users ? Array.from(byHour.subarray(i * 24, i * 24 + 24)) : undefined;
+    };
+    const judgement = judge({ args, world, campaigns, candidates, sends, userOf, historyByHour: ownHistory });
     return {
       partitions,
       historyEvents: events.length,
       deadLetters,
       feedback: { fed, pending: queue.pending(), counts: { ...responder.counts } },
-      ends: { generate: generated, load: loaded, decide: decided, day },
+      ends: { generate: generated, load: loaded, decide: decided, day, judge: epochMs() },
       throughput: probe.samples,
       latency: probe.encodedHistograms(),
       historyByHour: byHour,
       scoring: scored,
+      judgement,
     };
   } finally {
     // The directory is the caller's to remove: a worker thread that is terminated runs no finally.

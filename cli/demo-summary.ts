@@ -4,7 +4,7 @@ import { isAllowed } from '../operators/decisions/hours.js';
 import { countryRules } from '../config/country-rules.js';
 import { simUser } from '../bench/sim/population.js';
 import { mixSeed, mulberry32 } from '../bench/sim/random.js';
-import { baselines, evaluate, OWN_BEST_HOUR, type BaselineInputs, type CandidateOffer, type Quality } from '../bench/sim/quality.js';
+import { addTallies, baselines, evaluate, OWN_BEST_HOUR, rates, tally, type BaselineInputs, type CandidateOffer, type Quality, type Tally } from '../bench/sim/quality.js';
 import type { Message } from '../bench/sim/response.js';
 import type { DemoRun } from './demo-run.js';
 
@@ -17,12 +17,37 @@ export interface SendHours {
   atHabit: number;
 }
 
+/**
+ * What judging a run reads: its sends, candidates and campaigns, and the simulated users. A
+ * replica judges its own users with the same functions (demo-shard.ts), on its share of these.
+ */
+export type JudgeInput = Pick<DemoRun, 'args' | 'world' | 'campaigns' | 'candidates' | 'sends' | 'userOf' | 'historyByHour'>;
+
+/** The sums behind SendHours: those of disjoint sets of users add up. */
+export interface SendHourTally {
+  sends: number[];
+  /** Sums of traits.hourly over the messages. */
+  activity: number[];
+  atHabit: number;
+  messages: number;
+}
+
+/** A run's judgement as sums, to be merged across replicas: per policy in table order, and the send hours. */
+export interface Judgement {
+  quality: Array<{ policy: string; tally: Tally }>;
+  hours: SendHourTally;
+}
+
 /** When messages landed in each user's local day, against when those users are truly active. */
-export function sendHours(run: DemoRun): SendHours {
+export function sendHours(run: JudgeInput): SendHours {
+  return sendHoursOf([sendHourTally(run)]);
+}
+
+export function sendHourTally(run: JudgeInput): SendHourTally {
   const sends = new Array<number>(24).fill(0);
   const activity = new Array<number>(24).fill(0);
   let atHabit = 0;
-  let n = 0;
+  let messages = 0;
   for (const s of run.sends) {
     if (s.status !== 'sent') continue;
     const u = run.userOf(s.userId);
@@ -30,7 +55,23 @@ export function sendHours(run: DemoRun): SendHours {
     sends[h] = (sends[h] ?? 0) + 1;
     u.traits.hourly.forEach((v, i) => (activity[i] = (activity[i] ?? 0) + v));
     if ((u.traits.hourly[h] ?? 0) > 1) atHabit++;
-    n++;
+    messages++;
+  }
+  return { sends, activity, atHabit, messages };
+}
+
+export function sendHoursOf(tallies: readonly SendHourTally[]): SendHours {
+  const sends = new Array<number>(24).fill(0);
+  const activity = new Array<number>(24).fill(0);
+  let atHabit = 0;
+  let n = 0;
+  for (const t of tallies) {
+    for (let h = 0; h < 24; h++) {
+      sends[h] = (sends[h] as number) + (t.sends[h] ?? 0);
+      activity[h] = (activity[h] as number) + (t.activity[h] ?? 0);
+    }
+    atHabit += t.atHabit;
+    n += t.messages;
   }
   return { sends, activity: activity.map((v) => (n === 0 ? 0 : v / n)), atHabit: n === 0 ? 0 : atHabit / n };
 }
@@ -41,19 +82,31 @@ export function sendHours(run: DemoRun): SendHours {
  * candidates (each messages every reachable, consenting candidate, with no caps; they differ in
  * timing), and for an oracle that knows the true probabilities.
  */
-export function qualityRows(run: DemoRun): Quality[] {
+export function qualityRows(run: JudgeInput): Quality[] {
+  return qualityOf([judge(run).quality]);
+}
+
+/** The run's judgement as sums (the quality table's and the send hours'), for this set of users. */
+export function judge(run: JudgeInput): Judgement {
   const { userOf } = run;
   const policies = baselines(demoOffers(run), baselineInputs(run));
-  return [evaluate('nudge', nudgeMessages(run), userOf, messageCost), ...Object.entries(policies).map(([name, msgs]) => evaluate(name, msgs, userOf, messageCost))];
+  const quality = [{ policy: 'nudge', tally: tally(nudgeMessages(run), userOf, messageCost) }, ...Object.entries(policies).map(([policy, msgs]) => ({ policy, tally: tally(msgs, userOf, messageCost) }))];
+  return { quality, hours: sendHourTally(run) };
+}
+
+/** The quality table from the judgements of disjoint sets of users, each listing the policies in the same order. */
+export function qualityOf(judged: ReadonlyArray<Judgement['quality']>): Quality[] {
+  const first = judged[0] ?? [];
+  return first.map(({ policy }, i) => rates(policy, addTallies(judged.map((j) => j[i]?.tally ?? addTallies([])))));
 }
 
 /** What a message costs in the quality table: the demo routes' prices (Gupshup's SMS segment, FCM's push). */
 const messageCost = (m: Message) => (m.channel === 'sms' ? 0.12 : 0.0001);
 
-const promotions = (run: DemoRun) => new Map(run.campaigns.filter((c) => c.kind === 'promotional' || c.kind === 'reminder').map((c) => [c.campaignId, c]));
+const promotions = (run: Pick<JudgeInput, 'campaigns'>) => new Map(run.campaigns.filter((c) => c.kind === 'promotional' || c.kind === 'reminder').map((c) => [c.campaignId, c]));
 
 /** nudge's promotional messages that went out, as the ground truth reads them. */
-export function nudgeMessages(run: DemoRun): Message[] {
+export function nudgeMessages(run: Pick<JudgeInput, 'campaigns' | 'sends'>): Message[] {
   const promo = promotions(run);
   return run.sends
     .filter((s) => s.status === 'sent' && promo.has(s.campaignId))
@@ -61,7 +114,7 @@ export function nudgeMessages(run: DemoRun): Message[] {
 }
 
 /** Every promotional candidate a baseline would message: reachable and consenting on the campaign's first usable channel. */
-export function demoOffers(run: DemoRun): CandidateOffer[] {
+export function demoOffers(run: Pick<JudgeInput, 'campaigns' | 'candidates' | 'userOf'>): CandidateOffer[] {
   const { userOf } = run;
   const promo = promotions(run);
   const rules = countryRules({ countries: {} });
@@ -87,8 +140,8 @@ export function demoOffers(run: DemoRun): CandidateOffer[] {
   return offers;
 }
 
-/** What the baselines know of the world: the population's best hour, each user's past activity, and a seeded random stream. */
-export function baselineInputs(run: DemoRun): BaselineInputs {
+/** What the baselines know of the world: the population's best hour, each user's past activity, and seeded random draws. */
+export function baselineInputs(run: Pick<JudgeInput, 'args' | 'world' | 'userOf' | 'historyByHour'>): BaselineInputs {
   const { userOf } = run;
   // The population's most active local hour, placed in each offer's window.
   const hourly = new Array<number>(24).fill(0);
@@ -100,7 +153,10 @@ export function baselineInputs(run: DemoRun): BaselineInputs {
     return undefined;
   };
   const ownActivity = { byHour: run.historyByHour, hourOf: (userId: string, at: number) => Math.floor(localTime(at, userOf(userId).timezone).minuteOfDay / 60) };
-  return { userOf, rand: mulberry32(mixSeed(run.args.seed, 99)), populationBestHour, ownActivity };
+  // One draw per offer from its own seed (the user and the window): the same whichever replica judges it.
+  const seed = mixSeed(run.args.seed, 99);
+  const rand = (o: CandidateOffer) => mulberry32(mixSeed(seed, Number(o.userId.slice(1)), Math.floor(o.windowStart / 60_000)))();
+  return { userOf, rand, populationBestHour, ownActivity };
 }
 
 /**

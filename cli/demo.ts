@@ -2,7 +2,7 @@ import { ConfigError } from '../errors/index.js';
 import { runDemo, type DemoArgs } from './demo-run.js';
 import { demoReplicas, demoUsers } from './demo-world.js';
 import { activityScaleFor, MAX_EVENTS_PER_USER_DAY, TARGET_EVENTS_PER_USER_DAY } from '../bench/sim/activity.js';
-import { printSummary, qualityRows, sendHours } from './demo-summary.js';
+import { printSummary } from './demo-summary.js';
 import { reportData } from './demo-report.js';
 import { writeReport } from '../bench/report-html/page.js';
 
@@ -32,14 +32,11 @@ export async function demoCommand(args: DemoArgs & { report: string; eventsPerUs
   console.log(`nudge demo: ${args.users.toLocaleString('en')} simulated users (seed ${args.seed}; ${args.historyDays} day${args.historyDays === 1 ? '' : 's'} of past activity${eventsPerUserDay !== undefined ? `, ${eventsPerUserDay} events a user a day on average` : ''}), ${args.partitions} partitions${replicas > 1 ? ` shared by ${replicas} replicas, a thread each` : ''}, embedded log, LMDB state, virtual clock, ${args.scorer === 'heuristic' ? 'heuristic scorer' : 'learned model (models/default, TF.js)'}`);
   const { report, ...demo } = rest;
   const run = await runDemo({ ...demo, activityScale }, (line) => console.log(line));
-  const t = performance.now();
-  const hours = sendHours(run);
-  const quality = qualityRows(run);
-  const judged = (performance.now() - t) / 1000;
+  const { hours, quality } = run.judgement;
   printSummary(run, hours, quality);
   const json = writeReport(report, reportData(run, hours, quality));
   console.log(`\nreport: ${report} (data: ${json})`);
-  // Since the process started: module loading, the run, judging the decisions and writing the report.
-  console.log(`\ndone in ${(performance.now() / 1000).toFixed(1)} s (pipeline ${run.timings.total.toFixed(1)} s, of which the simulated day ${run.timings.day.toFixed(1)} s; ${run.cpuSeconds.toFixed(1)} s of CPU in the pipeline's threads; judging quality ${judged.toFixed(1)} s)`);
+  // Since the process started: module loading, the run (the replicas judge their own users' decisions) and writing the report.
+  console.log(`\ndone in ${(performance.now() / 1000).toFixed(1)} s (pipeline ${run.timings.total.toFixed(1)} s, of which the simulated day ${run.timings.day.toFixed(1)} s and judging quality ${run.timings.judge.toFixed(1)} s; ${run.cpuSeconds.toFixed(1)} s of CPU in the pipeline's threads)`);
   return 0;
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
 import { runDemo, type DemoRun } from '../cli/demo-run.js';
 import { exitCodeFor } from '../cli/exit-code.js';
+import { qualityRows, sendHours } from '../cli/demo-summary.js';
 import type { SendRecord } from '../operators/sinks/dispatcher.js';
 
 // The same small world twice: one replica owning the four partitions in this thread, and two
@@ -32,6 +33,31 @@ test('demo: two replicas in worker threads decide and send exactly what one repl
   for (const id of ['u0', 'u1', 'u399', 'u799']) assert.deepEqual(two.historyByHour(id), one.historyByHour(id), id);
   assert.deepEqual(two.feedback, one.feedback);
   assert.equal(two.deadLetters, 0);
+});
+
+test('demo: the replicas judge their own users, and the sums they return are the judgement of the whole run', () => {
+  const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: ${a} against ${b}`);
+  for (const run of [one, two]) {
+    // Judged again here in one piece, over every user, from what the run returned.
+    const whole = qualityRows(run);
+    assert.deepEqual(run.judgement.quality.map((q) => [q.policy, q.sends]), whole.map((q) => [q.policy, q.sends]));
+    assert.ok((whole[0]?.sends ?? 0) > 100, `${whole[0]?.sends} nudge messages judged`);
+    run.judgement.quality.forEach((q, i) => {
+      const w = whole[i] as (typeof whole)[number];
+      close(q.clicksPer1000, w.clicksPer1000, `${q.policy} clicks`);
+      close(q.conversionsPer1000, w.conversionsPer1000, `${q.policy} conversions`);
+      close(q.optOutsPer1000, w.optOutsPer1000, `${q.policy} opt-outs`);
+      close(q.costPerConversion, w.costPerConversion, `${q.policy} cost`);
+    });
+    const hours = sendHours(run);
+    assert.deepEqual(run.judgement.hours.sends, hours.sends);
+    close(run.judgement.hours.atHabit, hours.atHabit, 'at habit');
+    run.judgement.hours.activity.forEach((a, h) => close(a, hours.activity[h] as number, `activity at ${h}`));
+  }
+  // The random-time baseline draws per offer, so the replicas' split does not change it.
+  assert.deepEqual(two.judgement.quality.map((q) => q.sends), one.judgement.quality.map((q) => q.sends));
+  const random = (run: DemoRun) => run.judgement.quality.find((q) => q.policy === 'random time')?.clicksPer1000 ?? Number.NaN;
+  close(random(two), random(one), 'random time across replica counts');
 });
 
 test('demo: the users answer every promotional message sent, the last step of the day included', () => {

@@ -16,16 +16,30 @@ export interface Quality {
  * not samples, so two policies on the same world compare without sampling noise.
  */
 export function evaluate(policy: string, messages: readonly Message[], userOf: (id: string) => SimUser, cost: (m: Message) => number): Quality {
+  return rates(policy, tally(messages, userOf, cost));
+}
+
+/**
+ * The sums behind a Quality row. Each user's messages are judged together (fatigue counts a
+ * user's earlier messages), so tallies of disjoint sets of users add up to the tally of all:
+ * replicas judge their own users and the sums are merged.
+ */
+export interface Tally {
+  sends: number;
+  clicks: number;
+  conversions: number;
+  optOuts: number;
+  spend: number;
+}
+
+export function tally(messages: readonly Message[], userOf: (id: string) => SimUser, cost: (m: Message) => number): Tally {
   const byUser = new Map<string, Message[]>();
   for (const m of messages) {
     const list = byUser.get(m.userId);
     if (list === undefined) byUser.set(m.userId, [m]);
     else list.push(m);
   }
-  let clicks = 0;
-  let conversions = 0;
-  let optOuts = 0;
-  let spend = 0;
+  const t: Tally = { sends: messages.length, clicks: 0, conversions: 0, optOuts: 0, spend: 0 };
   for (const [userId, list] of byUser) {
     const u = userOf(userId);
     list.sort((a, b) => a.at - b.at);
@@ -33,16 +47,33 @@ export function evaluate(policy: string, messages: readonly Message[], userOf: (
     for (const m of list) {
       const recent = recentCount(times, m.at);
       const click = clickProbability(u, m, recent);
-      clicks += click;
-      conversions += click * convertGivenClick(u, m);
-      optOuts += optOutProbability(u, m, recent);
-      spend += cost(m);
+      t.clicks += click;
+      t.conversions += click * convertGivenClick(u, m);
+      t.optOuts += optOutProbability(u, m, recent);
+      t.spend += cost(m);
       times.push(m.at);
     }
   }
-  const n = messages.length;
-  const per1000 = (x: number) => (n === 0 ? 0 : (x / n) * 1000);
-  return { policy, sends: n, clicksPer1000: per1000(clicks), conversionsPer1000: per1000(conversions), optOutsPer1000: per1000(optOuts), costPerConversion: conversions === 0 ? 0 : spend / conversions };
+  return t;
+}
+
+/** The sum of tallies of disjoint sets of users. */
+export function addTallies(tallies: readonly Tally[]): Tally {
+  const t: Tally = { sends: 0, clicks: 0, conversions: 0, optOuts: 0, spend: 0 };
+  for (const x of tallies) {
+    t.sends += x.sends;
+    t.clicks += x.clicks;
+    t.conversions += x.conversions;
+    t.optOuts += x.optOuts;
+    t.spend += x.spend;
+  }
+  return t;
+}
+
+/** A tally as rates per 1,000 messages and cost per conversion. */
+export function rates(policy: string, t: Tally): Quality {
+  const per1000 = (x: number) => (t.sends === 0 ? 0 : (x / t.sends) * 1000);
+  return { policy, sends: t.sends, clicksPer1000: per1000(t.clicks), conversionsPer1000: per1000(t.conversions), optOutsPer1000: per1000(t.optOuts), costPerConversion: t.conversions === 0 ? 0 : t.spend / t.conversions };
 }
 
 export interface CandidateOffer {
@@ -87,7 +118,11 @@ export function ownBestSlot(open: readonly number[], activityByHour: readonly nu
 /** Everything the baselines need besides the offers: the truth for the oracle, and what each timing rule reads. */
 export interface BaselineInputs {
   userOf: (id: string) => SimUser;
-  rand: () => number;
+  /**
+   * A uniform draw in [0, 1) for the random-time baseline's pick in this offer's window. Given
+   * the offer, it can be the same whichever order, or replica, the offers are judged in.
+   */
+  rand: (o: CandidateOffer) => number;
   /** The slot at the population's most active local hour in the offer's window, if there is one. */
   populationBestHour: (o: CandidateOffer) => number | undefined;
   /** The user's past activity by local hour (what the pipeline loaded as their history), and the local hour of an instant for them. */
@@ -111,7 +146,7 @@ export function baselines(offers: readonly CandidateOffer[], inputs: BaselineInp
     if (open.length === 0) continue;
     const base = { userId: o.userId, channel: o.channel, category: o.category };
     (out['window start'] as Message[]).push({ ...base, at: open[0] as number });
-    (out['random time'] as Message[]).push({ ...base, at: open[Math.floor(rand() * open.length)] as number });
+    (out['random time'] as Message[]).push({ ...base, at: open[Math.floor(rand(o) * open.length)] as number });
     const best = populationBestHour(o);
     const popAt = best !== undefined && o.allowed(best) ? best : (open[0] as number);
     (out['population best hour'] as Message[]).push({ ...base, at: popAt });
