@@ -4,6 +4,8 @@ import { Registry } from 'prom-client';
 import { PrefetchingScorer } from '../operators/decisions/batch-scoring.js';
 import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
 import type { Scorer, Scores } from '../operators/decisions/scorer.js';
+import type { Campaign } from '../processor/messages/index.js';
+import type { DecisionRecord } from '../operators/decisions/decision-record.js';
 import { MeteredScorer } from '../models/metered-scorer.js';
 import { ProcessorMetrics } from '../processor/metrics.js';
 import { activate, campaign, decisionDriver, decisions, indiaUser } from './support/decisions.js';
@@ -36,11 +38,10 @@ class CountingScorer implements Scorer {
 const USERS = 12;
 
 /** Twelve users, half with a week of evening activity; then every user is a candidate of c1 and the first four of c2 too, in one batch. */
-async function run(prefersBatches: boolean): Promise<{ scorer: CountingScorer; out: ReturnType<typeof decisions> }> {
-  const scorer = new CountingScorer(prefersBatches);
+async function run(prefersBatches: boolean, c1: Partial<Campaign> = {}, scorer = new CountingScorer(prefersBatches)): Promise<{ scorer: CountingScorer; out: ReturnType<typeof decisions> }> {
   const d = await decisionDriver({ partitions: 1, scorer: () => scorer });
   try {
-    d.putCampaign(campaign('c1'));
+    d.putCampaign(campaign('c1', c1));
     d.putCampaign(campaign('c2', { channels: ['best'], category: 1 }));
     for (let i = 0; i < USERS; i++) {
       await d.pipe('profiles', `u${i}`, indiaUser(`u${i}`));
@@ -70,12 +71,51 @@ test('a scorer that prefers batches gets the batch’s rows in one call, and eve
   assert.ok(plain.scorer.calls.length >= USERS, `one call or more per candidate without batching (${plain.scorer.calls.length})`);
   for (const row of plain.scorer.rows) assert.ok(batched.scorer.rows.has(row), 'every row a decision needed was scored');
   // One call for the batch. The second candidates of the four repeated users see their first
-  // message scheduled, which their rows count (messages_7d_before_slot); the dry run records
+  // message scheduled, which their rows count (messages_7d_before_slot); prepare() adds
   // their rows with that count raised too, so they are in the call as well (without those
-  // variants: four more calls, one per repeated user).
+  // variants: four more calls, one per repeated user). The other eight users' candidates are
+  // finished from their plans and the call's scores: had any been planned again, its rows
+  // would have cost a call of their own.
   const [first, ...rest] = batched.scorer.calls;
   assert.ok(first !== undefined && first > 4 * USERS, `the first call carries the batch's rows: ${batched.scorer.calls.join(', ')}`);
   assert.deepEqual(rest, [], `no call after the prefetch, got ${batched.scorer.calls.join(', ')}`);
+});
+
+test('planned ahead of the batch, each decision is finished on the slot capacity and budget the candidates before it left', async () => {
+  // Two sends a 15-minute slot by rate, and eight in all: the budget paces them at one a slot.
+  // The users with one candidate in the batch (u4 on) are finished from their plans; they want
+  // the slots the ones before them took, and the last find the budget spent.
+  const tight: Partial<Campaign> = { maxPerSecond: 2 / 900, budget: { maxSends: 8 } };
+  const plain = await run(false, tight);
+  const batched = await run(true, tight);
+  assert.deepEqual(batched.out, plain.out, 'same decisions, scores and features');
+  const c1 = plain.out.filter((o) => o.campaignId === 'c1' && o.supersedes === undefined);
+  const used = c1.filter((o) => o.action === 'send' || o.action === 'schedule');
+  assert.equal(used.length, 8, 'the budget, all of it');
+  assert.ok(used.some((o) => Number(o.userId.slice(1)) >= 4), 'planned candidates among them');
+  assert.equal(new Set(used.map((o) => o.sendAt)).size, used.length, 'one message a slot');
+  assert.ok(c1.some((o) => o.reasons.includes('budget_exhausted')), 'later candidates found the budget spent');
+  assert.equal(batched.scorer.calls.length, 1, `one call for the batch, got ${batched.scorer.calls.join(', ')}`);
+});
+
+test('a model swapped in between the batch’s call and a decision scores that decision, which logs it', async () => {
+  // The batch's call is answered by a model that scores everything 0, and is then replaced:
+  // a decision finished on those scores would skip as low_value where the heuristics message.
+  const swapping = new CountingScorer(true);
+  const heuristics = swapping.score.bind(swapping);
+  let swapped = false;
+  swapping.score = async (rows) => {
+    if (swapped) return heuristics(rows);
+    swapped = true;
+    swapping.version = 'v2';
+    return rows.map(() => ({ click: 0, convert: 0, unsubscribe: 0 }));
+  };
+  const batched = await run(true, {}, swapping);
+  const plain = await run(false);
+  const withoutVersion = (out: DecisionRecord[]) => out.map(({ modelVersion: _v, ...rest }) => rest);
+  assert.deepEqual(withoutVersion(batched.out), withoutVersion(plain.out));
+  assert.ok(batched.out.every((o) => o.modelVersion === 'v2'), 'every decision logs the model that scored it');
+  assert.ok(swapping.calls.length > 1, 'scored again after the swap');
 });
 
 test('a prefetched row is served only while the same model version is serving; a new row is scored', async () => {

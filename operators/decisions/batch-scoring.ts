@@ -2,21 +2,19 @@ import { withMoreRecent } from './feature-vector.js';
 import { ScorerWrapper, type Scores } from './scorer.js';
 
 /**
- * Variants recorded per row at most: a user rarely has more than a few candidates in one batch,
- * and each variant is a row more in the batch's call. A candidate past it is scored afresh.
- */
-const MAX_VARIANTS = 3;
-
-/**
  * Scores a batch's rows in one call before the batch's candidates are decided one by one.
  *
  * Decisions are sequential: a candidate's caps, budget and slot capacity depend on the
  * candidates before it, so the operator cannot simply hand the scorer every row at once.
  * For a model whose per-call cost dwarfs its per-row cost (TF.js: ~280 µs for one row,
- * ~6 µs a row at 256), the operator first runs the batch's decisions dry, collecting the
- * rows they would score, scores those in one call, and then decides for real. A row is
- * served from that call only if it is byte-for-byte the row the real decision builds, so a
- * candidate whose state changed in between (an earlier candidate of the same user) is
+ * ~6 µs a row at 256), the operator first plans the batch's decisions up to the model
+ * (DecisionEngine.plan), scores all their rows in one call, and then finishes them in turn.
+ *
+ * A candidate whose user has no other candidate in the batch is finished from its plan and
+ * its scores (`direct` rows): nothing the candidates before it decide changes its rows, and
+ * what they change (slot capacity, budget) is read when it is finished. A user's second
+ * candidate is planned again on the state the first one left, and its rows are served from
+ * this call (`keyed` rows) only if they are byte-for-byte rows the call scored; others are
  * scored afresh: the result is the same as without prefetching.
  */
 export class PrefetchingScorer extends ScorerWrapper {
@@ -30,17 +28,22 @@ export class PrefetchingScorer extends ScorerWrapper {
     return { hits: this.#hits, misses: this.#misses };
   }
 
-  /** Scores `rows` in one call and keeps the answers until the next prefetch or `clear`. */
-  async prefetch(rows: readonly Float32Array[]): Promise<void> {
+  /**
+   * Scores `direct` and `keyed` rows in one call. The answers to `keyed` are kept, by the rows'
+   * bytes, until the next prefetch or `clear`; those to `direct` are returned, in order, with
+   * the version of the model that gave them.
+   */
+  async prefetch(keyed: readonly Float32Array[], direct: readonly Float32Array[] = []): Promise<{ scores: Scores[]; version: string }> {
     this.clear();
     const unique = new Map<string, Float32Array>();
-    for (const row of rows) unique.set(rowKey(row), row);
-    if (unique.size === 0) return;
+    for (const row of keyed) unique.set(rowKey(row), row);
     const version = this.inner.version;
-    const scores = await this.inner.score([...unique.values()]);
-    let i = 0;
+    if (unique.size === 0 && direct.length === 0) return { scores: [], version };
+    const scores = await this.inner.score(direct.length === 0 ? [...unique.values()] : [...direct, ...unique.values()]);
+    let i = direct.length;
     for (const key of unique.keys()) this.#cache.set(key, scores[i++] as Scores);
     this.#cachedVersion = version;
+    return { scores: scores.slice(0, direct.length), version };
   }
 
   clear(): void {
@@ -71,51 +74,28 @@ export class PrefetchingScorer extends ScorerWrapper {
   }
 }
 
+/** Variants recorded per row at most: each is a row more in the batch's call. A candidate past it is scored afresh. */
+const MAX_VARIANTS = 3;
+
 /**
- * Collects the rows a dry run of the decisions asks for, answering each with zeros: the
- * rows a decision scores are fixed before any score is read, so the answers do not matter.
+ * A planned decision's rows, and for a user with more candidates in the batch, the rows as they
+ * will be when those are decided. `earlier` candidates of the same user come before this one in
+ * the batch: each may leave a message scheduled before some of its slots, which then count it in
+ * `messages_7d_before_slot`, the only change to its rows that a scheduled message makes. So the
+ * rows are also given with that count raised by 1, 2, …. With a candidate of the same user
+ * `later` in the batch, that one weighs the harm its slots would do to what this one schedules
+ * (later-harm.ts): this one's row at the chosen slot, and that row with one more message before
+ * it. So the rows are also given raised by one more.
  */
-export class RowRecorder extends ScorerWrapper {
-  #rows: Float32Array[] = [];
-  #earlier = 0;
-  #later = false;
-
-  /**
-   * How many candidates of the same user come earlier in the batch. Each may leave a message
-   * scheduled before some of this candidate's slots, which then count it in
-   * `messages_7d_before_slot`: the only change to its rows that a scheduled message makes. So
-   * the rows are also recorded with that count raised by 1, 2, …, and the user's second
-   * candidate finds its rows in the batch's call instead of costing a call of its own.
-   */
-  set earlierOfUser(n: number) {
-    this.#earlier = Math.max(0, Math.floor(n));
+export function withVariants(rows: readonly Float32Array[], earlier: number, later: boolean): Float32Array[] {
+  const variants = Math.min(MAX_VARIANTS, Math.max(0, Math.floor(earlier)) + (later ? 1 : 0));
+  if (variants === 0) return [...rows];
+  const out: Float32Array[] = [];
+  for (const row of rows) {
+    out.push(row);
+    for (let j = 1; j <= variants; j++) out.push(withMoreRecent(row, j));
   }
-
-  /**
-   * Whether a candidate of the same user comes later in the batch. That one weighs the harm its
-   * slots would do to what this one schedules (later-harm.ts): the scheduled message's row,
-   * which is this candidate's row at the chosen slot, and that row with one more message before
-   * it. So the rows are also recorded raised by one more than `earlierOfUser` asks.
-   */
-  set laterOfUser(later: boolean) {
-    this.#later = later;
-  }
-
-  async score(rows: readonly Float32Array[]): Promise<Scores[]> {
-    const variants = Math.min(MAX_VARIANTS, this.#earlier + (this.#later ? 1 : 0));
-    for (const row of rows) {
-      this.#rows.push(row);
-      for (let j = 1; j <= variants; j++) this.#rows.push(withMoreRecent(row, j));
-    }
-    return rows.map(() => ({ click: 0, convert: 0, unsubscribe: 0 }));
-  }
-
-  /** The rows recorded since the last take. */
-  take(): Float32Array[] {
-    const rows = this.#rows;
-    this.#rows = [];
-    return rows;
-  }
+  return out;
 }
 
 /** Same bytes, same key: NaN payloads included, which a numeric compare would not match. */

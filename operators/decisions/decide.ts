@@ -8,7 +8,7 @@ import { allowsWithout, checkCaps } from './caps.js';
 import { channelReasons } from './eligibility.js';
 import { FEATURE_SPEC, featureVector, userFeatureParts, type UserFeatureParts } from './feature-vector.js';
 import { checkLegalHours, checkQuietHours, isAllowed, nextAllowed } from './hours.js';
-import { harmAt, harmRows, harmsFrom, laterMessages, type LaterHarm } from './later-harm.js';
+import { harmAt, harmRows, harmsFrom, laterMessages, type LaterMessage } from './later-harm.js';
 import { expectedValue } from './policy.js';
 import type { Scorer, Scores } from './scorer.js';
 import { candidateSlots, chooseSlot, type SlotOption } from './send-time.js';
@@ -38,8 +38,6 @@ export interface DecideInput {
   rules: CountryRules;
   timeZone: string;
   population: readonly number[];
-  /** Sends still available in a slot (pacing and maxPerSecond), by slot start. */
-  capacityLeft: (slot: number) => number;
   /** True when the model must not decide (transactional, hard deadline, or a non-model arm). */
   skipModel: boolean;
   /** Eligibility queries have no candidate vars: price the message with placeholders instead of failing. */
@@ -50,6 +48,16 @@ export interface DecideInput {
    * campaign it does not know, that harm is not counted.
    */
   campaignOf?: (campaignId: string) => Campaign | undefined;
+}
+
+/**
+ * A decision waiting for its rows' scores (DecisionEngine.plan). `finish` reads the campaign's
+ * slot capacity only then, so a decision planned ahead of its batch is finished on the
+ * capacity that the candidates decided before it left.
+ */
+export interface PendingScores {
+  rows: Float32Array[];
+  finish(scores: readonly Scores[], capacityLeft: (slot: number) => number): Plan;
 }
 
 const TIME_REASONS = new Set<Reason>(['legal_hours', 'quiet_hours']);
@@ -69,7 +77,20 @@ export class DecisionEngine {
     this.scorer = scorer;
   }
 
-  async decide(input: DecideInput): Promise<Plan> {
+  /** `capacityLeft`: sends still available in a slot (pacing and maxPerSecond), by slot start. */
+  async decide(input: DecideInput, capacityLeft: (slot: number) => number): Promise<Plan> {
+    const first = this.plan(input);
+    if (!('finish' in first)) return first;
+    return first.finish(await this.scorer.score(first.rows), capacityLeft);
+  }
+
+  /**
+   * A decision up to the model: the plan, when it needs no scores (a static rule, or no slot
+   * open), or the rows it needs scored and how to finish it with their scores. The decision
+   * operator plans a batch's candidates ahead, scores all their rows in one call, and finishes
+   * each in turn (batch-scoring.ts).
+   */
+  plan(input: DecideInput): Plan | PendingScores {
     const { now, user, campaign } = input;
     const profile = user.profile;
     const none: Plan = { action: 'skip', reasons: [], segments: 0, cost: 0, preempt: [] };
@@ -100,7 +121,7 @@ export class DecisionEngine {
   }
 
   /** Transactional, hard-deadline or non-model arm: the first allowed instant, no threshold. */
-  async #asap(input: DecideInput, usable: Array<{ channel: Channel; segments: number; cost: number }>, start: number): Promise<Plan> {
+  #asap(input: DecideInput, usable: Array<{ channel: Channel; segments: number; cost: number }>, start: number): Plan | PendingScores {
     const { campaign, user, timeZone, rules } = input;
     const reasons = new Set<Reason>();
     for (const u of usable) {
@@ -115,27 +136,33 @@ export class DecisionEngine {
         for (const r of caps.reasons) reasons.add(r);
         continue;
       }
-      const [scored] = (await this.#score(input, [{ channel: u.channel, at, cost: u.cost }])).scored;
-      return { action: at <= input.now ? 'send' : 'schedule', reasons: [], channel: u.channel, sendAt: at, scores: scored?.scores, features: scored?.features, segments: u.segments, cost: u.cost, preempt: [], slot: at };
+      // Scored only to be logged with the decision: the send goes out whatever the scores.
+      const row = this.#row(input, u.channel, at, userFeatureParts(user, input.now));
+      return {
+        rows: [row],
+        finish: (scores) => {
+          const scored = this.#valued(input, scores[0], u.cost, row);
+          return { action: at <= input.now ? 'send' : 'schedule', reasons: [], channel: u.channel, sendAt: at, scores: scored?.scores, features: scored?.features, segments: u.segments, cost: u.cost, preempt: [], slot: at };
+        },
+      };
     }
     return { action: 'skip', reasons: [...reasons], segments: 0, cost: 0, preempt: [] };
   }
 
-  async #optimise(
-    input: DecideInput,
-    usable: Array<{ channel: Channel; segments: number; cost: number }>,
-    start: number,
-    best: boolean,
-  ): Promise<Plan> {
+  #optimise(input: DecideInput, usable: Array<{ channel: Channel; segments: number; cost: number }>, start: number, best: boolean): Plan | PendingScores {
     const { campaign, user, timeZone, rules } = input;
     const slots = candidateSlots(start, campaign.window.end, input.now, this.policy.slotMinutes, this.policy.maxSlotsScored);
     const threshold = campaign.threshold ?? this.policy.defaultThreshold;
-    const reasons = new Set<Reason>();
-    let winner: Plan | undefined;
+    // Per channel in order: the reasons found before scoring, and its open slots, whose rows
+    // start at `from` in the rows to score. Every channel's rows go in one call.
+    const channels: Array<{ u: (typeof usable)[number]; pre: Reason[]; open: Array<{ at: number; blockers: PendingSend[]; capped: boolean }>; from: number }> = [];
+    const rows: Float32Array[] = [];
     let parts: UserFeatureParts | undefined;
-    let harms: LaterHarm[] | undefined;
+    let later: LaterMessage[] | undefined;
+    let extraFrom = 0;
     for (const u of usable) {
       // Hard rules per slot first; only slots that pass are scored.
+      const pre: Reason[] = [];
       const open: Array<{ at: number; blockers: PendingSend[]; capped: boolean }> = [];
       let anyHours = false;
       for (const at of slots) {
@@ -143,73 +170,91 @@ export class DecisionEngine {
         anyHours = true;
         const caps = checkCaps({ at, channel: u.channel, kind: campaign.kind, category: campaign.category, timeZone, sent: user.sent, pending: user.pending, caps: this.policy.caps, minGapMs: this.policy.minGapMs });
         if (caps.reasons.length > 0) {
-          for (const r of caps.reasons) reasons.add(r);
+          pre.push(...caps.reasons);
           if (caps.blockers.length > 0) open.push({ at, blockers: caps.blockers, capped: true });
           continue;
         }
         open.push({ at, blockers: [], capped: false });
       }
-      if (!anyHours) {
-        for (const r of this.#timeReasons(start, u.channel, input)) reasons.add(r);
+      if (!anyHours) pre.push(...this.#timeReasons(start, u.channel, input));
+      if (!anyHours || open.length === 0) {
+        channels.push({ u, pre, open: [], from: rows.length });
         continue;
       }
-      if (open.length === 0) continue;
       // Once per decision, not per channel: it reads the user alone.
-      parts ??= userFeatureParts(user, input.now);
-      const userParts = parts;
-      // The messages scheduled after the window opens, scored in the first channel's call.
-      const later = harms === undefined ? laterMessages(user.pending, start, input.campaignOf) : [];
-      const extra = harmRows(later, (m) => featureVector({ user, campaign: m.campaign, channel: m.pending.ch, sendAt: m.pending.t, now: input.now, timeZone, population: input.population }, userParts));
-      const { scored, extra: extraScores } = await this.#score(input, open.map((o) => ({ channel: u.channel, at: o.at, cost: u.cost })), parts, extra);
-      const userValue = user.profile?.value ?? this.policy.defaultUserValue;
-      // The cost of a scheduled message is paid either way: only the response to it changes.
-      harms ??= harmsFrom(later, extraScores, (sc, c) => expectedValue(sc, { value: c.value ?? 0, cost: 0, lambda: this.policy.unsubscribeWeight, userValue }));
-      const laterHarms = harms;
-      // Each slot's value net of the harm to the messages after it that it leaves in place; a
-      // capped slot is usable only by displacing lower-value scheduled messages, which then
-      // take no harm from it.
-      const net = open.map((o, i) => {
-        const own = scored[i]?.scores.ev ?? Number.NEGATIVE_INFINITY;
-        if (!o.capped) return { ev: own - harmAt(laterHarms, o.at, NONE), preempt: NONE };
-        // Which to displace is chosen on the value the slot would have with every blocker gone;
-        // the value is then net of the harm to the messages that stay, and what is displaced
-        // must still be worth less than that.
-        const preempt = this.#preemptable(o.blockers, own - harmAt(laterHarms, o.at, o.blockers), campaign.priority ?? 0, input, u.channel, o.at);
-        if (preempt === undefined) return { ev: own, preempt: undefined };
-        const ev = own - harmAt(laterHarms, o.at, preempt);
-        return { ev, preempt: preempt.every((b) => b.ev < ev) ? preempt : undefined };
-      });
-      const options: SlotOption[] = open.map((o, i) => ({ at: o.at, ev: net[i]?.ev ?? Number.NEGATIVE_INFINITY, allowed: net[i]?.preempt !== undefined, capacityLeft: input.capacityLeft(o.at) }));
-      const pick = chooseSlot(options);
-      if (pick === undefined) {
-        if (options.some((o) => o.allowed)) reasons.add('budget_exhausted');
-        continue;
+      const userParts = (parts ??= userFeatureParts(user, input.now));
+      channels.push({ u, pre, open, from: rows.length });
+      for (const o of open) rows.push(this.#row(input, u.channel, o.at, userParts));
+      if (later === undefined) {
+        // The messages scheduled after the window opens, scored once, beside the first channel's slots.
+        later = laterMessages(user.pending, start, input.campaignOf);
+        extraFrom = rows.length;
+        for (const row of harmRows(later, (m) => featureVector({ user, campaign: m.campaign, channel: m.pending.ch, sendAt: m.pending.t, now: input.now, timeZone, population: input.population }, userParts))) rows.push(row);
       }
-      const chosen = scored[pick];
-      const slot = open[pick];
-      const value = net[pick];
-      if (chosen === undefined || slot === undefined || value === undefined) continue;
-      if (value.ev <= threshold) {
-        reasons.add('low_value');
-        continue;
-      }
-      const preempt = value.preempt ?? [];
-      const plan: Plan = {
-        action: slot.at <= input.now ? 'send' : 'schedule',
-        reasons: [],
-        channel: u.channel,
-        sendAt: slot.at,
-        scores: { click: chosen.scores.click, convert: chosen.scores.convert, unsubscribe: chosen.scores.unsubscribe, ev: value.ev },
-        features: chosen.features,
-        segments: u.segments,
-        cost: u.cost,
-        preempt: [...preempt],
-        slot: slot.at,
-      };
-      if (!best) return plan;
-      if (winner === undefined || (plan.scores?.ev ?? 0) > (winner.scores?.ev ?? 0)) winner = plan;
     }
-    return winner ?? { action: 'skip', reasons: reasons.size > 0 ? [...reasons] : ['low_value'], segments: 0, cost: 0, preempt: [] };
+    const skip = (reasons: Set<Reason>): Plan => ({ action: 'skip', reasons: reasons.size > 0 ? [...reasons] : ['low_value'], segments: 0, cost: 0, preempt: [] });
+    if (later === undefined) return skip(new Set(channels.flatMap((c) => c.pre)));
+    const laterMessagesScored = later;
+    return {
+      rows,
+      finish: (scores, capacityLeft) => {
+        // In the order a channel-by-channel decision finds them: a channel's rules, then what its scores ruled out.
+        const reasons = new Set<Reason>();
+        const userValue = user.profile?.value ?? this.policy.defaultUserValue;
+        // The cost of a scheduled message is paid either way: only the response to it changes.
+        const laterHarms = harmsFrom(laterMessagesScored, scores.slice(extraFrom, extraFrom + 2 * laterMessagesScored.length), (sc, c) => expectedValue(sc, { value: c.value ?? 0, cost: 0, lambda: this.policy.unsubscribeWeight, userValue }));
+        let winner: Plan | undefined;
+        for (const { u, pre, open, from } of channels) {
+          for (const r of pre) reasons.add(r);
+          if (open.length === 0) continue;
+          const scored = open.map((_, i) => this.#valued(input, scores[from + i], u.cost, rows[from + i] as Float32Array));
+          // Each slot's value net of the harm to the messages after it that it leaves in place; a
+          // capped slot is usable only by displacing lower-value scheduled messages, which then
+          // take no harm from it.
+          const net = open.map((o, i) => {
+            const own = scored[i]?.scores.ev ?? Number.NEGATIVE_INFINITY;
+            if (!o.capped) return { ev: own - harmAt(laterHarms, o.at, NONE), preempt: NONE };
+            // Which to displace is chosen on the value the slot would have with every blocker gone;
+            // the value is then net of the harm to the messages that stay, and what is displaced
+            // must still be worth less than that.
+            const preempt = this.#preemptable(o.blockers, own - harmAt(laterHarms, o.at, o.blockers), campaign.priority ?? 0, input, u.channel, o.at);
+            if (preempt === undefined) return { ev: own, preempt: undefined };
+            const ev = own - harmAt(laterHarms, o.at, preempt);
+            return { ev, preempt: preempt.every((b) => b.ev < ev) ? preempt : undefined };
+          });
+          const options: SlotOption[] = open.map((o, i) => ({ at: o.at, ev: net[i]?.ev ?? Number.NEGATIVE_INFINITY, allowed: net[i]?.preempt !== undefined, capacityLeft: capacityLeft(o.at) }));
+          const pick = chooseSlot(options);
+          if (pick === undefined) {
+            if (options.some((o) => o.allowed)) reasons.add('budget_exhausted');
+            continue;
+          }
+          const chosen = scored[pick];
+          const slot = open[pick];
+          const value = net[pick];
+          if (chosen === undefined || slot === undefined || value === undefined) continue;
+          if (value.ev <= threshold) {
+            reasons.add('low_value');
+            continue;
+          }
+          const preempt = value.preempt ?? [];
+          const plan: Plan = {
+            action: slot.at <= input.now ? 'send' : 'schedule',
+            reasons: [],
+            channel: u.channel,
+            sendAt: slot.at,
+            scores: { click: chosen.scores.click, convert: chosen.scores.convert, unsubscribe: chosen.scores.unsubscribe, ev: value.ev },
+            features: chosen.features,
+            segments: u.segments,
+            cost: u.cost,
+            preempt: [...preempt],
+            slot: slot.at,
+          };
+          if (!best) return plan;
+          if (winner === undefined || (plan.scores?.ev ?? 0) > (winner.scores?.ev ?? 0)) winner = plan;
+        }
+        return winner ?? skip(reasons);
+      },
+    };
   }
 
   /**
@@ -247,24 +292,18 @@ export class DecisionEngine {
     return [...out];
   }
 
-  /** The rows' scores and value, and the scores of `extra` rows scored in the same call. */
-  async #score(
-    input: DecideInput,
-    rows: Array<{ channel: Channel; at: number; cost: number }>,
-    parts = userFeatureParts(input.user, input.now),
-    extra: readonly Float32Array[] = [],
-  ): Promise<{ scored: Array<{ scores: Scores & { ev: number }; features: Float32Array }>; extra: Scores[] }> {
+  #row(input: DecideInput, channel: Channel, at: number, parts: UserFeatureParts): Float32Array {
     const { user, campaign, timeZone, population, now } = input;
-    const features = rows.map((r) => featureVector({ user, campaign, channel: r.channel, sendAt: r.at, now, timeZone, population }, parts));
-    const scores = await this.scorer.score(extra.length === 0 ? features : [...features, ...extra]);
-    const userValue = user.profile?.value ?? this.policy.defaultUserValue;
-    const scored = rows.map((r, i) => {
-      const s = scores[i] as Scores;
-      const ev = expectedValue(s, { value: campaign.value ?? 0, cost: r.cost, lambda: this.policy.unsubscribeWeight, userValue });
-      // Field by field: a spread of the scorer's object costs about 1 µs a row in V8, a tenth of a request's CPU at the eligibility API.
-      return { scores: { click: s.click, convert: s.convert, unsubscribe: s.unsubscribe, ev }, features: features[i] as Float32Array };
-    });
-    return { scored, extra: scores.slice(rows.length) };
+    return featureVector({ user, campaign, channel, sendAt: at, now, timeZone, population }, parts);
+  }
+
+  /** A row's scores and its expected value at this cost; undefined when the scorer gave none. */
+  #valued(input: DecideInput, s: Scores | undefined, cost: number, features: Float32Array): { scores: Scores & { ev: number }; features: Float32Array } | undefined {
+    if (s === undefined) return undefined;
+    const userValue = input.user.profile?.value ?? this.policy.defaultUserValue;
+    const ev = expectedValue(s, { value: input.campaign.value ?? 0, cost, lambda: this.policy.unsubscribeWeight, userValue });
+    // Field by field: a spread of the scorer's object costs about 1 µs a row in V8, a tenth of a request's CPU at the eligibility API.
+    return { scores: { click: s.click, convert: s.convert, unsubscribe: s.unsubscribe, ev }, features };
   }
 
   /** Segments and cost of the message on a channel, from the hydrated template; undefined if it cannot be built. */

@@ -8,7 +8,7 @@ import { TemplateError } from '../delivery/template.js';
 import { DELIVERY_SIGNAL, SEND_EFFECT, type DeliverySignal, sendIdFor, type SendIntent, type SendOutcome, type SendRecord } from '../sinks/dispatcher.js';
 import type { Effect, EffectOutcome } from '../../processor/effects.js';
 import { pruneSent } from './caps.js';
-import { DecisionEngine, FEATURE_VERSION, type Plan } from './decide.js';
+import { DecisionEngine, FEATURE_VERSION, type DecideInput, type PendingScores, type Plan } from './decide.js';
 import { decisionIdFor, round, type DecisionRecord } from './decision-record.js';
 import { assignArm, inControlGroup } from './experiments.js';
 import { decayTo, recordClick, recordEvent, recordSend } from './features.js';
@@ -17,8 +17,8 @@ import { isValidTimeZone, localTime } from './local-time.js';
 import { checkCaps } from './caps.js';
 import { isAllowed, nextAllowed } from './hours.js';
 import { channelReasons } from './eligibility.js';
-import type { Scorer } from './scorer.js';
-import { PrefetchingScorer, RowRecorder } from './batch-scoring.js';
+import type { Scorer, Scores } from './scorer.js';
+import { PrefetchingScorer, withVariants } from './batch-scoring.js';
 import { populationPrior } from './send-time.js';
 import { DECISION_STORES, type CampaignUsage, type LedgerEntry, type WaitingCandidate } from './stores.js';
 import type { Channel, PendingSend, Reason, UserState } from './types.js';
@@ -37,6 +37,21 @@ interface WaitTimer {
   campaignId: string;
 }
 type TimerPayload = SendTimer | WaitTimer;
+
+/**
+ * A candidate's decision planned by prepare() (batch-scoring.ts): the state it read, as of the
+ * instant it was planned, its plan up to the model, and its rows' scores from the batch's call
+ * with the version of the model that gave them (none when the plan needs no scores).
+ */
+interface Prepared {
+  userId: string;
+  campaign: Campaign;
+  now: number;
+  user: UserState;
+  first: Plan | PendingScores;
+  scores?: Scores[];
+  version?: string;
+}
 
 const ACTIVITY = new Set(['app_open', 'view', 'click', 'add_to_cart', 'purchase', 'push_open', 'sms_click']);
 /** Twilio 21610: the recipient replied STOP to the carrier; a send now would be unlawful. */
@@ -64,8 +79,10 @@ export class DecisionOperator implements Operator {
   readonly name = 'decisions';
   readonly inputs = ['profiles', 'events', 'receipts', 'candidates'] as const;
   readonly #engine: DecisionEngine;
-  /** With a scorer that prefers batches: the dry-run engine and the call that serves its rows. */
-  readonly #batch: { dry: DecisionEngine; recorder: RowRecorder; prefetcher: PrefetchingScorer } | undefined;
+  /** With a scorer that prefers batches: the call that scores a batch's rows ahead of its decisions. */
+  readonly #prefetcher: PrefetchingScorer | undefined;
+  /** The batch's candidates planned by prepare(), by offset, until each is decided. */
+  #prepared = new Map<number, Prepared>();
   readonly #rules: (country: string | undefined) => CountryRules;
   readonly #policy: NudgeConfig['policy'];
   #population: number[] = new Array<number>(168).fill(0);
@@ -76,15 +93,8 @@ export class DecisionOperator implements Operator {
 
   constructor(opts: DecisionOperatorOptions) {
     this.#policy = opts.config.policy;
-    if (opts.scorer.prefersBatches === true) {
-      const recorder = new RowRecorder(opts.scorer);
-      const prefetcher = new PrefetchingScorer(opts.scorer);
-      this.#batch = { dry: new DecisionEngine(opts.config.policy, recorder), recorder, prefetcher };
-      this.#engine = new DecisionEngine(opts.config.policy, prefetcher);
-    } else {
-      this.#batch = undefined;
-      this.#engine = new DecisionEngine(opts.config.policy, opts.scorer);
-    }
+    this.#prefetcher = opts.scorer.prefersBatches === true ? new PrefetchingScorer(opts.scorer) : undefined;
+    this.#engine = new DecisionEngine(opts.config.policy, this.#prefetcher ?? opts.scorer);
     this.#rules = countryRules(opts.config);
   }
 
@@ -215,7 +225,9 @@ export class DecisionOperator implements Operator {
       await ctx.schedule<WaitTimer>(`wait/${campaignId}/${userId}`, ctx.clock.now() + Math.min(WAIT_RETRY_MS, this.#policy.unknownCampaignWaitMs), { kind: 'wait', userId, campaignId });
       return;
     }
-    await this.#decide(userId, campaign, vars, ctx);
+    const prepared = this.#prepared.get(offset);
+    this.#prepared.delete(offset);
+    await this.#decide(userId, campaign, vars, ctx, prepared?.userId === userId && prepared.campaign === campaign ? prepared : undefined);
   }
 
   async #retryWaiting(t: WaitTimer, ctx: OperatorContext): Promise<void> {
@@ -237,15 +249,17 @@ export class DecisionOperator implements Operator {
     await ctx.schedule<WaitTimer>(`wait/${t.campaignId}/${t.userId}`, Math.min(now + WAIT_RETRY_MS, entry.since + this.#policy.unknownCampaignWaitMs), t);
   }
 
-  async #decide(userId: string, campaign: Campaign, vars: Record<string, string | number>, ctx: OperatorContext): Promise<void> {
-    const now = ctx.clock.now();
+  /**
+   * Decides a candidate. `prepared`: its decision planned by prepare() for this batch, which is
+   * finished here, as of the instant it was planned, if the model that scored it still serves.
+   */
+  async #decide(userId: string, campaign: Campaign, vars: Record<string, string | number>, ctx: OperatorContext, prepared?: Prepared): Promise<void> {
+    const ready = prepared !== undefined && (prepared.scores !== undefined || !('finish' in prepared.first)) && (prepared.version === undefined || prepared.version === this.#engine.scorer.version) ? prepared : undefined;
+    const now = ready?.now ?? ctx.clock.now();
     const users = ctx.store<UserState>(DECISION_STORES.users.name);
-    const user = (await users.get([userId])) ?? newUserState(now);
-    decayTo(user.features, now);
-    user.sent = pruneSent(user.sent, now, this.#policy.historyMs);
+    const user = ready?.user ?? (await this.#userAt(userId, now, ctx));
     const decisionId = decisionIdFor(campaign.campaignId, userId);
     const { arm, propensity } = assignArm(userId, campaign.experiment);
-    const skipModel = campaign.kind === 'transactional' || campaign.deadline === 'hard' || arm === 'blast';
     const usage = ctx.store<CampaignUsage>(DECISION_STORES.campaignUsage.name);
     const used = (await usage.get([campaign.campaignId])) ?? { sends: 0, cost: 0 };
     const share = budgetShare(campaign, ctx.partitionCount);
@@ -254,18 +268,8 @@ export class DecisionOperator implements Operator {
     if (used.sends + 1 > share.sends || used.cost >= share.cost) {
       plan = { action: 'skip', reasons: ['budget_exhausted'], segments: 0, cost: 0, preempt: [] };
     } else {
-      plan = await this.#engine.decide({
-        now,
-        user,
-        campaign,
-        vars,
-        rules: this.#rules(user.profile?.country),
-        timeZone: this.#timeZone(user),
-        population: this.#populationShares,
-        capacityLeft: capacity,
-        skipModel,
-        campaignOf: (id) => ctx.campaigns.get(id),
-      });
+      const first = ready?.first ?? this.#engine.plan(this.#input(user, userId, campaign, vars, now, false, ctx));
+      plan = 'finish' in first ? first.finish(ready?.scores ?? (await this.#engine.scorer.score(first.rows)), capacity) : first;
       if (plan.action !== 'skip' && used.cost + plan.cost > share.cost) plan = { ...plan, action: 'skip', reasons: ['budget_exhausted'] };
     }
     const ledger = ctx.store<LedgerEntry>(DECISION_STORES.ledger.name);
@@ -319,45 +323,67 @@ export class DecisionOperator implements Operator {
    * a candidate gets.
    */
   async evaluate(userId: string, campaign: Campaign, ctx: OperatorContext): Promise<{ action: Plan['action'] | 'holdout'; plan: Plan }> {
-    const plan = await this.#dryRun(this.#engine, userId, campaign, {}, true, ctx);
+    const plan = await this.#dryRun(userId, campaign, ctx);
     if (plan.action !== 'skip' && this.#withheld(userId, campaign)) return { action: 'holdout', plan };
     return { action: plan.action, plan };
   }
 
   /**
-   * Runs a batch's candidate decisions dry to collect the rows they will score, and scores
-   * them in one model call (batch-scoring.ts). Only for a scorer that prefers batches.
+   * Plans a batch's candidate decisions up to the model and scores all their rows in one call
+   * (batch-scoring.ts). Only for a scorer that prefers batches. A candidate whose user has no
+   * other candidate in the batch keeps its plan, its state and its scores for #decide; a user's
+   * several candidates are planned again in turn, and their rows served from the call.
    */
   async prepare(records: readonly InputRecord[], ctx: OperatorContext): Promise<void> {
-    const batch = this.#batch;
-    if (batch === undefined) return;
-    const known: Array<{ candidate: Candidate; campaign: Campaign }> = [];
+    this.#prepared.clear();
+    const prefetcher = this.#prefetcher;
+    if (prefetcher === undefined) return;
+    const known: Array<{ candidate: Candidate; campaign: Campaign; offset: number }> = [];
     for (const record of records) {
       if (record.role !== 'candidates') continue;
       const candidate = record.value as Candidate;
       const campaign = ctx.campaigns.get(candidate.campaignId);
-      if (campaign !== undefined) known.push({ candidate, campaign });
+      if (campaign !== undefined) known.push({ candidate, campaign, offset: record.offset });
+    }
+    if (known.length === 0) {
+      prefetcher.clear();
+      return;
     }
     const total = new Map<string, number>();
     for (const { candidate } of known) total.set(candidate.userId, (total.get(candidate.userId) ?? 0) + 1);
     const seen = new Map<string, number>();
-    for (const { candidate, campaign } of known) {
+    const planned = new Map<number, Prepared & { from: number }>();
+    const direct: Float32Array[] = [];
+    const keyed: Float32Array[] = [];
+    for (const { candidate, campaign, offset } of known) {
       const { userId, vars } = candidate;
       const earlier = seen.get(userId) ?? 0;
       seen.set(userId, earlier + 1);
-      batch.recorder.earlierOfUser = earlier;
-      batch.recorder.laterOfUser = earlier + 1 < (total.get(userId) ?? 0);
+      const alone = total.get(userId) === 1;
       try {
-        await this.#dryRun(batch.dry, userId, campaign, vars ?? {}, false, ctx);
+        const p = await this.#plan(userId, campaign, vars ?? {}, false, ctx);
+        // A duplicate or an exhausted budget: decided without the model, and read again then.
+        if (p.first === undefined) continue;
+        const first = p.first;
+        const rows = 'finish' in first ? first.rows : [];
+        if (alone) {
+          planned.set(offset, { userId, campaign, now: p.now, user: p.user, first, from: direct.length });
+          for (const row of rows) direct.push(row);
+        } else {
+          for (const row of withVariants(rows, earlier, earlier + 1 < (total.get(userId) ?? 0))) keyed.push(row);
+        }
       } catch {
-        // This candidate is scored when it is decided (or dead-lettered then, with the reason);
-        // the rest of the batch keeps its head start.
+        // This candidate is planned again when it is decided (or dead-lettered then, with the
+        // reason); the rest of the batch keeps its head start.
       }
     }
-    batch.recorder.earlierOfUser = 0;
-    batch.recorder.laterOfUser = false;
     // Replaces the previous batch's answers, also when no candidate asked for any.
-    await batch.prefetcher.prefetch(batch.recorder.take());
+    const { scores, version } = await prefetcher.prefetch(keyed, direct);
+    for (const [offset, p] of planned) {
+      const { from, ...rest } = p;
+      const first = p.first;
+      this.#prepared.set(offset, 'finish' in first ? { ...rest, scores: scores.slice(from, from + first.rows.length), version } : rest);
+    }
   }
 
   /**
@@ -371,21 +397,40 @@ export class DecisionOperator implements Operator {
   }
 
   /** The plan a decision would make now, without writing anything. */
-  async #dryRun(engine: DecisionEngine, userId: string, campaign: Campaign, vars: Record<string, string | number>, placeholderVars: boolean, ctx: OperatorContext): Promise<Plan> {
+  async #dryRun(userId: string, campaign: Campaign, ctx: OperatorContext): Promise<Plan> {
+    const p = await this.#plan(userId, campaign, {}, true, ctx);
+    if (p.first === undefined) return p.plan;
+    return 'finish' in p.first ? p.first.finish(await this.#engine.scorer.score(p.first.rows), await this.#capacity(campaign, ctx)) : p.first;
+  }
+
+  /**
+   * A candidate's decision now up to the model, with the user's state it reads; or, for a
+   * duplicate or a campaign whose budget is spent, the skip, with no plan.
+   */
+  async #plan(userId: string, campaign: Campaign, vars: Record<string, string | number>, placeholderVars: boolean, ctx: OperatorContext): Promise<{ now: number; user: UserState; first: Plan | PendingScores; plan?: undefined } | { now: number; user: UserState; first?: undefined; plan: Plan }> {
     const now = ctx.clock.now();
-    const stored = await ctx.store<UserState>(DECISION_STORES.users.name).get([userId]);
-    const user = stored ?? newUserState(now);
-    decayTo(user.features, now);
-    user.sent = pruneSent(user.sent, now, this.#policy.historyMs);
+    const user = await this.#userAt(userId, now, ctx);
     const none: Plan = { action: 'skip', reasons: [], segments: 0, cost: 0, preempt: [] };
     if ((await ctx.store<LedgerEntry>(DECISION_STORES.ledger.name).get([userId, campaign.campaignId])) !== undefined) {
-      return { ...none, reasons: ['duplicate'] };
+      return { now, user, plan: { ...none, reasons: ['duplicate'] } };
     }
     const used = (await ctx.store<CampaignUsage>(DECISION_STORES.campaignUsage.name).get([campaign.campaignId])) ?? { sends: 0, cost: 0 };
     const share = budgetShare(campaign, ctx.partitionCount);
-    if (used.sends + 1 > share.sends || used.cost >= share.cost) return { ...none, reasons: ['budget_exhausted'] };
+    if (used.sends + 1 > share.sends || used.cost >= share.cost) return { now, user, plan: { ...none, reasons: ['budget_exhausted'] } };
+    return { now, user, first: this.#engine.plan(this.#input(user, userId, campaign, vars, now, placeholderVars, ctx)) };
+  }
+
+  /** The user's state as a decision at `now` reads it: features decayed to now, sends older than the history dropped. */
+  async #userAt(userId: string, now: number, ctx: OperatorContext): Promise<UserState> {
+    const user = (await ctx.store<UserState>(DECISION_STORES.users.name).get([userId])) ?? newUserState(now);
+    decayTo(user.features, now);
+    user.sent = pruneSent(user.sent, now, this.#policy.historyMs);
+    return user;
+  }
+
+  #input(user: UserState, userId: string, campaign: Campaign, vars: Record<string, string | number>, now: number, placeholderVars: boolean, ctx: OperatorContext): DecideInput {
     const { arm } = assignArm(userId, campaign.experiment);
-    return engine.decide({
+    return {
       now,
       user,
       campaign,
@@ -393,11 +438,10 @@ export class DecisionOperator implements Operator {
       rules: this.#rules(user.profile?.country),
       timeZone: this.#timeZone(user),
       population: this.#populationShares,
-      capacityLeft: await this.#capacity(campaign, ctx),
       skipModel: campaign.kind === 'transactional' || campaign.deadline === 'hard' || arm === 'blast',
       placeholderVars,
       campaignOf: (id) => ctx.campaigns.get(id),
-    });
+    };
   }
 
   /** The user's state as the API shows it: no phone number, no token. */
@@ -550,7 +594,7 @@ export class DecisionOperator implements Operator {
   /**
    * A campaign's sends per slot in this partition. Scanned when the store has changed since
    * the last scan (its stamp), else the map kept from then, which #useSlot keeps up to date:
-   * every candidate needs it (twice with a batch's dry run), and most decisions change no slot
+   * every candidate needs it, and most decisions change no slot
    * (skips, holdouts), so a scan per candidate was an eighth of the time spent deciding.
    */
   async #usedSlots(campaignId: string, ctx: OperatorContext): Promise<Map<number, number>> {

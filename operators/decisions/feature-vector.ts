@@ -352,8 +352,8 @@ const RECENT_MESSAGES = featureIndex('messages_7d_before_slot');
 
 /**
  * `row` with `n` more messages in messages_7d_before_slot, written as featureVector writes it
- * (log1p of a whole count, as a float32): the batch's dry run records such rows for the
- * decisions it cannot run ahead exactly, and a prefetched row serves only when its bytes match.
+ * (log1p of a whole count, as a float32): a batch's call scores such rows for a user's later
+ * candidates, which cannot be planned ahead exactly, and such a row serves only when its bytes match.
  */
 export function withMoreRecent(row: Float32Array, n: number): Float32Array {
   const out = copyRow(row);
