@@ -48,10 +48,10 @@ async function main(argv: string[]): Promise<number> {
       'the whole system end to end on the embedded default: no Kafka, no credentials',
       (y) =>
         y
-          // What runs well within a minute on two cores: each user costs ~2.1–2.9 ms of CPU (43–57 s
-          // for 20,000 in four runs, two replicas), mostly their past activity (a day of it: ~12
-          // events) and candidates through the pipeline, then the HTTP sends to the provider
-          // fakes. 50,000 took 44.0 s, too close to the minute on a shared machine; 100,000, 77.5–94.6 s.
+          // What runs well within a minute on two cores: each user costs ~1.9–2.1 ms of CPU (37.5–42.5 s
+          // for 20,000, two replicas), mostly their past activity (a day of it: ~12 events) and
+          // candidates through the pipeline, then the HTTP sends to the provider fakes. 50,000 took
+          // 36.7–43.0 s, too close to the minute on a shared machine; 100,000, 67.6–79.5 s (README).
           .option('users', { type: 'number', default: 20_000, describe: 'simulated users' })
           .option('partitions', { type: 'number', default: 4 })
           .option('replicas', { type: 'number', describe: 'replicas run at once, a worker thread each, sharing the partitions as a consumer group does (default: one per core, at most --partitions)' })
