@@ -8,7 +8,7 @@ import type { Campaign } from '../processor/messages/index.js';
 import type { DecisionRecord } from '../operators/decisions/decision-record.js';
 import { MeteredScorer } from '../models/metered-scorer.js';
 import { ProcessorMetrics } from '../processor/metrics.js';
-import { activate, campaign, decisionDriver, decisions, indiaUser } from './support/decisions.js';
+import { activate, campaign, decisionDriver, decisions, HOUR, indiaUser } from './support/decisions.js';
 
 /** The heuristics, counting the rows of each call; `prefersBatches` as a TF.js model says it. */
 class CountingScorer implements Scorer {
@@ -116,6 +116,80 @@ test('a model swapped in between the batch’s call and a decision scores that d
   assert.deepEqual(withoutVersion(batched.out), withoutVersion(plain.out));
   assert.ok(batched.out.every((o) => o.modelVersion === 'v2'), 'every decision logs the model that scored it');
   assert.ok(swapping.calls.length > 1, 'scored again after the swap');
+});
+
+/** A batch of SMS candidates planned at `start`, with the clock moved on by `callMs` while the batch's model call runs. */
+async function lateBatch(start: number, callMs: number): Promise<DecisionRecord[]> {
+  const scorer = new CountingScorer(true);
+  const d = await decisionDriver({ partitions: 1, start, scorer: () => scorer });
+  try {
+    const heuristics = scorer.score.bind(scorer);
+    let moved = false;
+    scorer.score = async (rows) => {
+      if (!moved) {
+        moved = true;
+        d.clock.set(d.clock.now() + callMs);
+      }
+      return heuristics(rows);
+    };
+    d.putCampaign(campaign('late', { window: { start, end: start + 2 * HOUR } }));
+    for (let i = 0; i < 6; i++) {
+      await d.pipe('profiles', `u${i}`, indiaUser(`u${i}`));
+      await activate(d, `u${i}`);
+    }
+    await d.pipeBatch('candidates', Array.from({ length: 6 }, (_, i) => ({ key: `u${i}`, value: { campaignId: 'late', userId: `u${i}`, vars: { product: 'shoes' } } })));
+    return decisions(d);
+  } finally {
+    await d.close();
+  }
+}
+
+test('planned at the batch’s start, an SMS that would leave after the legal hours by its own turn is decided again then', async () => {
+  // 20:59:59.800 in India: promotional SMS may go out until 21:00 (TRAI), so the only open slot is now.
+  const start = Date.UTC(2026, 10, 23, 15, 29, 59, 800);
+  const onTime = await lateBatch(start, 0);
+  assert.ok(onTime.some((o) => o.action === 'send'), `sent at once while the hours allow: ${onTime.map((o) => o.action).join(', ')}`);
+  // The batch's call takes 400 ms of the clock: by each decision's turn it is past 21:00.
+  const late = await lateBatch(start, 400);
+  assert.deepEqual(late.map((o) => o.action), late.map(() => 'skip'), 'nothing goes out after 21:00');
+  assert.ok(late.every((o) => o.reasons.includes('legal_hours') && o.ts >= start + 200), late.map((o) => `${o.reasons.join('+')}@${o.ts - start}`).join(', '));
+});
+
+test('a campaign that arrives while its batch runs: the plans made before it for the same users do not serve', async () => {
+  // Each user has a candidate of c1, whose campaign is not known when the batch is planned,
+  // then one of c2. c1 arrives during the batch's model call, so c1's candidates are decided
+  // at their turn and schedule messages; c2's must then be decided on that state (caps, the
+  // minimum gap, the harm to c1's message), not on the plan made before.
+  const outcome = async (prefersBatches: boolean, late: boolean): Promise<DecisionRecord[]> => {
+    const scorer = new CountingScorer(prefersBatches);
+    const d = await decisionDriver({ partitions: 1, scorer: () => scorer });
+    try {
+      const heuristics = scorer.score.bind(scorer);
+      scorer.score = async (rows) => {
+        if (d.campaigns.get('c1') === undefined) d.putCampaign(campaign('c1'));
+        return heuristics(rows);
+      };
+      if (!late) d.putCampaign(campaign('c1'));
+      d.putCampaign(campaign('c2', { channels: ['best'], category: 1 }));
+      for (let i = 0; i < 6; i++) {
+        await d.pipe('profiles', `u${i}`, indiaUser(`u${i}`));
+        await activate(d, `u${i}`);
+      }
+      const candidates = [];
+      for (let i = 0; i < 6; i++) {
+        candidates.push({ key: `u${i}`, value: { campaignId: 'c1', userId: `u${i}`, vars: { product: 'shoes' } } });
+        candidates.push({ key: `u${i}`, value: { campaignId: 'c2', userId: `u${i}`, vars: { product: 'a kurta' } } });
+      }
+      await d.pipeBatch('candidates', candidates);
+      return decisions(d);
+    } finally {
+      await d.close();
+    }
+  };
+  const plain = await outcome(false, false);
+  const batched = await outcome(true, true);
+  assert.ok(plain.filter((o) => o.campaignId === 'c1' && o.action === 'schedule').length >= 3, 'c1 schedules messages');
+  assert.deepEqual(batched, plain);
 });
 
 test('a prefetched row is served only while the same model version is serving; a new row is scored', async () => {

@@ -12,10 +12,13 @@ import { ScorerWrapper, type Scores } from './scorer.js';
  *
  * A candidate whose user has no other candidate in the batch is finished from its plan and
  * its scores (`direct` rows): nothing the candidates before it decide changes its rows, and
- * what they change (slot capacity, budget) is read when it is finished. A user's second
- * candidate is planned again on the state the first one left, and its rows are served from
- * this call (`keyed` rows) only if they are byte-for-byte rows the call scored; others are
- * scored afresh: the result is the same as without prefetching.
+ * what they change (slot capacity, budget) is read when it is finished. The plan is as of the
+ * instant the batch was planned; under a clock that moves, the window's end and, for a
+ * message sent at once, the legal and quiet hours are checked again at the decision's own
+ * instant. A user with several candidates in the batch has each planned again in turn, on the
+ * state the ones before left, and its rows are served from this call (`keyed` rows) only if
+ * they are byte-for-byte rows the call scored; others are scored afresh. Under a clock that
+ * does not move during the batch, the decisions are those made without prefetching.
  */
 export class PrefetchingScorer extends ScorerWrapper {
   #cache = new Map<string, Scores>();
@@ -40,6 +43,7 @@ export class PrefetchingScorer extends ScorerWrapper {
     const version = this.inner.version;
     if (unique.size === 0 && direct.length === 0) return { scores: [], version };
     const scores = await this.inner.score(direct.length === 0 ? [...unique.values()] : [...direct, ...unique.values()]);
+    if (scores.length !== direct.length + unique.size) throw new RangeError(`${this.inner.version} gave ${scores.length} scores for ${direct.length + unique.size} rows`);
     let i = direct.length;
     for (const key of unique.keys()) this.#cache.set(key, scores[i++] as Scores);
     this.#cachedVersion = version;

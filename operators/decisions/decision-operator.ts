@@ -83,6 +83,8 @@ export class DecisionOperator implements Operator {
   readonly #prefetcher: PrefetchingScorer | undefined;
   /** The batch's candidates planned by prepare(), by offset, until each is decided. */
   #prepared = new Map<number, Prepared>();
+  /** Users decided so far in this batch: a plan made before their state changed no longer serves. */
+  readonly #decidedInBatch = new Set<string>();
   readonly #rules: (country: string | undefined) => CountryRules;
   readonly #policy: NudgeConfig['policy'];
   #population: number[] = new Array<number>(168).fill(0);
@@ -254,10 +256,21 @@ export class DecisionOperator implements Operator {
    * finished here, as of the instant it was planned, if the model that scored it still serves.
    */
   async #decide(userId: string, campaign: Campaign, vars: Record<string, string | number>, ctx: OperatorContext, prepared?: Prepared): Promise<void> {
-    const ready = prepared !== undefined && (prepared.scores !== undefined || !('finish' in prepared.first)) && (prepared.version === undefined || prepared.version === this.#engine.scorer.version) ? prepared : undefined;
-    const now = ready?.now ?? ctx.clock.now();
+    const current = ctx.clock.now();
+    // A plan serves only if nothing has written the user since it was made (an earlier
+    // decision of the batch, for a campaign that arrived meanwhile), the window is still open,
+    // and its scores are all there, from the model that still serves.
+    let ready =
+      prepared !== undefined &&
+      !this.#decidedInBatch.has(userId) &&
+      current < campaign.window.end &&
+      ('finish' in prepared.first ? prepared.scores?.length === prepared.first.rows.length && prepared.version === this.#engine.scorer.version : true)
+        ? prepared
+        : undefined;
+    this.#decidedInBatch.add(userId);
+    let now = ready?.now ?? current;
     const users = ctx.store<UserState>(DECISION_STORES.users.name);
-    const user = ready?.user ?? (await this.#userAt(userId, now, ctx));
+    let user = ready?.user ?? (await this.#userAt(userId, now, ctx));
     const decisionId = decisionIdFor(campaign.campaignId, userId);
     const { arm, propensity } = assignArm(userId, campaign.experiment);
     const usage = ctx.store<CampaignUsage>(DECISION_STORES.campaignUsage.name);
@@ -268,8 +281,15 @@ export class DecisionOperator implements Operator {
     if (used.sends + 1 > share.sends || used.cost >= share.cost) {
       plan = { action: 'skip', reasons: ['budget_exhausted'], segments: 0, cost: 0, preempt: [] };
     } else {
-      const first = ready?.first ?? this.#engine.plan(this.#input(user, userId, campaign, vars, now, false, ctx));
-      plan = 'finish' in first ? first.finish(ready?.scores ?? (await this.#engine.scorer.score(first.rows)), capacity) : first;
+      plan = await this.#finish(ready, user, userId, campaign, vars, now, capacity, ctx);
+      // Planned at the batch's start, a message sent now leaves later: the hours must allow it
+      // then too (a clock that moves; a virtual one does not), else it is decided afresh.
+      if (ready !== undefined && plan.action === 'send' && current !== now && !isAllowed(current, plan.channel as Channel, campaign.kind, this.#timeZone(user), this.#rules(user.profile?.country), user.profile?.quietHours)) {
+        ready = undefined;
+        now = current;
+        user = await this.#userAt(userId, now, ctx);
+        plan = await this.#finish(undefined, user, userId, campaign, vars, now, capacity, ctx);
+      }
       if (plan.action !== 'skip' && used.cost + plan.cost > share.cost) plan = { ...plan, action: 'skip', reasons: ['budget_exhausted'] };
     }
     const ledger = ctx.store<LedgerEntry>(DECISION_STORES.ledger.name);
@@ -304,6 +324,13 @@ export class DecisionOperator implements Operator {
     users.put([userId], user);
   }
 
+  /** The plan: from the batch's plan and scores when `ready`, else planned and scored now. */
+  async #finish(ready: Prepared | undefined, user: UserState, userId: string, campaign: Campaign, vars: Record<string, string | number>, now: number, capacity: (slot: number) => number, ctx: OperatorContext): Promise<Plan> {
+    if (ready === undefined) return this.#engine.decide(this.#input(user, userId, campaign, vars, now, false, ctx), capacity);
+    const first = ready.first;
+    return 'finish' in first ? first.finish(ready.scores ?? [], capacity) : first;
+  }
+
   /** Displaces a scheduled message: its timer goes, its capacity returns, its decision is republished as skip. */
   async #preempt(user: UserState, userId: string, p: PendingSend, ctx: OperatorContext): Promise<void> {
     user.pending = user.pending.filter((x) => x.decisionId !== p.decisionId);
@@ -336,12 +363,16 @@ export class DecisionOperator implements Operator {
    */
   async prepare(records: readonly InputRecord[], ctx: OperatorContext): Promise<void> {
     this.#prepared.clear();
+    this.#decidedInBatch.clear();
     const prefetcher = this.#prefetcher;
     if (prefetcher === undefined) return;
     const known: Array<{ candidate: Candidate; campaign: Campaign; offset: number }> = [];
+    // Every candidate of the batch counts, also one whose campaign is not known yet: it may be by its turn.
+    const total = new Map<string, number>();
     for (const record of records) {
       if (record.role !== 'candidates') continue;
       const candidate = record.value as Candidate;
+      total.set(candidate.userId, (total.get(candidate.userId) ?? 0) + 1);
       const campaign = ctx.campaigns.get(candidate.campaignId);
       if (campaign !== undefined) known.push({ candidate, campaign, offset: record.offset });
     }
@@ -349,8 +380,6 @@ export class DecisionOperator implements Operator {
       prefetcher.clear();
       return;
     }
-    const total = new Map<string, number>();
-    for (const { candidate } of known) total.set(candidate.userId, (total.get(candidate.userId) ?? 0) + 1);
     const seen = new Map<string, number>();
     const planned = new Map<number, Prepared & { from: number }>();
     const direct: Float32Array[] = [];
@@ -400,7 +429,8 @@ export class DecisionOperator implements Operator {
   async #dryRun(userId: string, campaign: Campaign, ctx: OperatorContext): Promise<Plan> {
     const p = await this.#plan(userId, campaign, {}, true, ctx);
     if (p.first === undefined) return p.plan;
-    return 'finish' in p.first ? p.first.finish(await this.#engine.scorer.score(p.first.rows), await this.#capacity(campaign, ctx)) : p.first;
+    if (!('finish' in p.first)) return p.first;
+    return p.first.finish(await this.#engine.scorer.score(p.first.rows), await this.#capacity(campaign, ctx));
   }
 
   /**
