@@ -1,4 +1,4 @@
-import type { Admin, Consumer, Kafka, Producer, RecordMetadata, TopicMessages, Transaction } from 'kafkajs';
+import type { Admin, Consumer, ConsumerRunConfig, Kafka, Producer, RecordMetadata, TopicMessages, Transaction } from 'kafkajs';
 import type { NudgeConfig } from '../../config/schema.js';
 import { errorMessage, NudgeError } from '../../errors/index.js';
 import type { PartitionState } from '../../state/partition-state.js';
@@ -102,12 +102,9 @@ export class KafkaEngine implements Engine {
       // assignment would fail on it for good. The partitions it could not open are retried instead.
       this.#settled = this.#settled.then(() => this.#reassign(next));
     });
-    consumer.on(consumer.events.CRASH, (e) => {
-      log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
-    });
     await consumer.connect();
     await consumer.subscribe({ topics: topics.inputs, fromBeginning: true });
-    await consumer.run({
+    const runConfig: ConsumerRunConfig = {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: config.kafka.partitionsConsumedConcurrently,
@@ -132,7 +129,32 @@ export class KafkaEngine implements Engine {
         await handler.batch({ topic: batch.topic, partition: batch.partition, records, highWatermark: Number(batch.highWatermark) }, heartbeat);
         resolveOffset(batch.lastOffset());
       },
+    };
+    consumer.on(consumer.events.CRASH, (e) => {
+      log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
+      // kafkajs restarts a consumer only after a retriable error. A broker down for longer than
+      // its retries ends in a non-retriable one (KafkaJSGroupCoordinatorNotFound, kafkajs#1445),
+      // and the replica would stay up consuming nothing: it is run again here, with backoff.
+      if (!e.payload.restart && !this.#stopped) this.#runAgain(consumer, runConfig, 1_000);
     });
+    await consumer.run(runConfig);
+  }
+
+  /** Connects and runs a consumer that kafkajs gave up on (it has disconnected it), until it runs or the engine stops. */
+  #runAgain(consumer: Consumer, runConfig: ConsumerRunConfig, delayMs: number): void {
+    const timer = setTimeout(() => {
+      if (this.#stopped || this.#consumer !== consumer) return;
+      this.#opts.log.warn({ afterMs: delayMs }, 'running the crashed consumer again');
+      consumer
+        .connect()
+        .then(() => consumer.run(runConfig))
+        .catch((err: unknown) => {
+          this.#opts.log.warn({ err: errorMessage(err) }, 'the crashed consumer could not run again; retrying');
+          void consumer.disconnect().catch(() => undefined);
+          this.#runAgain(consumer, runConfig, Math.min(delayMs * 2, 30_000));
+        });
+    }, delayMs);
+    timer.unref();
   }
 
   async prepare(targets: ReadonlyArray<{ partition: number; state: PartitionState }>): Promise<void> {
