@@ -13,7 +13,7 @@ import { latencySummaries, mergeThroughput, type LatencySummary, type Throughput
 import { runDemoShard, type Shard, type ShardResult } from './demo-shard.js';
 import { qualityOf, sendHoursOf, type SendHours } from './demo-summary.js';
 import type { Quality } from '../bench/sim/quality.js';
-import { DEMO_START, demoCandidates, demoReplicas, demoUsers, epochMs, type DemoArgs } from './demo-world.js';
+import { DEMO_START, demoCandidates, demoReplicas, demoUsers, epochMs, historyLookup, type DemoArgs } from './demo-world.js';
 import type { WorkerInput, WorkerReply } from './demo-worker.js';
 
 export type { DemoArgs } from './demo-world.js';
@@ -98,10 +98,7 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
     const h = r.historyByHour;
     for (let i = 0; i < h.length; i++) if (h[i] !== 0) byHour[i] = h[i] as number;
   }
-  const historyByHour = (id: string): readonly number[] | undefined => {
-    const i = Number(id.slice(1));
-    return Number.isInteger(i) && i >= 0 && i < args.users ? Array.from(byHour.subarray(i * 24, i * 24 + 24)) : undefined;
-  };
+  const historyByHour = historyLookup(byHour, args.users);
   const campaigns = demoCampaigns(DEMO_START, args.users);
   // In log order: partition by partition, as one replica owning them all reads them back.
   const owned = results.flatMap((r) => r.partitions).sort((a, b) => a.partition - b.partition);

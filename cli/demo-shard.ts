@@ -21,7 +21,7 @@ import { buildScorer } from './scorer.js';
 import { DemoProbe, type ThroughputSample } from './demo-probe.js';
 import { judge, type Judgement } from './demo-summary.js';
 import { startDemoProviders, type DemoProviders } from './demo-providers.js';
-import { DEMO_START, demoCandidates, demoUsers, epochMs, type DemoArgs } from './demo-world.js';
+import { DEMO_START, demoCandidates, demoUsers, epochMs, historyLookup, type DemoArgs } from './demo-world.js';
 
 /** Which replica of how many: it owns the partitions p with p % of === index. */
 export interface Shard {
@@ -193,11 +193,7 @@ export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: numb
 
     // This replica's users judged here, in parallel with the other replicas; the main thread adds up the sums.
     const sends = partitions.flatMap((p) => p.sends);
-    const ownHistory = (id: string): readonly number[] | undefined => {
-      const i = Number(id.slice(1));
-      return Number.isInteger(i) && i >= 0 && i < args.users ? Array.from(byHour.subarray(i * 24, i * 24 + 24)) : undefined;
-    };
-    const judgement = judge({ args, world, campaigns, candidates, sends, userOf, historyByHour: ownHistory });
+    const judgement = judge({ args, world, campaigns, candidates, sends, userOf, historyByHour: historyLookup(byHour, args.users) });
     return {
       partitions,
       historyEvents: eventCount,

@@ -73,3 +73,11 @@ export function demoUsers(seed: number): { world: WorldConfig; userOf: (userId: 
   };
   return { world, userOf };
 }
+
+/** A user's past events by local hour, from counters of 24 a user (user index × 24); undefined for an id outside them. */
+export function historyLookup(byHour: Uint16Array, users: number): (userId: string) => readonly number[] | undefined {
+  return (id) => {
+    const i = Number(id.slice(1));
+    return Number.isInteger(i) && i >= 0 && i < users ? Array.from(byHour.subarray(i * 24, i * 24 + 24)) : undefined;
+  };
+}

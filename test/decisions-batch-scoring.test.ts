@@ -192,6 +192,30 @@ test('a campaign that arrives while its batch runs: the plans made before it for
   assert.deepEqual(batched, plain);
 });
 
+test('a model that answers fewer scores than rows is refused: the candidate is dead-lettered, never decided on missing scores', async () => {
+  for (const prefersBatches of [false, true]) {
+    const short = new CountingScorer(prefersBatches);
+    short.score = async (rows) => rows.slice(1).map(() => ({ click: 0.5, convert: 0.1, unsubscribe: 0 }));
+    const d = await decisionDriver({ partitions: 1, scorer: () => short });
+    try {
+      d.putCampaign(campaign('c1'));
+      await d.pipe('profiles', 'u1', indiaUser('u1'));
+      await activate(d, 'u1');
+      await d.pipe('candidates', 'u1', { campaignId: 'c1', userId: 'u1', vars: { product: 'shoes' } });
+      assert.deepEqual(decisions(d), [], `no decision (prefersBatches ${prefersBatches})`);
+      const dead = d.readOutputs('deadletter');
+      assert.equal(dead.length, 1, `the candidate, dead-lettered (prefersBatches ${prefersBatches})`);
+      assert.match(JSON.stringify(dead[0]?.value), /scores for/);
+    } finally {
+      await d.close();
+    }
+  }
+  // The batch's call refuses the answer too: nothing is kept from it.
+  const inner = new CountingScorer(true);
+  inner.score = async (rows) => rows.slice(1).map(() => ({ click: 0, convert: 0, unsubscribe: 0 }));
+  await assert.rejects(new PrefetchingScorer(inner).prefetch([Float32Array.of(1)], [Float32Array.of(2)]), /gave 1 scores for 2 rows/);
+});
+
 test('a prefetched row is served only while the same model version is serving; a new row is scored', async () => {
   const inner = new CountingScorer(true);
   const prefetching = new PrefetchingScorer(inner);

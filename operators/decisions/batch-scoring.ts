@@ -91,9 +91,9 @@ const MAX_VARIANTS = 3;
  * (later-harm.ts): this one's row at the chosen slot, and that row with one more message before
  * it. So the rows are also given raised by one more.
  */
-export function withVariants(rows: readonly Float32Array[], earlier: number, later: boolean): Float32Array[] {
+export function withVariants(rows: readonly Float32Array[], earlier: number, later: boolean): readonly Float32Array[] {
   const variants = Math.min(MAX_VARIANTS, Math.max(0, Math.floor(earlier)) + (later ? 1 : 0));
-  if (variants === 0) return [...rows];
+  if (variants === 0) return rows;
   const out: Float32Array[] = [];
   for (const row of rows) {
     out.push(row);

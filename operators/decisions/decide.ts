@@ -79,9 +79,15 @@ export class DecisionEngine {
 
   /** `capacityLeft`: sends still available in a slot (pacing and maxPerSecond), by slot start. */
   async decide(input: DecideInput, capacityLeft: (slot: number) => number): Promise<Plan> {
-    const first = this.plan(input);
+    return this.complete(this.plan(input), capacityLeft);
+  }
+
+  /** A plan from plan(): its rows scored now, and finished. A scorer that answers short is refused, not read as no score. */
+  async complete(first: Plan | PendingScores, capacityLeft: (slot: number) => number): Promise<Plan> {
     if (!('finish' in first)) return first;
-    return first.finish(await this.scorer.score(first.rows), capacityLeft);
+    const scores = await this.scorer.score(first.rows);
+    if (scores.length !== first.rows.length) throw new RangeError(`${this.scorer.version} gave ${scores.length} scores for ${first.rows.length} rows`);
+    return first.finish(scores, capacityLeft);
   }
 
   /**

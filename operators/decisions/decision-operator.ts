@@ -429,8 +429,7 @@ export class DecisionOperator implements Operator {
   async #dryRun(userId: string, campaign: Campaign, ctx: OperatorContext): Promise<Plan> {
     const p = await this.#plan(userId, campaign, {}, true, ctx);
     if (p.first === undefined) return p.plan;
-    if (!('finish' in p.first)) return p.first;
-    return p.first.finish(await this.#engine.scorer.score(p.first.rows), await this.#capacity(campaign, ctx));
+    return this.#engine.complete(p.first, await this.#capacity(campaign, ctx));
   }
 
   /**
