@@ -143,6 +143,14 @@ export interface DemoRunOptions {
 }
 
 /**
+ * A replica thread's young generation: 192 MB, semi-spaces of 64 MB against V8's 16. A replica
+ * allocates short-lived records, rows and state copies by the million; with the default, 20,000
+ * users took 380 scavenges, with this 139, and the run about 13% less CPU (median of four
+ * interleaved pairs, node --max-semi-space-size=64 against none), for about 80 MB more memory.
+ */
+const YOUNG_GENERATION_MB = 192;
+
+/**
  * One replica's share in a worker thread (demo-worker.ts); its progress lines come back as they
  * happen. The result settles it: the thread is then terminated, so that a handle left open
  * in it cannot keep the run waiting.
@@ -150,7 +158,7 @@ export interface DemoRunOptions {
 function inWorker(url: URL, input: WorkerInput, workers: Worker[], progress: (line: string) => void): Promise<ShardResult> {
   const { shard } = input;
   return new Promise((resolve, reject) => {
-    const worker = new Worker(url, { workerData: input });
+    const worker = new Worker(url, { workerData: input, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
     workers.push(worker);
     worker.on('message', (m: WorkerReply) => {
       if (m.type === 'progress') {
