@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { errorMessage } from '../errors/index.js';
 import type { Logger } from './logger.js';
 
@@ -69,15 +68,21 @@ export class EffectRunner {
   #head = 0;
   readonly #backlog = new Map<number, number>();
   readonly #paused = new Set<number>();
-  readonly #abort = new AbortController();
+  /**
+   * One controller per call in flight, aborted together by close(). Not one signal shared by
+   * every call: undici adds a listener per request to the signal it is given, and an
+   * EventTarget checks each new listener against the ones already there and searches the list
+   * to remove one, so with hundreds of calls in flight each request paid for all the others
+   * (addEventListener was 4.6% of the send path's CPU at 512 in flight).
+   */
+  readonly #calls = new Set<AbortController>();
+  #closed = false;
   #running = 0;
   #idle: Array<() => void> = [];
 
   constructor(opts: EffectRunnerOptions) {
     this.#opts = opts;
     for (const h of opts.handlers) this.#handlers.set(h.kind, h);
-    // Every call in flight listens on this one signal (undici adds a listener per request).
-    setMaxListeners(0, this.#abort.signal);
   }
 
   hasHandler(kind: string): boolean {
@@ -131,7 +136,9 @@ export class EffectRunner {
   close(): void {
     this.#queue = [];
     this.#head = 0;
-    this.#abort.abort();
+    this.#closed = true;
+    for (const call of this.#calls) call.abort();
+    this.#calls.clear();
   }
 
   #pump(): void {
@@ -160,16 +167,20 @@ export class EffectRunner {
     if (handler === undefined) {
       outcome = { status: 'dropped', error: { code: 'NUDGE_ERR_NO_SINK', message: `no handler for ${effect.kind} effects` } };
     } else {
+      const call = new AbortController();
+      this.#calls.add(call);
       try {
-        outcome = await handler.run(effect, this.#abort.signal);
+        outcome = await handler.run(effect, call.signal);
       } catch (err) {
-        if (this.#abort.signal.aborted) return;
+        if (this.#closed) return;
         // A handler that throws has a bug; the effect is resolved as dropped rather than retried forever.
         this.#opts.log.error({ err: errorMessage(err), kind: effect.kind, id: effect.id }, 'effect handler failed');
         outcome = { status: 'dropped', error: { code: 'NUDGE_ERR_SINK', message: errorMessage(err) } };
+      } finally {
+        this.#calls.delete(call);
       }
     }
-    if (this.#abort.signal.aborted) return;
+    if (this.#closed) return;
     this.#opts.onOutcome(partition, effect, outcome);
   }
 }

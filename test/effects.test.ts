@@ -56,3 +56,39 @@ test('effects: a handler that throws resolves the effect as dropped instead of r
   await runner.drained();
   assert.deepEqual(outcomes.map((o) => (o['error'] as { code: string }).code).sort(), ['NUDGE_ERR_NO_SINK', 'NUDGE_ERR_SINK']);
 });
+
+test('effects: close() aborts every call in flight, each through its own signal, and their outcomes are not reported', async () => {
+  const outcomes: string[] = [];
+  const signals: AbortSignal[] = [];
+  let started = 0;
+  let allStarted!: () => void;
+  const running = new Promise<void>((r) => (allStarted = r));
+  const runner = new EffectRunner({
+    handlers: [
+      {
+        kind: 'send',
+        run: (effect, signal) => {
+          signals.push(signal);
+          if (++started === 3) allStarted();
+          // Answers only when aborted, as a provider call cut short does (it rejects).
+          return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error(`aborted ${effect.id}`)), { once: true }));
+        },
+      },
+    ],
+    highWater: 100,
+    lowWater: 1,
+    concurrency: 3,
+    log: testLogger,
+    onOutcome: (_p, effect) => outcomes.push(effect.id),
+    onPressure: () => undefined,
+  });
+  runner.submit(0, Array.from({ length: 5 }, (_, i) => ({ id: `e${i}`, kind: 'send', owner: 'op', payload: null, dispatches: 1 })));
+  await running;
+  assert.equal(new Set(signals).size, 3, 'a signal of its own for each call');
+  assert.ok(signals.every((s) => !s.aborted));
+  runner.close();
+  assert.ok(signals.every((s) => s.aborted), 'every call in flight is aborted');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(outcomes, [], 'an aborted call reports no outcome, and the queued ones never start');
+  assert.equal(started, 3);
+});
