@@ -150,6 +150,58 @@ function canonicalProfile(p: ProfileState): ProfileState {
   return out;
 }
 
+/**
+ * What canonicalHistogram last made of each hour-of-week array: the maximum it scaled by and
+ * the values it left. A user's records in one batch read the state back through canonical()
+ * after every put (write-behind), and between two reads an event changes one bucket, so
+ * quantising all 168 again was a seventh of the history load's CPU.
+ */
+const histograms = new WeakMap<number[], { max: number; values: Float64Array }>();
+
+/**
+ * The histogram as encode (bytes relative to the maximum) then decode leave it, in place;
+ * false when it is empty. Only the entries that differ from what this function last left
+ * are quantised again, unless the maximum moved: an entry it left is its own image. (With
+ * q(x) = round(round(x·255/M)·M/255), q(q(x)) = q(x): for M ≤ 255 every integer is fixed,
+ * the first rounding being finer than the second; for M > 255, x = q(y) lies within 0.5 of
+ * k·M/255, so x·255/M lies within 0.5·255/M < 0.499 of k and rounds back to it.)
+ */
+function canonicalHistogram(h: number[]): boolean {
+  const seen = histograms.get(h);
+  const left = seen !== undefined && seen.values.length === h.length ? seen.values : undefined;
+  // One pass finds the maximum and the entries changed since (usually one or two).
+  let max = 0;
+  let changed = 0;
+  for (let i = 0; i < h.length; i++) {
+    const x = h[i] as number;
+    if (x > max) max = x;
+    if (left !== undefined && x !== left[i] && changed < CHANGED.length) CHANGED[changed++] = i;
+  }
+  if (!(max > 0)) return false;
+  const scale = 255 / max;
+  const back = max / 255;
+  if (left !== undefined && seen?.max === max && changed < CHANGED.length) {
+    for (let j = 0; j < changed; j++) {
+      const i = CHANGED[j] as number;
+      const y = Math.round((Math.round((h[i] as number) * scale) & 255) * back);
+      h[i] = y;
+      left[i] = y;
+    }
+    return true;
+  }
+  const values = left ?? new Float64Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const y = Math.round((Math.round((h[i] as number) * scale) & 255) * back);
+    h[i] = y;
+    values[i] = y;
+  }
+  histograms.set(h, { max, values });
+  return true;
+}
+
+/** canonicalHistogram's list of changed entries; beyond this many it quantises them all. */
+const CHANGED = new Int32Array(16);
+
 /** What a round trip leaves of the features, done in place: the rounding, not the allocations. */
 function canonicalFeatures(f: ActivityFeatures): void {
   f.at = ms(sec(f.at));
@@ -162,17 +214,7 @@ function canonicalFeatures(f: ActivityFeatures): void {
     const t = f.last[type];
     if (t !== undefined) f.last[type] = ms(sec(t));
   }
-  const h = f.how;
-  if (h !== undefined) {
-    let max = 0;
-    for (let i = 0; i < h.length; i++) if ((h[i] as number) > max) max = h[i] as number;
-    if (max > 0) {
-      // As encode (bytes relative to the maximum) then decode: the same two roundings.
-      const scale = 255 / max;
-      const back = max / 255;
-      for (let i = 0; i < h.length; i++) h[i] = Math.round((Math.round((h[i] as number) * scale) & 255) * back);
-    } else delete f.how;
-  }
+  if (f.how !== undefined && !canonicalHistogram(f.how)) delete f.how;
   for (const c of CHANNELS) {
     const v = f.ch[c];
     if (v === undefined) continue;
@@ -198,19 +240,22 @@ export const userCodec: StoreCodec<UserState> = {
   canonical(u: UserState, key: KeyTuple): UserState {
     const userId = String(key[0]);
     canonicalFeatures(u.features);
+    // Objects are built field by field, not with conditional spreads: V8 copies a spread
+    // generically, and this runs for every record of a user after the first in a batch (the
+    // spread that made the result was a tenth of the history load).
     const sent: SendMark[] = [];
-    for (const m of u.sent) sent.push({ t: ms(sec(m.t)), ch: m.ch, k: m.k, ...(m.cat !== undefined && m.cat >= 0 ? { cat: m.cat } : {}) });
-    const pending: PendingSend[] = u.pending.map((p) => ({
-      t: ms(sec(p.t)),
-      ch: p.ch,
-      k: p.k,
-      ...(p.cat !== undefined && p.cat >= 0 ? { cat: p.cat } : {}),
-      decisionId: decisionIdFor(p.campaignId, userId),
-      campaignId: p.campaignId,
-      ev: Math.round(p.ev * 1000) / 1000,
-      priority: p.priority,
-    }));
-    return { v: 1, ...(u.profile !== undefined ? { profile: canonicalProfile(u.profile) } : {}), features: u.features, sent, pending };
+    for (const m of u.sent) {
+      const mark: SendMark = { t: ms(sec(m.t)), ch: m.ch, k: m.k };
+      if (m.cat !== undefined && m.cat >= 0) mark.cat = m.cat;
+      sent.push(mark);
+    }
+    const pending: PendingSend[] = [];
+    for (const p of u.pending) {
+      const c: PendingSend = { t: ms(sec(p.t)), ch: p.ch, k: p.k, decisionId: decisionIdFor(p.campaignId, userId), campaignId: p.campaignId, ev: Math.round(p.ev * 1000) / 1000, priority: p.priority };
+      if (p.cat !== undefined && p.cat >= 0) c.cat = p.cat;
+      pending.push(c);
+    }
+    return u.profile !== undefined ? { v: 1, profile: canonicalProfile(u.profile), features: u.features, sent, pending } : { v: 1, features: u.features, sent, pending };
   },
   encode(u: UserState): unknown {
     const sent: number[] = [];
