@@ -145,8 +145,10 @@ export interface DemoRunOptions {
 /**
  * A replica thread's young generation: 192 MB, semi-spaces of 64 MB against V8's 16. A replica
  * allocates short-lived records, rows and state copies by the million; with the default, 20,000
- * users took 380 scavenges, with this 139, and the run about 13% less CPU (median of four
- * interleaved pairs, node --max-semi-space-size=64 against none), for about 80 MB more memory.
+ * users took 380 scavenges, with this 142, and the run about 13% less CPU (median of four
+ * interleaved pairs, node --max-semi-space-size=64 against none); at 100,000 users about 3%
+ * less. It costs 80–130 MB more memory. (With one replica the demo runs on the main thread,
+ * whose heap is the process's: there `node --max-semi-space-size=64` does the same.)
  */
 const YOUNG_GENERATION_MB = 192;
 

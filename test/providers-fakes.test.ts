@@ -74,3 +74,26 @@ test('fakes: a hung request times out as an ambiguous retry; throttling caps acc
   // 50/s with a tenth of a second of burst (5): never more than that over the burst's duration.
   assert.ok(accepted <= 5 + Math.ceil(50 * seconds), `${accepted} accepted in ${seconds.toFixed(2)} s`);
 });
+
+test('fakes: a query string still reaches the control API, a body over 1 MB is answered 413 on a connection that goes on serving, and FCM ids are unique in FCM\'s form', async () => {
+  const adapter = createProviderAdapter(fakes.configs.twilio, { now: Date.now, dispatcher: agent });
+  for (const to of ['+15550003020', '+15550003021', '+15550003020']) assert.equal((await adapter.send(smsIntent(to))).status, 'sent');
+  const mine = (await control(fakes.twilio.url, 'GET', '/__fake/messages?recipient=%2B15550003020')).json as Array<{ recipient: string }>;
+  assert.deepEqual(mine.map((m) => m.recipient), ['+15550003020', '+15550003020'], 'filtered by the query, its escape decoded');
+
+  // One connection, so that the next request must go over the one that sent the large body.
+  const one = new Agent({ connections: 1, pipelining: 1 });
+  const big = await one.request({ origin: fakes.twilio.url, path: `/2010-04-01/Accounts/AC${'0f'.repeat(16)}/Messages.json`, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `Body=${'x'.repeat(1_100_000)}` });
+  assert.equal(big.statusCode, 413);
+  assert.equal(await big.body.text(), 'request body too large');
+  const after = await one.request({ origin: fakes.twilio.url, path: '/__fake/state', method: 'GET' });
+  assert.equal(after.statusCode, 200);
+  await after.body.dump();
+  await one.close();
+
+  const fcm = createProviderAdapter(fakes.configs.fcm, { now: Date.now, dispatcher: agent });
+  for (let i = 0; i < 3; i++) assert.equal((await fcm.send(pushIntent("fcm", `fcm-id-${i}`))).status, 'sent');
+  const ids = fakes.fcm.messages.slice(-3).map((m) => m.id);
+  assert.equal(new Set(ids).size, 3);
+  for (const id of ids) assert.match(id, /^projects\/[^/]+\/messages\/0:\d+%[0-9a-f]{16}$/);
+});

@@ -267,7 +267,10 @@ export class DecisionOperator implements Operator {
       ('finish' in prepared.first ? prepared.scores?.length === prepared.first.rows.length && prepared.version === this.#engine.scorer.version : true)
         ? prepared
         : undefined;
-    this.#decidedInBatch.add(userId);
+    // Kept only while planned decisions remain: one made by a timer between batches (prepare()
+    // clears the set only when records come) would otherwise grow it for nothing.
+    if (this.#prepared.size > 0) this.#decidedInBatch.add(userId);
+    else this.#decidedInBatch.clear();
     let now = ready?.now ?? current;
     const users = ctx.store<UserState>(DECISION_STORES.users.name);
     let user = ready?.user ?? (await this.#userAt(userId, now, ctx));

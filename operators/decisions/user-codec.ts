@@ -242,7 +242,7 @@ export const userCodec: StoreCodec<UserState> = {
     canonicalFeatures(u.features);
     // Objects are built field by field, not with conditional spreads: V8 copies a spread
     // generically, and this runs for every record of a user after the first in a batch (the
-    // spread that made the result was a tenth of the history load).
+    // line that spread the result was among the hottest in a profile of the demo).
     const sent: SendMark[] = [];
     for (const m of u.sent) {
       const mark: SendMark = { t: ms(sec(m.t)), ch: m.ch, k: m.k };
