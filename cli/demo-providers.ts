@@ -6,7 +6,7 @@ import { createProviderAdapter, type ProviderConfig } from '../operators/sinks/p
 import { ProviderSink } from '../operators/sinks/provider-sink.js';
 import { realTimers, type Timers } from '../operators/sinks/resilience/timers.js';
 import { Router } from '../operators/sinks/routing.js';
-import { startFakeProviders } from '../bench/fakes/index.js';
+import { startFakeProviders, type FakeProviderKeys } from '../bench/fakes/index.js';
 
 export interface DemoProviders {
   handlers: EffectHandler[];
@@ -19,9 +19,9 @@ export interface DemoProviders {
  * with Twilio behind it, Twilio elsewhere, FCM for push. The fakes read the virtual clock, so
  * the tokens they sign and check expire in simulated time.
  */
-export async function startDemoProviders(clock: Clock, metrics: ProcessorMetrics, concurrency: number): Promise<DemoProviders> {
+export async function startDemoProviders(clock: Clock, metrics: ProcessorMetrics, concurrency: number, keys?: FakeProviderKeys): Promise<DemoProviders> {
   const now = () => clock.now();
-  const fakes = await startFakeProviders({ now });
+  const fakes = await startFakeProviders({ now, ...(keys !== undefined ? { keys } : {}) });
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: concurrency, pipelining: 1 });
   const adapter = (config: ProviderConfig, name: string) => createProviderAdapter({ ...config, name } as ProviderConfig, { now, dispatcher: agent });
   const gupshup = adapter(fakes.configs.gupshup, 'gupshup-in');

@@ -13,6 +13,7 @@ import { latencySummaries, mergeThroughput, type LatencySummary, type Throughput
 import { runDemoShard, type Shard, type ShardResult } from './demo-shard.js';
 import { qualityOf, sendHoursOf, type SendHours } from './demo-summary.js';
 import type { Quality } from '../bench/sim/quality.js';
+import { fakeProviderKeys } from '../bench/fakes/index.js';
 import { DEMO_START, demoCandidates, demoReplicas, demoUsers, epochMs, historyLookup, type DemoArgs } from './demo-world.js';
 import type { WorkerInput, WorkerReply } from './demo-worker.js';
 
@@ -68,7 +69,10 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
   const replicas = demoReplicas(args);
   const startedAt = epochMs();
   const cpu = process.cpuUsage();
-  const shards: Shard[] = Array.from({ length: replicas }, (_, index) => ({ index, of: replicas }));
+  // The provider fakes' keys are made once here rather than by each replica: an RSA key is
+  // 0.1–0.8 s of CPU, and the replicas' threads are what the run waits for.
+  const keys = replicas > 1 && args.providers !== 'recorded' ? fakeProviderKeys() : undefined;
+  const shards: Shard[] = Array.from({ length: replicas }, (_, index) => ({ index, of: replicas, ...(keys !== undefined ? { keys } : {}) }));
   // Made and removed here, not in the replicas: a terminated worker thread runs no cleanup.
   const dirs = shards.map(() => mkdtempSync(join(tmpdir(), 'nudge-demo-')));
   let results: ShardResult[];

@@ -21,12 +21,15 @@ import { buildScorer } from './scorer.js';
 import { DemoProbe, type ThroughputSample } from './demo-probe.js';
 import { judge, type Judgement } from './demo-summary.js';
 import { startDemoProviders, type DemoProviders } from './demo-providers.js';
+import type { FakeProviderKeys } from '../bench/fakes/index.js';
 import { DEMO_START, demoCandidates, demoUsers, epochMs, historyLookup, type DemoArgs } from './demo-world.js';
 
 /** Which replica of how many: it owns the partitions p with p % of === index. */
 export interface Shard {
   index: number;
   of: number;
+  /** The provider fakes' key pairs, made once for all replicas; fresh ones when absent. */
+  keys?: FakeProviderKeys;
 }
 
 /** What one replica's share of the run produced: plain data, so that it can cross from a worker thread. */
@@ -81,7 +84,7 @@ export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: numb
     });
     const log = new EmbeddedLog(join(dir, 'log'), { now: () => clock.now() });
     const metrics = new ProcessorMetrics(undefined, { defaultMetrics: false });
-    if (args.providers !== 'recorded') providers = await startDemoProviders(clock, metrics, config.processor.effectsConcurrency);
+    if (args.providers !== 'recorded') providers = await startDemoProviders(clock, metrics, config.processor.effectsConcurrency, shard.keys);
     scoring = await buildScorer(config, metrics, logger);
     const { replica } = createReplica({ config, topology: topologyFor(config, { scorer: scoring.scorer }), logger, clock, metrics, embeddedLog: log, ...(providers !== undefined ? { effects: providers.handlers } : {}) });
     const topics = replica.topics;

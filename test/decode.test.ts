@@ -249,6 +249,22 @@ describe('decode: accepted records', () => {
     assert.equal(mislabelled.code, ErrorCodes.MALFORMED_MSGPACK);
   });
 
+  test('a content-type read again keeps its meaning, however many distinct ones came before', () => {
+    // Formats of headers already seen are remembered: the second read, and reads past the
+    // remembered set's bound, must decide exactly as the first.
+    const types = Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? `application/json; v=${i}` : `Application/MsgPack; v=${i}`));
+    for (let round = 0; round < 3; round++) {
+      for (const [i, type] of types.entries()) {
+        const body = i % 2 === 0 ? json(event()) : Buffer.from(pack(event()));
+        const header = round === 1 ? Buffer.from(type) : type;
+        assert.deepEqual(decodeRecord('events', raw(body, { headers: { 'content-type': header } }), LIMITS).value, event(), `${type}, round ${round}`);
+      }
+      // A type that is not supported stays refused, and does not take a known type's meaning.
+      assert.equal(rejectOf('events', raw(json(event()), { headers: { 'content-type': 'text/plain' } })).code, ErrorCodes.UNKNOWN_CONTENT_TYPE);
+      assert.equal(rejectOf('events', raw(json(event()), { headers: { 'content-type': 'application/msgpack' } })).code, ErrorCodes.MALFORMED_MSGPACK);
+    }
+  });
+
   test('an ISO-8601 ts becomes epoch milliseconds, in JSON and MessagePack', () => {
     assert.equal((decodeRecord('events', raw(json(event({ ts: '2025-11-21T08:00:00Z' }))), LIMITS).value as { ts: number }).ts, TS);
     assert.equal((decodeRecord('events', raw(json(event({ ts: '2025-11-21T13:30:00.000+05:30' }))), LIMITS).value as { ts: number }).ts, TS);

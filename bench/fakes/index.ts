@@ -8,5 +8,5 @@ export { startFcmFake, fcmSpec, type FcmFakeOptions } from './fcm.js';
 export { startApnsFake, apnsSpec, type ApnsFakeOptions } from './apns.js';
 export { selfSignedCertificate, type SelfSigned } from './self-signed.js';
 export { twilioSignature } from './callbacks.js';
-export { startFakeProviders, type FakeProviders, type FakeProvidersOptions } from './suite.js';
+export { fakeProviderKeys, startFakeProviders, type FakeProviderKeys, type FakeProviders, type FakeProvidersOptions } from './suite.js';
 export { smsIntent, pushIntent } from './intents.js';

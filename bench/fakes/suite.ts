@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { ProviderConfig } from '../../operators/sinks/providers/factory.js';
 import { startApnsFake } from './apns.js';
 import { startFcmFake } from './fcm.js';
@@ -24,6 +24,23 @@ export interface FakeProvidersOptions {
   /** MSG91 flows by DLT template id: flow id, template text and variable count. */
   msg91Templates?: Record<string, { flowId: string; dltTemplate?: string; vars: number }>;
   now?: () => number;
+  /** The fakes' key pairs; fresh ones by default. Given by a caller that starts several sets of fakes (the demo's replicas), so that it makes them once. */
+  keys?: FakeProviderKeys;
+}
+
+/** The FCM service account's RSA key pair and the APNs token key's P-256 pair, as PKCS#8 and SPKI PEM: plain strings, so they cross to worker threads. */
+export interface FakeProviderKeys {
+  rsa: { privateKey: string; publicKey: string };
+  ec: { privateKey: string; publicKey: string };
+}
+
+/** Fresh key pairs for the fakes. An RSA key takes 0.1–0.8 s of CPU here, so a caller with several sets of fakes shares one. */
+export function fakeProviderKeys(): FakeProviderKeys {
+  const pem = (pair: { privateKey: KeyObject; publicKey: KeyObject }) => ({
+    privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  });
+  return { rsa: pem(generateKeyPairSync('rsa', { modulusLength: 2048 })), ec: pem(generateKeyPairSync('ec', { namedCurve: 'P-256' })) };
 }
 
 /**
@@ -34,8 +51,9 @@ export async function startFakeProviders(opts: FakeProvidersOptions = {}): Promi
   const now = opts.now ?? Date.now;
   const accountSid = `AC${'0f'.repeat(16)}`;
   const authToken = 'fake-twilio-token';
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keys = opts.keys ?? fakeProviderKeys();
+  const rsa = { privateKey: keys.rsa.privateKey, publicKey: createPublicKey(keys.rsa.publicKey) };
+  const ec = { privateKey: keys.ec.privateKey, publicKey: createPublicKey(keys.ec.publicKey) };
   const email = 'nudge-fake@nudge-fake.iam.gserviceaccount.com';
   const templates = opts.msg91Templates ?? { '1107000000000000001': { flowId: 'fake-flow', vars: 1 } };
   const receipts = opts.receiptsBaseUrl?.replace(/\/+$/, '');
@@ -68,8 +86,8 @@ export async function startFakeProviders(opts: FakeProvidersOptions = {}): Promi
     twilio: { type: 'twilio', baseUrl: twilio.url, accountSid, authToken, from: '+15005550006', ...(receipts !== undefined ? { statusCallbackUrl: `${receipts}/twilio` } : {}) },
     gupshup: { type: 'gupshup', baseUrl: gupshup.url, userid: '2000000001', password: 'fake-gupshup' },
     msg91: { type: 'msg91', baseUrl: msg91.url, authkey: 'fake-msg91', templates: Object.fromEntries(Object.entries(templates).map(([id, t]) => [id, { flowId: t.flowId, ...(t.dltTemplate !== undefined ? { dltTemplate: t.dltTemplate } : {}) }])) },
-    fcm: { type: 'fcm', baseUrl: fcm.server.url, projectId: 'nudge-fake', tokenUrl: fcm.tokenUrl, serviceAccount: { client_email: email, private_key: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), token_uri: fcm.tokenUrl } },
-    apns: { type: 'apns', baseUrl: apns.server.url, ca: apns.ca, topic: 'com.example.nudge', keyId: 'FAKEKEY001', teamId: 'FAKETEAM01', privateKey: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+    fcm: { type: 'fcm', baseUrl: fcm.server.url, projectId: 'nudge-fake', tokenUrl: fcm.tokenUrl, serviceAccount: { client_email: email, private_key: rsa.privateKey, token_uri: fcm.tokenUrl } },
+    apns: { type: 'apns', baseUrl: apns.server.url, ca: apns.ca, topic: 'com.example.nudge', keyId: 'FAKEKEY001', teamId: 'FAKETEAM01', privateKey: ec.privateKey },
   };
   return {
     twilio,
