@@ -10,7 +10,7 @@ import type { SimUser, WorldConfig } from '../bench/sim/population.js';
 import type { FeedbackKind, ResponderCounts } from '../bench/sim/responder.js';
 import { demoCampaigns } from './demo-campaigns.js';
 import { latencySummaries, mergeThroughput, type LatencySummary, type ThroughputSample } from './demo-probe.js';
-import { runDemoShard, type Shard, type ShardResult } from './demo-shard.js';
+import type { Shard, ShardResult } from './demo-shard.js';
 import { qualityOf, sendHoursOf, type SendHours } from './demo-summary.js';
 import type { Quality } from '../bench/sim/quality.js';
 import { fakeProviderKeys } from '../bench/fakes/index.js';
@@ -26,7 +26,10 @@ export interface DemoRun {
   campaigns: CampaignInput[];
   /** The candidate rows written, as { campaignId, userId }. */
   candidates: Array<{ campaignId: string; userId: string }>;
+  /** The decisions in log order, partition by partition, without their logged feature vectors (see ShardResult). */
   decisions: DecisionRecord[];
+  /** Per partition in order, a SHA-256 of its decision records as logged, feature vectors included. */
+  decisionsDigests: string[];
   sends: SendRecord[];
   historyEvents: number;
   /** Records nudge refused (nudge.deadletter): the simulator writes only valid ones, so 0. */
@@ -78,6 +81,9 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
   let results: ShardResult[];
   try {
     if (replicas === 1) {
+      // Imported here: with more replicas, the pipeline's modules load in their threads, and the
+      // main thread, which only merges, starts them without loading those first.
+      const { runDemoShard } = await import('./demo-shard.js');
       results = [await runDemoShard(args, { index: 0, of: 1 }, startedAt, dirs[0] as string, progress)];
     } else {
       const workers: Worker[] = [];
@@ -119,6 +125,7 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
     campaigns,
     candidates: demoCandidates(args, campaigns).map(({ campaignId, userId }) => ({ campaignId, userId })),
     decisions: owned.flatMap((p) => p.decisions),
+    decisionsDigests: owned.map((p) => p.decisionsDigest),
     sends: owned.flatMap((p) => p.sends),
     historyEvents: results.reduce((a, r) => a + r.historyEvents, 0),
     deadLetters: results.reduce((a, r) => a + r.deadLetters, 0),

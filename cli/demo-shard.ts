@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { validateConfig } from '../config/load.js';
 import { VirtualClock } from '../processor/clock.js';
@@ -34,8 +35,13 @@ export interface Shard {
 
 /** What one replica's share of the run produced: plain data, so that it can cross from a worker thread. */
 export interface ShardResult {
-  /** The partitions this replica owned, and for each its decisions and its sends, in log order. */
-  partitions: Array<{ partition: number; decisions: DecisionRecord[]; sends: SendRecord[] }>;
+  /**
+   * The partitions this replica owned, and for each its decisions and its sends, in log order.
+   * The decisions come without their logged feature vectors, which nothing after the run reads
+   * and which were half of what crossing to the main thread cost; `decisionsDigest`, a SHA-256
+   * of the partition's decision records as logged, stands for them in comparisons.
+   */
+  partitions: Array<{ partition: number; decisions: DecisionRecord[]; decisionsDigest: string; sends: SendRecord[] }>;
   historyEvents: number;
   deadLetters: number;
   feedback: { fed: Record<FeedbackKind, number>; pending: Record<FeedbackKind, number>; counts: ResponderCounts };
@@ -189,7 +195,14 @@ export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: numb
     probe.stop();
     await replica.stop();
 
-    const partitions = owned.map((p) => ({ partition: p, decisions: readAll<DecisionRecord>(log, topics.output('decisions'), p), sends: readAll<SendRecord>(log, topics.output('sends'), p) }));
+    const partitions = owned.map((p) => {
+      const digest = createHash('sha256');
+      const decisions = readAll<DecisionRecord>(log, topics.output('decisions'), p, (bytes, d) => {
+        digest.update(bytes);
+        delete d.features;
+      });
+      return { partition: p, decisions, decisionsDigest: digest.digest('hex'), sends: readAll<SendRecord>(log, topics.output('sends'), p) };
+    });
     let deadLetters = 0;
     for (let p = 0; p < args.partitions; p++) deadLetters += log.end(topics.output('deadletter'), p);
     await log.close();
@@ -259,10 +272,16 @@ async function settled(replica: Replica): Promise<void> {
   for (const task of replica.tasks.values()) await task.lock.idle();
 }
 
-function readAll<T>(log: EmbeddedLog, topic: string, partition: number): T[] {
+/** A partition's records of a JSON topic, in log order; `each` sees a record's bytes and value before it is kept. */
+function readAll<T>(log: EmbeddedLog, topic: string, partition: number, each?: (bytes: Buffer, value: T) => void): T[] {
   const out: T[] = [];
   for (let from = 0; from < log.end(topic, partition); from += 10_000) {
-    for (const r of log.read(topic, partition, from, 10_000)) out.push(JSON.parse((r.value as Buffer).toString('utf8')) as T);
+    for (const r of log.read(topic, partition, from, 10_000)) {
+      const bytes = r.value as Buffer;
+      const value = JSON.parse(bytes.toString('utf8')) as T;
+      each?.(bytes, value);
+      out.push(value);
+    }
   }
   return out;
 }

@@ -3,9 +3,8 @@ import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { errorMessage } from '../errors/index.js';
-import { runCommand } from './run.js';
-import { produceCommand } from './produce.js';
-import { demoCommand } from './demo.js';
+// Commands are imported when chosen: the replica's modules (TF.js, kafkajs, LMDB, uWebSockets.js)
+// take about 0.8 s to load, and a multi-replica demo loads them in its worker threads instead.
 import { exitCodeFor } from './exit-code.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -26,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
           .option('guarantee', { type: 'string', choices: ['exactly_once', 'at_least_once'] })
           .option('input', { type: 'array', string: true, describe: 'embedded mode: TOPIC=FILE.jsonl to append at start-up' }),
       async (args) => {
+        const { runCommand } = await import('./run.js');
         code = await runCommand(args);
       },
     )
@@ -40,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
           .option('brokers', { type: 'string' })
           .option('state-dir', { type: 'string', describe: 'embedded mode: the state directory of the replica that will read it' }),
       async (args) => {
+        const { produceCommand } = await import('./produce.js');
         code = await produceCommand(args);
       },
     )
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
           .option('providers', { choices: ['fake', 'recorded'] as const, default: 'fake' as const, describe: 'fake: sends go over HTTP to provider fakes on loopback; recorded: recorded as sent in-process' })
           .option('scorer', { choices: ['learned', 'heuristic'] as const, default: 'learned' as const, describe: 'learned: the model shipped in models/default, through TF.js; heuristic: the hand-set scorer' }),
       async (args) => {
+        const { demoCommand } = await import('./demo.js');
         code = await demoCommand({ users: args.users, partitions: args.partitions, replicas: args.replicas ?? Math.max(1, Math.min(availableParallelism(), args.partitions)), seed: args.seed, hours: args.hours, historyDays: args['history-days'], ...(args['events-per-user-day'] !== undefined ? { eventsPerUserDay: args['events-per-user-day'] } : {}), providers: args.providers, scorer: args.scorer, report: args.report });
       },
     )

@@ -26,6 +26,12 @@ const sendKey = ({ providerMessageId: _id, ...rest }: SendRecord) => JSON.string
 test('demo: two replicas in worker threads decide and send exactly what one replica owning every partition does', () => {
   assert.ok(one.decisions.length > 500, `${one.decisions.length} decisions`);
   assert.deepEqual(two.decisions, one.decisions);
+  // The records as logged, logged feature vectors included, which the decisions above come without.
+  assert.equal(one.decisionsDigests.length, ARGS.partitions);
+  assert.equal(new Set(one.decisionsDigests).size, ARGS.partitions, 'each partition decided something of its own');
+  assert.deepEqual(two.decisionsDigests, one.decisionsDigests);
+  assert.ok(one.decisions.every((d) => d.features === undefined), 'the vectors stay in the log');
+  assert.ok(one.decisions.some((d) => d.featureVersion !== undefined), 'scored decisions still name their feature version');
   assert.ok(one.sends.length > 200, `${one.sends.length} sends`);
   assert.deepEqual(two.sends.map(sendKey).sort(), one.sends.map(sendKey).sort());
   assert.deepEqual(two.candidates, one.candidates);
