@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors/index.js';
 import { basename, join } from 'node:path';
 import { validateConfig } from '../config/load.js';
 import type { NudgeConfig } from '../config/schema.js';
@@ -244,9 +245,10 @@ function validate(opts: DecisionsBenchOptions): void {
     ['candidates', opts.candidates, 1],
     ['events-per-active', opts.eventsPerActive, 0],
   ]);
-  if (opts.candidates > opts.users) throw new Error(`--candidates (${opts.candidates}) cannot exceed --users (${opts.users}): candidates are distinct users`);
-  if (opts.partitions !== undefined && (!Number.isInteger(opts.partitions) || opts.partitions < 1)) throw new Error(`--partitions must be an integer ≥ 1, got ${opts.partitions}`);
-  if (!(opts.activeShare >= 0 && opts.activeShare <= 1)) throw new Error(`--active-share must be within 0–1, got ${opts.activeShare}`);
+  // Usage errors, like validateIntegers': `nudge bench` exits 2 and names the option and what it allows.
+  if (opts.candidates > opts.users) throw new ConfigError('--candidates', `got ${opts.candidates}, more than --users (${opts.users}): candidates are distinct users`, `at most --users`);
+  if (opts.partitions !== undefined && (!Number.isInteger(opts.partitions) || opts.partitions < 1)) throw new ConfigError('--partitions', `got ${opts.partitions}`, 'an integer ≥ 1');
+  if (!(opts.activeShare >= 0 && opts.activeShare <= 1)) throw new ConfigError('--active-share', `got ${opts.activeShare}`, 'a number from 0 to 1');
 }
 
 /** One phase on the embedded log: the shared phase runner, waiting on one topic. */

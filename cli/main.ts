@@ -104,7 +104,8 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'bench <scenario>',
       'run a benchmark scenario and update bench/RESULTS.md',
-      (y) => y.positional('scenario', { type: 'string', demandOption: true }).strict(false),
+      // The scenario's own options are parsed by bench/main.ts, which knows them: not refused here.
+      (y) => y.positional('scenario', { type: 'string', demandOption: true }).strict(false).strictOptions(false),
       async () => {
         const { runBenchCommand } = await import('../bench/main.js');
         code = await runBenchCommand(argv.slice(argv.indexOf('bench') + 1));

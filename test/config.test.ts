@@ -102,6 +102,21 @@ test('cli: nudge train refuses an unknown --convert-head or --delayed with statu
   assert.match(delayed.stderr, /"fnw" \| "wait" \| "naive"/);
 });
 
+test('cli: nudge bench hands the scenario its options, and a bad one exits with status 2, naming it and what it allows', () => {
+  const cli = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'cli', 'main.js');
+  // Refused by the scenario's own checks, before anything runs: so the options did reach it.
+  const over = spawnSync(process.execPath, [cli, 'bench', 'decisions', '--users', '100', '--candidates', '200', '--no-write'], { encoding: 'utf8' });
+  assert.equal(over.status, 2, over.stderr);
+  assert.match(over.stderr, /--candidates: got 200/);
+  assert.match(over.stderr, /allowed: at most --users/);
+  const share = spawnSync(process.execPath, [cli, 'bench', 'decisions', '--active-share', '2', '--no-write'], { encoding: 'utf8' });
+  assert.equal(share.status, 2, share.stderr);
+  assert.match(share.stderr, /--active-share: got 2 \(allowed: a number from 0 to 1\)/);
+  const parts = spawnSync(process.execPath, [cli, 'bench', 'decisions', '--partitions', '0', '--no-write'], { encoding: 'utf8' });
+  assert.equal(parts.status, 2, parts.stderr);
+  assert.match(parts.stderr, /--partitions: got 0 \(allowed: an integer ≥ 1\)/);
+});
+
 test('config: a YAML file is read like JSON, and a YAML error names the file', () => {
   const { dir, cleanup } = tempDir();
   try {
