@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { open } from 'lmdb';
+import { open, type Database } from 'lmdb';
 import { Packr } from 'msgpackr';
-import { EmbeddedLog } from '../processor/embedded/log.js';
+import { EMBEDDED_LOG_FORMAT, EmbeddedLog } from '../processor/embedded/log.js';
+import { ErrorCodes, isNudgeError } from '../errors/index.js';
 import { tempDir } from './support/tmp.js';
 
 // The log keeps records in batches of up to 256 (log.ts): these sizes cross batch boundaries
@@ -143,6 +144,47 @@ test('embedded log: a log written one record per entry (before batches) reads as
         [6, 'new1', false],
       ],
     );
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('embedded log: a log is marked with its format; one without the mark gets it, one of a later format is refused', async () => {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, 'log');
+  const withMeta = async (fn: (meta: Database<unknown, (string | number)[]>) => unknown) => {
+    const root = open({ path: join(path, 'log.mdb'), noSync: true, compression: false });
+    const meta = root.openDB<unknown, (string | number)[]>({ name: 'meta', encoding: 'msgpack' });
+    try {
+      return await fn(meta);
+    } finally {
+      await root.close();
+    }
+  };
+  try {
+    let log = new EmbeddedLog(path);
+    log.createTopic('t', 1);
+    log.append('t', [{ key: 'k', value: 'v0' }]);
+    await log.close();
+    assert.equal(await withMeta((m) => m.get(['format'])), EMBEDDED_LOG_FORMAT, 'a new log is marked');
+    // A log from before the mark: opened, read as before, and marked.
+    await withMeta((m) => m.remove(['format']));
+    log = new EmbeddedLog(path);
+    assert.deepEqual(log.read('t', 0, 0, 10).map((r) => r.value?.toString('utf8')), ['v0']);
+    await log.close();
+    assert.equal(await withMeta((m) => m.get(['format'])), EMBEDDED_LOG_FORMAT);
+    // A later build's log: refused with what to do, and its records left as they were.
+    for (const later of [EMBEDDED_LOG_FORMAT + 1, 'x']) {
+      await withMeta((m) => m.put(['format'], later));
+      assert.throws(
+        () => new EmbeddedLog(path),
+        (err: unknown) => isNudgeError(err) && err.code === ErrorCodes.STATE && err.message.includes(`format ${String(later)}`) && err.message.includes('move the directory aside'),
+      );
+    }
+    await withMeta((m) => m.put(['format'], EMBEDDED_LOG_FORMAT));
+    log = new EmbeddedLog(path);
+    assert.deepEqual(log.read('t', 0, 0, 10).map((r) => r.value?.toString('utf8')), ['v0']);
     await log.close();
   } finally {
     cleanup();

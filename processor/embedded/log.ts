@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { Packr } from 'msgpackr';
+import { ErrorCodes, NudgeError } from '../../errors/index.js';
 import { partitionFor } from '../partitioner.js';
 import type { RawRecord } from '../record.js';
 
@@ -63,6 +64,14 @@ const packr = new Packr({ useRecords: false });
  * twice as long to pack, and a producer's records nearly always carry the same headers.
  */
 const BATCH_RECORDS = 256;
+
+/**
+ * The on-disk format this build writes, kept in the log's meta as ['format']: 2 is batches of
+ * four items a record. Format 1 (an entry per record) is still read, and a log written before
+ * the marker existed (either) gets it when opened. A log of a later format is refused, with
+ * what to do, rather than misread by a build that predates it.
+ */
+export const EMBEDDED_LOG_FORMAT = 2;
 const BATCH_BYTES = 256 * 1024;
 
 /**
@@ -85,6 +94,15 @@ export class EmbeddedLog extends EventEmitter {
     this.#root = open({ path: join(dir, 'log.mdb'), noSync: true, compression: false });
     this.#records = this.#root.openDB<Buffer, LogKey>({ name: 'records', encoding: 'binary' });
     this.#meta = this.#root.openDB<number, (string | number)[]>({ name: 'meta', encoding: 'msgpack' });
+    const format = this.#meta.get(['format']);
+    if (format === undefined) this.#meta.putSync(['format'], EMBEDDED_LOG_FORMAT);
+    else if (!(Number.isInteger(format) && format >= 1 && format <= EMBEDDED_LOG_FORMAT)) {
+      void this.#root.close();
+      throw new NudgeError(
+        ErrorCodes.STATE,
+        `the embedded log in ${dir} has format ${String(format)}, and this nudge reads formats 1 to ${EMBEDDED_LOG_FORMAT}: run the nudge that wrote it, or move the directory aside to start an empty log`,
+      );
+    }
     // Appends are stamped with the log's clock, as a broker stamps LogAppendTime.
     this.#now = options.now ?? (() => Date.now());
     for (const { key, value } of this.#meta.getRange({ start: ['partitions'], end: ['partitions', '\uffff'] })) {
