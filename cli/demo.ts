@@ -19,6 +19,9 @@ export async function demoCommand(args: DemoArgs & { report: string; eventsPerUs
   for (const [key, value, min] of [['--users', args.users, 10], ['--partitions', args.partitions, 1], ['--hours', args.hours, 1], ['--history-days', args.historyDays, 0]] as const) {
     if (!Number.isInteger(value) || value < min) throw new ConfigError(key, `got ${value}`, `an integer ≥ ${min}`);
   }
+  if (!Number.isSafeInteger(args.seed)) throw new ConfigError('--seed', `got ${String(args.seed)}`, 'an integer');
+  // yargs makes an array of an option given twice.
+  if (typeof args.report !== 'string' || args.report === '') throw new ConfigError('--report', `got ${JSON.stringify(args.report)}`, 'one file path');
   const replicas = demoReplicas(args);
   const { eventsPerUserDay, ...rest } = args;
   if (eventsPerUserDay !== undefined && !(Number.isFinite(eventsPerUserDay) && eventsPerUserDay >= 0)) {

@@ -8,6 +8,12 @@ import { errorMessage } from '../errors/index.js';
 import { exitCodeFor } from './exit-code.js';
 
 async function main(argv: string[]): Promise<number> {
+  // `nudge bench` is bench/main.ts's command line whole: its scenarios, their options and their
+  // --help are defined there, and a parser here would answer --help with its own generic text.
+  if (argv[0] === 'bench') {
+    const { runBenchCommand } = await import('../bench/main.js');
+    return runBenchCommand(argv.slice(1));
+  }
   let code = 0;
   await yargs(argv)
     .scriptName('nudge')
@@ -104,12 +110,9 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'bench <scenario>',
       'run a benchmark scenario and update bench/RESULTS.md',
-      // The scenario's own options are parsed by bench/main.ts, which knows them: not refused here.
-      (y) => y.positional('scenario', { type: 'string', demandOption: true }).strict(false).strictOptions(false),
-      async () => {
-        const { runBenchCommand } = await import('../bench/main.js');
-        code = await runBenchCommand(argv.slice(argv.indexOf('bench') + 1));
-      },
+      // Listed for `nudge --help`; main() hands `nudge bench …` to bench/main.ts before parsing.
+      (y) => y.positional('scenario', { type: 'string', demandOption: true }),
+      () => undefined,
     )
     .demandCommand(1, 'name a command')
     .strictCommands()

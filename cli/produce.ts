@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../processor/logger.js';
 import { createKafka } from '../processor/kafka/client.js';
 import { EmbeddedLog } from '../processor/embedded/log.js';
-import { INPUT_ROLES } from '../processor/record.js';
 import { configFromArgs, type CommonArgs } from './config-from-args.js';
 import { parseJsonLines } from './json-lines.js';
+import { inputTopic, readInputText } from './input-files.js';
 
 export interface ProduceArgs extends CommonArgs {
   topic: string;
@@ -16,10 +15,10 @@ export interface ProduceArgs extends CommonArgs {
 export async function produceCommand(args: ProduceArgs): Promise<number> {
   const config = configFromArgs(args);
   const logger = createLogger(config.log.level);
-  const roles: readonly string[] = [...INPUT_ROLES, 'campaigns'];
-  const topic = roles.includes(args.topic) ? config.topics.prefix + (config.topics as Record<string, string>)[args.topic] : args.topic;
+  const topic = inputTopic(config, args.topic, 'topic');
   const isCampaigns = topic === config.topics.prefix + config.topics.campaigns;
-  const text = readFileSync(args.file === '-' ? 0 : args.file, 'utf8');
+  // yargs reads a lone "-" as an empty string; no file has an empty name.
+  const text = readInputText(args.file === '' ? '-' : args.file, 'file');
   const records = parseJsonLines(text, isCampaigns ? 'campaignId' : 'userId');
   if (config.kafka.brokers.length > 0) {
     const kafka = createKafka(config, logger);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage } from '../errors/index.js';
 import { createLogger } from '../processor/logger.js';
 import { createReplica } from '../processor/create-replica.js';
@@ -6,6 +5,7 @@ import { topologyFor } from '../operators/topologies.js';
 import type { Replica } from '../processor/replica.js';
 import { configFromArgs, type CommonArgs } from './config-from-args.js';
 import { parseJsonLines } from './json-lines.js';
+import { inputTopic, readInputText } from './input-files.js';
 import { serve, type Serving } from './serve.js';
 import { buildScorer } from './scorer.js';
 import { buildSinks } from './sinks.js';
@@ -36,10 +36,11 @@ export async function runCommand(args: RunArgs): Promise<number> {
   share = () => replica.tasks.size / Math.max(1, replica.engine?.partitionCount ?? 1);
   replica.on('assignment', () => sinks.throttle?.reshare());
   if (embeddedLog !== undefined) {
-    for (const { topic, file } of [...config.embedded.inputs, ...inputs]) {
-      const name = topic.includes('.') ? topic : config.topics.prefix + topic;
+    const files = [...config.embedded.inputs.map((i) => ({ ...i, setting: 'embedded.inputs' })), ...inputs.map((i) => ({ ...i, setting: '--input' }))];
+    for (const { topic, file, setting } of files) {
+      const name = inputTopic(config, topic, setting);
       embeddedLog.createTopic(name, name === replica.topics.campaigns ? 1 : config.embedded.partitions);
-      const records = parseJsonLines(readFileSync(file, 'utf8'), name === replica.topics.campaigns ? 'campaignId' : 'userId');
+      const records = parseJsonLines(readInputText(file, setting), name === replica.topics.campaigns ? 'campaignId' : 'userId');
       embeddedLog.append(name, records);
       logger.info({ topic: name, file, records: records.length }, 'appended input file');
     }

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors/index.js';
 import { trainModels } from '../models/train.js';
 import { evaluateModelOnLog } from '../models/evaluate-log.js';
+import { requireReadable } from './input-files.js';
 
 export interface TrainArgs {
   decisions: string;
@@ -29,6 +30,8 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   if (convertHead !== 'given_click' && convertHead !== 'joint') throw new ConfigError('--convert-head', `"${convertHead}"`, '"given_click" | "joint"');
   const hidden = args.hidden === undefined ? undefined : args.hidden === '' ? [] : args.hidden.split(',').map(Number);
   if (hidden?.some((n) => !Number.isInteger(n) || n < 1)) throw new ConfigError('--hidden', `"${args.hidden}"`, 'comma-separated layer sizes, or "" for logistic regression');
+  requireReadable(args.decisions, '--decisions', 'a JSON-lines decision log');
+  requireReadable(args.events, '--events', 'a JSON-lines event log');
   const result = await trainModels({
     decisions: args.decisions,
     events: args.events,
@@ -54,6 +57,9 @@ export interface EvalArgs {
 
 /** `nudge eval`: AUC, log loss, ECE, O/E per channel and country, and drift, for a model on a decision log. */
 export async function evalCommand(args: EvalArgs): Promise<number> {
+  requireReadable(args.model, '--model', "a model version's directory");
+  requireReadable(args.decisions, '--decisions', 'a JSON-lines decision log');
+  requireReadable(args.events, '--events', 'a JSON-lines event log');
   const report = await evaluateModelOnLog({ modelDir: args.model, decisions: args.decisions, events: args.events, asOf: asOfMs(args['as-of']) });
   console.log(JSON.stringify(report, null, 2));
   return 0;

@@ -29,7 +29,7 @@ export const ENV_KEYS: Record<string, string> = {
 };
 
 /** NUDGE_ variables that are not settings (read by tools around the processor, not by it). */
-const ENV_NOT_SETTINGS = new Set(['NUDGE_CONFIG', 'NUDGE_KAFKA_CACHE', 'NUDGE_KEEP_KAFKA_DATA', 'NUDGE_REPO_ROOT']);
+const ENV_NOT_SETTINGS = new Set(['NUDGE_CONFIG', 'NUDGE_DEBUG', 'NUDGE_KAFKA_CACHE', 'NUDGE_KEEP_KAFKA_DATA', 'NUDGE_REPO_ROOT', 'NUDGE_TEST_DEADLINE_MS']);
 
 export interface LoadOptions {
   /** Path of a config file: JSON, or YAML when it ends in .yaml or .yml. */

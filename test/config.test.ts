@@ -62,6 +62,8 @@ test('config: file, then environment, then flags; unknown NUDGE_ variables are e
     assert.equal(c.http.port, 9090, 'strings from the environment are converted');
     const e = configError(() => loadConfig({ env: { NUDGE_STAET_DIR: '/typo' } }));
     assert.equal(e.key, 'NUDGE_STAET_DIR');
+    // Variables of the tools around the processor are not settings, and not refused as unknown ones.
+    assert.equal(loadConfig({ env: { NUDGE_DEBUG: '1', NUDGE_TEST_DEADLINE_MS: '60000', NUDGE_STATE_DIR: '/from-env' } }).state.dir, '/from-env');
     writeFileSync(file, '{ not json');
     assert.equal(configError(() => loadConfig({ file })).key, '--config');
   } finally {
@@ -134,4 +136,49 @@ test('config: a YAML file is read like JSON, and a YAML error names the file', (
   } finally {
     cleanup();
   }
+});
+
+test('cli: input files and topics: standard input is read, a missing file or unknown topic exits 2 naming it, and nothing is written', () => {
+  const cli = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'cli', 'main.js');
+  const { dir, cleanup } = tempDir();
+  try {
+    const state = ['--state-dir', join(dir, 'state')];
+    const line = `${JSON.stringify({ userId: 'u1', ts: '2026-11-20T10:00:00Z', type: 'view' })}\n`;
+    const piped = spawnSync(process.execPath, [cli, 'produce', 'events', '-', ...state], { input: line + line, encoding: 'utf8' });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.match(piped.stdout, /^2 records → nudge\.events$/m);
+    const full = spawnSync(process.execPath, [cli, 'produce', 'nudge.events', '-', ...state], { input: line, encoding: 'utf8' });
+    assert.equal(full.status, 0, full.stderr);
+    // A mistyped role would have been a topic of its own that nothing reads.
+    const typo = spawnSync(process.execPath, [cli, 'produce', 'event', '-', ...state], { input: line, encoding: 'utf8' });
+    assert.equal(typo.status, 2, typo.stderr);
+    assert.match(typo.stderr, /topic: unknown topic "event" \(allowed: events, profiles, candidates, receipts, campaigns/);
+    const missing = spawnSync(process.execPath, [cli, 'produce', 'events', join(dir, 'nope.jsonl'), ...state], { encoding: 'utf8' });
+    assert.equal(missing.status, 2, missing.stderr);
+    assert.match(missing.stderr, /file: cannot read .*nope\.jsonl: no such file/);
+    const input = spawnSync(process.execPath, [cli, 'run', '--http-port', '0', '--input', `events=${join(dir, 'nope.jsonl')}`, ...state], { encoding: 'utf8' });
+    assert.equal(input.status, 2, input.stderr);
+    assert.match(input.stderr, /--input: cannot read .*nope\.jsonl: no such file/);
+    const inputTopic = spawnSync(process.execPath, [cli, 'run', '--http-port', '0', '--input', `evnts=${join(dir, 'nope.jsonl')}`, ...state], { encoding: 'utf8' });
+    assert.equal(inputTopic.status, 2, inputTopic.stderr);
+    assert.match(inputTopic.stderr, /--input: unknown topic "evnts"/);
+    const train = spawnSync(process.execPath, [cli, 'train', '--decisions', join(dir, 'd.jsonl'), '--events', join(dir, 'e.jsonl'), '--registry', join(dir, 'r')], { encoding: 'utf8' });
+    assert.equal(train.status, 2, train.stderr);
+    assert.match(train.stderr, /--decisions: cannot read .*d\.jsonl \(allowed: a JSON-lines decision log\)/);
+    const evaluate = spawnSync(process.execPath, [cli, 'eval', '--model', join(dir, 'm'), '--decisions', join(dir, 'd.jsonl'), '--events', join(dir, 'e.jsonl')], { encoding: 'utf8' });
+    assert.equal(evaluate.status, 2, evaluate.stderr);
+    assert.match(evaluate.stderr, /--model: cannot read/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('cli: nudge demo refuses a --seed that is not an integer and a --report given twice, before running', () => {
+  const cli = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'cli', 'main.js');
+  const seed = spawnSync(process.execPath, [cli, 'demo', '--users', '10', '--seed', 'abc'], { encoding: 'utf8' });
+  assert.equal(seed.status, 2, seed.stderr);
+  assert.match(seed.stderr, /--seed: got NaN \(allowed: an integer\)/);
+  const report = spawnSync(process.execPath, [cli, 'demo', '--users', '10', '--report', 'a.html', '--report', 'b.html'], { encoding: 'utf8' });
+  assert.equal(report.status, 2, report.stderr);
+  assert.match(report.stderr, /--report: got \["a.html","b.html"\] \(allowed: one file path\)/);
 });
