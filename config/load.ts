@@ -43,7 +43,10 @@ export interface LoadOptions {
 
 export function loadConfig(options: LoadOptions = {}): NudgeConfig {
   let raw: Record<string, unknown> = {};
-  if (options.file !== undefined) raw = readConfigFile(options.file);
+  if (options.file !== undefined) {
+    raw = readConfigFile(options.file);
+    refuseInlineSecrets(raw);
+  }
   if (options.object !== undefined) raw = deepMerge(raw, structuredClone(options.object));
   for (const [key, value] of Object.entries(envOverrides(options.env ?? {}))) setPath(raw, key, value);
   for (const [key, value] of Object.entries(options.flags ?? {})) {
@@ -85,6 +88,21 @@ function crossFieldRules(config: NudgeConfig): void {
   for (const name of names) {
     if (seen.has(name)) throw new ConfigError('topics', `topic name "${name}" is used twice`, 'distinct topic names');
     seen.add(name);
+  }
+}
+
+/**
+ * The secrets among the settings (SecretRef), by path. A config file is read by many and often
+ * committed, so there a secret is a reference ({"env": …} or {"file": …}); the value itself comes
+ * only from a flag or an environment variable. (Provider credentials are checked by cli/sinks.ts.)
+ */
+const SECRET_PATHS = ['http.token', 'kafka.sasl.password', 'delivery.capacitySignal.token'];
+
+function refuseInlineSecrets(raw: Record<string, unknown>): void {
+  for (const path of SECRET_PATHS) {
+    let v: unknown = raw;
+    for (const part of path.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
+    if (typeof v === 'string') throw new ConfigError(path, 'a secret is written inline in the config file', '{"env":"NAME"} or {"file":"/path"} (the value itself only from a flag or an environment variable)');
   }
 }
 

@@ -182,3 +182,27 @@ test('cli: nudge demo refuses a --seed that is not an integer and a --report giv
   assert.equal(report.status, 2, report.stderr);
   assert.match(report.stderr, /--report: got \["a.html","b.html"\] \(allowed: one file path\)/);
 });
+
+test('config: a secret written inline in a config file is refused, naming it; a reference to the environment or a file is taken', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'nudge.json');
+    const inline: Array<[string, Record<string, unknown>]> = [
+      ['http.token', { http: { token: 's3cret' } }],
+      ['kafka.sasl.password', { kafka: { sasl: { mechanism: 'plain', username: 'u', password: 'pw' } } }],
+      ['delivery.capacitySignal.token', { delivery: { capacitySignal: { url: 'http://127.0.0.1:1/c', token: 'cap' } } }],
+    ];
+    for (const [key, object] of inline) {
+      writeFileSync(file, JSON.stringify(object));
+      const e = configError(() => loadConfig({ file }));
+      assert.equal(e.key, key);
+      assert.match(e.message, /inline/);
+      assert.ok(!e.message.includes('s3cret') && !e.message.includes('"pw"'), 'the secret is not repeated');
+    }
+    writeFileSync(file, JSON.stringify({ http: { token: { env: 'NUDGE_TEST_TOKEN' } }, kafka: { sasl: { mechanism: 'plain', username: 'u', password: { file: join(dir, 'pw') } } } }));
+    const c = loadConfig({ file });
+    assert.deepEqual(c.http.token, { env: 'NUDGE_TEST_TOKEN' });
+  } finally {
+    cleanup();
+  }
+});
