@@ -166,7 +166,7 @@ export const ModelsSchema = Type.Object(
       description: "'heuristic' serves the transparent hand-set scorer; 'learned' serves the latest version of registryDir, or the model shipped in models/default (trained on the simulator) when registryDir is empty",
     }),
     registryDir: Type.String({ default: '', description: "model registry whose latest version is served when models.scorer is 'learned'; empty serves the shipped default model" }),
-    chunkRows: Type.Integer({ minimum: 1, maximum: 8192, default: 256, description: 'rows per TF.js predict call (measured: models/BATCH-SIZE.md)' }),
+    chunkRows: Type.Integer({ minimum: 1, maximum: 8192, default: 512, description: "rows per TF.js predict call: the smallest batch within 15% of the measured peak (models/BATCH-SIZE.md), as TfjsScorer's own default" }),
     driftSampleEvery: Type.Integer({ minimum: 0, default: 16, description: 'feed one scored row in this many to the drift (PSI) tracker; 0 disables it' }),
     driftExportMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'how often PSI per feature is exported as a metric' }),
     reloadMs: Type.Integer({ minimum: 1000, default: 30_000, description: 'how often the registry is checked for a newer version (served without a restart)' }),

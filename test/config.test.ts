@@ -206,3 +206,8 @@ test('config: a secret written inline in a config file is refused, naming it; a 
     cleanup();
   }
 });
+
+test('config: the model chunk size defaults to the one measured for the scorer (models/BATCH-SIZE.md)', async () => {
+  const { DEFAULT_CHUNK_ROWS } = await import('../models/tfjs-scorer.js');
+  assert.equal(validateConfig({}).models.chunkRows, DEFAULT_CHUNK_ROWS);
+});
