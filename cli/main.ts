@@ -6,6 +6,7 @@ import { errorMessage } from '../errors/index.js';
 // Commands are imported when chosen: the replica's modules (TF.js, kafkajs, LMDB, uWebSockets.js)
 // take about 0.8 s to load, and a multi-replica demo loads them in its worker threads instead.
 import { exitCodeFor } from './exit-code.js';
+import { stopSignal } from './signals.js';
 
 async function main(argv: string[]): Promise<number> {
   // `nudge bench` is bench/main.ts's command line whole: its scenarios, their options and their
@@ -31,8 +32,10 @@ async function main(argv: string[]): Promise<number> {
           .option('guarantee', { type: 'string', choices: ['exactly_once', 'at_least_once'] })
           .option('input', { type: 'array', string: true, describe: 'embedded mode: TOPIC=FILE.jsonl to append at start-up' }),
       async (args) => {
+        // Listened for before the replica's modules load: see signals.ts.
+        const signal = stopSignal();
         const { runCommand } = await import('./run.js');
-        code = await runCommand(args);
+        code = await runCommand(args, signal);
       },
     )
     .command(

@@ -11,14 +11,17 @@ import { buildScorer } from './scorer.js';
 import { buildSinks } from './sinks.js';
 import { systemClock } from '../processor/clock.js';
 import { ProcessorMetrics } from '../processor/metrics.js';
+import { stopSignal } from './signals.js';
 
 export interface RunArgs extends CommonArgs {
   input?: string[] | undefined;
 }
 
-export async function runCommand(args: RunArgs): Promise<number> {
+export async function runCommand(args: RunArgs, signal: Promise<string> = stopSignal()): Promise<number> {
   const config = configFromArgs(args);
   const logger = createLogger(config.log.level);
+  logger.info({ kafka: config.kafka.brokers.length > 0, stateDir: config.state.dir, scorer: config.models.scorer }, 'starting');
+  void signal.then((s) => logger.info({ signal: s }, 'stop requested: the replica stops as soon as it has started'));
   const inputs = (args.input ?? []).map((spec) => {
     const eq = spec.indexOf('=');
     if (eq <= 0) throw new ConfigError('--input', `"${spec}" is not TOPIC=FILE`, 'TOPIC=FILE.jsonl');
@@ -48,6 +51,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   let serving: Serving | undefined;
   return runUntilSignal(
     replica,
+    signal,
     config.processor.shutdownTimeoutMs,
     async () => {
       await serving?.stop();
@@ -62,11 +66,11 @@ export async function runCommand(args: RunArgs): Promise<number> {
   );
 }
 
-/** Runs until SIGTERM/SIGINT, then shuts down within the bound or exits 1. */
-export async function runUntilSignal(replica: Replica, shutdownTimeoutMs: number, after: () => Promise<void>, started: () => Promise<void> = async () => undefined): Promise<number> {
+/** Runs until `signal` (SIGTERM/SIGINT, also one that came during start-up), then shuts down within the bound or exits 1. */
+export async function runUntilSignal(replica: Replica, signal: Promise<string>, shutdownTimeoutMs: number, after: () => Promise<void>, started: () => Promise<void> = async () => undefined): Promise<number> {
   let fatal: Error | undefined;
   const stopped = new Promise<string>((resolve) => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve(signal));
+    void signal.then(resolve);
     replica.onFatal((err) => {
       fatal = err;
       resolve('fatal');
