@@ -6,7 +6,12 @@ import { HttpError, HttpErrorCodes } from './errors.js';
  */
 export type ReceiptRecord = {
   sendId: string;
-  userId: string;
+  /**
+   * From the callback URL's `?userId=`. Absent when the provider calls an account-wide URL
+   * (Gupshup's DLR URL, a fixed status callback): the user is then read from a nudge sendId,
+   * or the receipt is dead-lettered (ReplicaBinding.receipts).
+   */
+  userId?: string;
   campaignId?: string;
   provider: string;
   status: 'accepted' | 'delivered' | 'failed' | 'undelivered';
@@ -154,17 +159,19 @@ function gupshupCode(cause: string | undefined, errCode: string | undefined): st
   return e !== undefined && !/^0+$/.test(e) ? e : null;
 }
 
-function receipt(r: Omit<ReceiptRecord, 'campaignId'> & { campaignId: string | undefined }): ReceiptRecord {
-  const { campaignId, ...rest } = r;
+function receipt(r: Omit<ReceiptRecord, 'campaignId' | 'userId'> & { campaignId: string | undefined; userId: string | undefined }): ReceiptRecord {
+  const { campaignId, userId, ...rest } = r;
   if (rest.sendId.length > 256) throw invalid('sendId', 'longer than 256 characters');
-  return campaignId === undefined || campaignId === '' ? rest : { ...rest, campaignId };
+  const out: ReceiptRecord = rest;
+  if (userId !== undefined) out.userId = userId;
+  if (campaignId !== undefined && campaignId !== '') out.campaignId = campaignId;
+  return out;
 }
 
-function userIdOf(fields: WebhookFields): string {
+/** `?userId=` of the callback URL, if there is one (see ReceiptRecord.userId). */
+function userIdOf(fields: WebhookFields): string | undefined {
   const userId = fields.query.get('userId');
-  if (userId === null || userId === '') {
-    throw new HttpError(400, HttpErrorCodes.MISSING_FIELD, 'query parameter userId is missing: put ?userId=… in the callback URL (receipts are keyed by user)');
-  }
+  if (userId === null || userId === '') return undefined;
   if (userId.length > 256) throw invalid('userId', 'longer than 256 characters');
   return userId;
 }

@@ -49,7 +49,16 @@ describe('webhook parsing: Twilio status callback', () => {
     expect400('userId=u1', 'MessageSid=SM1&MessageStatus=exploded', /MessageStatus/);
     expect400('userId=u1', 'MessageSid=SM1', /MessageStatus/);
     expect400('userId=u1', 'MessageStatus=sent', /MessageSid/);
-    expect400('', 'MessageSid=SM1&MessageStatus=sent', /userId/);
+  });
+
+  test('a callback URL without ?userId= still gives a receipt, without a user: the binding reads it from the sendId or dead-letters it', () => {
+    const [twilio] = parseTwilio('twilio', fields('', 'MessageSid=SM1&MessageStatus=delivered'), NOW);
+    assert.equal(twilio?.sendId, 'SM1');
+    assert.equal(twilio !== undefined && 'userId' in twilio, false);
+    const [gupshup] = parseGupshup('gupshup', fields('', 'externalId=d-abc.1.dTE&status=SUCCESS&deliveredTS=1763712000000'), NOW);
+    assert.equal(gupshup?.sendId, 'd-abc.1.dTE');
+    assert.equal(gupshup?.status, 'delivered');
+    assert.equal(gupshup !== undefined && 'userId' in gupshup, false);
   });
 });
 
@@ -135,6 +144,12 @@ describe('POST /v1/receipts/{provider} over HTTP', () => {
     const res = await fetch(`${s.base}/v1/receipts/gupshup-in?token=${TEST_TOKEN}&userId=u7&externalId=E9&deliveredTS=1526347800000&status=SUCCESS&cause=SUCCESS&phoneNo=919800000000`);
     assert.equal(res.status, 200);
     assert.deepEqual(s.api.calls.receipts.at(-1), { sendId: 'E9', userId: 'u7', provider: 'gupshup-in', status: 'delivered', code: null, ts: 1526347800000 });
+  });
+
+  test("a DLR to an account-wide URL (no ?userId=) is answered 200 and handed on without a user, for the replica to key or dead-letter", async () => {
+    const res = await fetch(`${s.base}/v1/receipts/gupshup-in?token=${TEST_TOKEN}&externalId=d-abc.1.dTE&deliveredTS=1526347800000&status=SUCCESS&cause=SUCCESS`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(s.api.calls.receipts.at(-1), { sendId: 'd-abc.1.dTE', provider: 'gupshup-in', status: 'delivered', code: null, ts: 1526347800000 });
   });
 
   test('Gupshup JSON batch body', async () => {

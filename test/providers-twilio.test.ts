@@ -48,7 +48,13 @@ test('twilio: the request is the real wire format, field by field', async () => 
   assert.equal(m.fields['To'], '+15551230001');
   assert.equal(m.fields['From'], '+15005550006');
   assert.equal(m.fields['Body'], 'Your code is 4242');
-  assert.equal(m.fields['StatusCallback'], callbackUrl);
+  // The configured URL, with the send's ids in its query: Twilio's callback carries only its own
+  // MessageSid, and receipts are keyed by user.
+  const callback = new URL(m.fields['StatusCallback'] ?? '');
+  assert.equal(`${callback.origin}${callback.pathname}`, callbackUrl.replace(/\?.*$/, ''));
+  assert.equal(callback.searchParams.get('sendId'), intent.sendId);
+  assert.equal(callback.searchParams.get('userId'), intent.userId);
+  assert.equal(callback.searchParams.get('campaignId'), intent.campaignId);
   // ValidityPeriod: seconds left in the window (600 s, minus the time the call took).
   const validity = Number(m.fields['ValidityPeriod']);
   assert.ok(validity >= 598 && validity <= 600, String(validity));

@@ -87,7 +87,9 @@ export function createTwilioAdapter(opts: TwilioOptions): ProviderAdapter {
         form.set('From', from);
       }
       form.set('Body', intent.sms.body);
-      if (opts.statusCallbackUrl !== undefined) form.set('StatusCallback', opts.statusCallbackUrl);
+      // Per message, the callback URL names the send and its user: Twilio's callback carries only
+      // its own MessageSid, and nudge's receipts are keyed by user (http/receipts.ts).
+      if (opts.statusCallbackUrl !== undefined) form.set('StatusCallback', callbackFor(opts.statusCallbackUrl, intent));
       // Twilio drops (30036) what it cannot hand to the carrier before the window closes.
       form.set('ValidityPeriod', String(Math.min(MAX_VALIDITY_S, Math.max(1, Math.floor((intent.expiresAt - now) / 1000)))));
       const out = await post(opts.dispatcher, {
@@ -126,4 +128,13 @@ export function parseTwilioStatusCallback(form: URLSearchParams): TwilioStatus |
     errorCode,
     outcome: terminalFailure ? classifyTwilioError(400, errorCode, `delivery ${status}`) : undefined,
   };
+}
+
+/** The status callback URL with the send's ids in its query, after any the operator configured. */
+export function callbackFor(base: string, intent: Pick<SendIntent, 'sendId' | 'userId' | 'campaignId'>): string {
+  const url = new URL(base);
+  url.searchParams.set('sendId', intent.sendId);
+  url.searchParams.set('userId', intent.userId);
+  url.searchParams.set('campaignId', intent.campaignId);
+  return url.toString();
 }
