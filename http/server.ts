@@ -1,5 +1,5 @@
 import uWS from 'uWebSockets.js';
-import type { us_listen_socket } from 'uWebSockets.js';
+import type { ListenOptions, us_listen_socket } from 'uWebSockets.js';
 import { ConfigError } from '../errors/index.js';
 import type { Logger } from '../processor/logger.js';
 import { BearerAuth } from './auth.js';
@@ -7,6 +7,9 @@ import { LiveHub } from './live.js';
 import type { ReplicaApi } from './replica-api.js';
 import { mountNotFound, mountRoute } from './router.js';
 import { routes } from './routes.js';
+
+/** LIBUS_LISTEN_EXCLUSIVE_PORT: uWS.js declares the ListenOptions enum in its typings only. */
+const EXCLUSIVE_PORT = 1 as ListenOptions;
 
 export interface HttpServerOptions {
   api: ReplicaApi;
@@ -56,7 +59,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   mountNotFound(app, log);
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(opts.host, opts.port, (socket) => {
+    // Exclusive: uSockets otherwise sets SO_REUSEPORT, and a second replica started on the same
+    // port would share it silently, each answering a part of the requests for partitions it may
+    // not own. uWS.js takes (host, port, options, cb); its typings list only (port, options, cb).
+    const listen = app.listen.bind(app) as unknown as (host: string, port: number, options: ListenOptions, cb: (socket: us_listen_socket | false) => void) => void;
+    listen(opts.host, opts.port, EXCLUSIVE_PORT, (socket) => {
       if (socket === false) reject(new ConfigError('http.port', `cannot listen on ${opts.host}:${opts.port}`, 'a free port and a local address'));
       else resolve(socket);
     });
