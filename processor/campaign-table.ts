@@ -14,9 +14,13 @@ export class InMemoryCampaignTable implements CampaignTable {
   /** Records that could not be decoded, by code; every replica sees them, so they are counted, not dead-lettered N times. */
   readonly rejected = new Map<string, number>();
 
-  constructor(log: Logger, maxRecordBytes: number) {
+  readonly #onReject: (code: string) => void;
+
+  /** `onReject` hears each refused record's code (the replica counts them in nudge_campaigns_rejected_total). */
+  constructor(log: Logger, maxRecordBytes: number, onReject: (code: string) => void = () => {}) {
     this.#log = log;
     this.#maxRecordBytes = maxRecordBytes;
+    this.#onReject = onReject;
   }
 
   get size(): number {
@@ -42,6 +46,7 @@ export class InMemoryCampaignTable implements CampaignTable {
       } catch (err) {
         const code = (err as { code?: string }).code ?? 'NUDGE_ERR_INVALID_FIELD';
         this.rejected.set(code, (this.rejected.get(code) ?? 0) + 1);
+        this.#onReject(code);
         this.#log.error({ err: errorMessage(err), code, topic: raw.topic, offset: raw.offset }, 'campaign record rejected');
       }
     }

@@ -8,6 +8,7 @@ export class ProcessorMetrics {
   readonly registry: Registry;
   readonly recordsIn: Counter<'topic' | 'partition'>;
   readonly deadLetters: Counter<'code' | 'topic'>;
+  readonly campaignsRejected: Counter<'code'>;
   readonly outputs: Counter<'topic'>;
   readonly batchSeconds: Histogram<'kind'>;
   readonly batchRecords: Histogram<'kind'>;
@@ -41,6 +42,9 @@ export class ProcessorMetrics {
     const r = [registry];
     this.recordsIn = new Counter({ name: 'nudge_records_in_total', help: 'Input records read, by topic and partition', labelNames: ['topic', 'partition'], registers: r });
     this.deadLetters = new Counter({ name: 'nudge_deadletters_total', help: 'Records sent to the dead-letter topic, by error code', labelNames: ['code', 'topic'], registers: r });
+    // Every replica reads the whole campaigns topic, so a bad campaign is counted by each rather
+    // than dead-lettered once per replica.
+    this.campaignsRejected = new Counter({ name: 'nudge_campaigns_rejected_total', help: 'Campaign records refused (not applied to the campaign table), by error code', labelNames: ['code'], registers: r });
     this.outputs = new Counter({ name: 'nudge_records_out_total', help: 'Output records committed, by topic', labelNames: ['topic'], registers: r });
     this.batchSeconds = new Histogram({
       name: 'nudge_batch_duration_seconds',

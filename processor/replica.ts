@@ -68,7 +68,7 @@ export class Replica extends EventEmitter implements EngineHandler {
     this.metrics = opts.metrics ?? new ProcessorMetrics();
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger.child({ replica: this.id });
-    this.campaigns = new InMemoryCampaignTable(this.log.child({ table: 'campaigns' }), opts.config.processor.maxRecordBytes);
+    this.campaigns = new InMemoryCampaignTable(this.log.child({ table: 'campaigns' }), opts.config.processor.maxRecordBytes, (code) => this.metrics.campaignsRejected.inc({ code }));
     const p = opts.config.processor;
     this.effects = new EffectRunner({
       handlers: opts.effects ?? [],
