@@ -186,8 +186,11 @@ export class DecisionOperator implements Operator {
     const now = ctx.clock.now();
     if (receipt.status === 'clicked') recordClick(user.features, receipt.provider.includes('push') || receipt.provider.includes('fcm') || receipt.provider.includes('apns') ? 'push' : 'sms', receipt.ts, now);
     if (receipt.status === 'unregistered' && user.profile !== undefined) {
-      const token = (receipt as Receipt & { token?: string }).token;
-      if (token !== undefined) removePushToken(user, token);
+      // A receipt that does not say which token is gone (a provider's webhook rarely echoes it)
+      // drops them all: sending on to a dead token costs, and providers throttle senders that
+      // do. The app registers its token again with its next profile update.
+      if (receipt.token !== undefined) removePushToken(user, receipt.token);
+      else user.profile.pushTokens = [];
     }
     if ((receipt.status === 'failed' || receipt.status === 'undelivered') && receipt.code !== null && receipt.code !== undefined && UNSUBSCRIBED_CODES.has(String(receipt.code))) {
       withdrawConsent(user, 'sms', 'all');

@@ -10,6 +10,8 @@ export const ReceiptSchema = Type.Object({
   provider: Type.String({ minLength: 1, maxLength: 64 }),
   status: Type.Union(RECEIPT_STATUSES.map((s) => Type.Literal(s))),
   code: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Number(), Type.Null()])),
+  /** With `unregistered`: the push token that is gone. Without it, every push token of the user is taken as gone. */
+  token: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   ts: Timestamp,
 });
 
