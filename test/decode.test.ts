@@ -273,6 +273,17 @@ describe('decode: accepted records', () => {
     assert.equal((receipt.value as { ts: number }).ts, TS);
   });
 
+  test('a ts that is not ISO-8601, or a time without its offset, is refused naming the field', () => {
+    for (const ts of ['11/22/2026', 'Sun Nov 22 2026', '2026-11-22T10:00:00', '2026-11-22 10:00:00Z', '2026-11-22T10:00:00+05']) {
+      const e = rejectOf('events', raw(json(event({ ts }))));
+      assert.equal(e.code, ErrorCodes.INVALID_FIELD, ts);
+      assert.equal(e.field, 'ts', ts);
+    }
+    // A date alone is midnight UTC; an offset without a colon is ISO-8601's basic form.
+    assert.equal((decodeRecord('events', raw(json(event({ ts: '2025-11-21' }))), LIMITS).value as { ts: number }).ts, Date.UTC(2025, 10, 21));
+    assert.equal((decodeRecord('events', raw(json(event({ ts: '2025-11-21T13:30:00+0530' }))), LIMITS).value as { ts: number }).ts, TS);
+  });
+
   test('campaign windows become epoch milliseconds and must end after they start', () => {
     const campaign = {
       campaignId: 'c1',
