@@ -191,6 +191,32 @@ test('embedded log: a log is marked with its format; one without the mark gets i
   }
 });
 
+test('embedded log: two writers of one log (run and produce) append after each other, and refresh shows each the other\'s records', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const a = new EmbeddedLog(join(dir, 'log'));
+    a.createTopic('t', 1);
+    // Opened before `a` appends, as `nudge produce` beside a running `nudge run` is.
+    const b = new EmbeddedLog(join(dir, 'log'));
+    a.append('t', [0, 1, 2].map((i) => ({ key: 'k', value: `a${i}` })));
+    const placed = b.append('t', [0, 1].map((i) => ({ key: 'k', value: `b${i}` })));
+    assert.deepEqual(placed, [[0, 3], [0, 4]], "after a's records, not over them");
+    const wakes: string[] = [];
+    a.on('append', (topic: string, partition: number) => wakes.push(`${topic}/${partition}`));
+    assert.equal(a.end('t', 0), 3, 'a has not looked yet');
+    a.refresh();
+    assert.deepEqual(wakes, ['t/0'], 'refresh wakes the readers of what moved');
+    assert.equal(a.end('t', 0), 5);
+    assert.deepEqual(a.read('t', 0, 0, 10).map((r) => r.value?.toString('utf8')), ['a0', 'a1', 'a2', 'b0', 'b1']);
+    a.refresh();
+    assert.deepEqual(wakes, ['t/0'], 'nothing new, no wake');
+    await b.close();
+    await a.close();
+  } finally {
+    cleanup();
+  }
+});
+
 test('embedded log: a commit that fails takes no offset, writes no record and moves no committed position', async () => {
   const { dir, cleanup } = tempDir();
   try {

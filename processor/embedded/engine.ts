@@ -15,6 +15,9 @@ export interface EmbeddedEngineOptions {
   logger: Logger;
 }
 
+/** How often a running embedded engine looks for records appended by other processes. */
+const REFRESH_MS = 250;
+
 /**
  * The embedded default: one member that owns every partition of the in-process log.
  * A loop per partition reads each input topic from the partition's own checkpoint
@@ -30,6 +33,8 @@ export class EmbeddedEngine implements Engine {
   #stopping = false;
   #tableNext = 0;
   #onAppend = (topic: string, partition: number) => this.#appended(topic, partition);
+  /** Polls the log for records other processes appended (`nudge produce` beside `nudge run`). */
+  #refresher: NodeJS.Timeout | undefined;
 
   constructor(opts: EmbeddedEngineOptions) {
     this.#opts = opts;
@@ -48,6 +53,10 @@ export class EmbeddedEngine implements Engine {
     log.createTopic(campaignsTopic, 1);
     this.#readTable();
     log.on('append', this.#onAppend);
+    // Appends of this process wake the loops through 'append'; another process's show only in
+    // LMDB, so the log is looked at again four times a second.
+    this.#refresher = setInterval(() => log.refresh(), REFRESH_MS);
+    this.#refresher.unref();
     const all = Array.from({ length: partitions }, (_, p) => p);
     await handler.assigned(all);
     for (const p of all) this.#loops.push(this.#loop(p));
@@ -80,6 +89,7 @@ export class EmbeddedEngine implements Engine {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    clearInterval(this.#refresher);
     this.#opts.log.off('append', this.#onAppend);
     for (const wake of this.#wakers.values()) wake();
     await Promise.allSettled(this.#loops);

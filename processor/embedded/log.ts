@@ -136,6 +136,34 @@ export class EmbeddedLog extends EventEmitter {
     return this.#ends.get(`${topic}/${partition}`) ?? 0;
   }
 
+  /**
+   * A partition's end as stored, read in the caller's write transaction. Another process may
+   * have appended since this one last looked (`nudge produce` beside a running `nudge run`);
+   * LMDB serialises write transactions across processes, so inside one this is the true end,
+   * and appending from the cached end would overwrite that process's records.
+   */
+  #storedEnd(topic: string, partition: number): number {
+    return Math.max(this.end(topic, partition), this.#meta.get(['end', topic, partition]) ?? 0);
+  }
+
+  /**
+   * Picks up what other processes appended (LMDB is shared between processes): partitions whose
+   * stored end moved past this log's are advanced, and 'append' is emitted for them as for an
+   * append of this process. Cheap (one range read of the end markers); the embedded engine calls
+   * it while idle.
+   */
+  refresh(): void {
+    const moved = new Map<string, number>();
+    for (const { key, value } of this.#meta.getRange({ start: ['end'], end: ['end', '\uffff'] })) {
+      const id = `${key[1] as string}/${key[2] as number}`;
+      if (value > (this.#ends.get(id) ?? 0)) moved.set(id, value);
+    }
+    for (const { key, value } of this.#meta.getRange({ start: ['partitions'], end: ['partitions', '\uffff'] })) {
+      if (!this.#partitions.has(key[1] as string)) this.#partitions.set(key[1] as string, value);
+    }
+    if (moved.size > 0) this.#advance(moved);
+  }
+
   /** Appends records atomically; returns each record's [partition, offset]. */
   append(topic: string, records: readonly AppendRecord[]): Array<[number, number]> {
     const ends = new Map<string, number>();
@@ -166,7 +194,7 @@ export class EmbeddedLog extends EventEmitter {
       const key = r.key === null ? null : Buffer.isBuffer(r.key) ? r.key : Buffer.from(r.key, 'utf8');
       const value = r.value === null ? null : Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value, 'utf8');
       const partition = r.partition ?? partitionFor(key, count);
-      const offset = next.get(partition) ?? ends.get(`${topic}/${partition}`) ?? this.end(topic, partition);
+      const offset = next.get(partition) ?? ends.get(`${topic}/${partition}`) ?? this.#storedEnd(topic, partition);
       let open = pending.get(partition);
       if (open === undefined) {
         open = { base: offset, items: [], bytes: 0, headers: undefined };
