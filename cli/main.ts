@@ -117,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
       (y) => y.positional('scenario', { type: 'string', demandOption: true }),
       () => undefined,
     )
-    .demandCommand(1, 'name a command')
+    .demandCommand(1, 'name a command: run, produce, demo, train, eval or bench (nudge --help)')
     .strictCommands()
     .strictOptions()
     .fail((msg, err) => {
