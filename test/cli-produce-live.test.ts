@@ -2,20 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './support/tmp.js';
 import { waitFor } from './support/wait.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './support/free-port.js';
 
 test('cli: records written by nudge produce reach a nudge run already running on the same embedded log', { timeout: 120_000 }, async () => {
   const cli = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'cli', 'main.js');

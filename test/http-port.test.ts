@@ -2,21 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { startHttpServer } from '../http/server.js';
 import { StubReplicaApi } from './support/http-stub.js';
 import { testLogger } from './support/logger.js';
+import { freePort } from './support/free-port.js';
 
 const options = (port: number) => ({ api: new StubReplicaApi(), host: '0.0.0.0', port, token: 'secret', maxBodyBytes: 65_536, log: testLogger });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('http: a port another replica listens on is a configuration error, not shared with it', { timeout: 60_000 }, async () => {
   // A port named, as a deployment names one (with port 0 the kernel never hands out a shared port).

@@ -2,7 +2,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { validateConfig } from '../config/load.js';
 import { createReplica } from '../processor/create-replica.js';
@@ -14,18 +13,10 @@ import { startHttpServer } from '../http/server.js';
 import { testLogger } from './support/logger.js';
 import { tempDir } from './support/tmp.js';
 import { waitFor } from './support/wait.js';
+import { freePort } from './support/free-port.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const PROMTOOL = '/usr/bin/promtool';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('metrics scraped by a real Prometheus', { skip: existsSync(PROMETHEUS) ? false : `${PROMETHEUS} is not installed (apt-get install -y prometheus; .ci/run does)` }, () => {
   test('promtool accepts /metrics, and Prometheus scrapes nudge_ series from a running replica', { timeout: 120_000 }, async () => {
