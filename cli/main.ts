@@ -54,6 +54,20 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'export <topic> [file]',
+      'embedded default: write a topic of the log as JSON lines (e.g. decisions and events for nudge train)',
+      (y) =>
+        y
+          .positional('topic', { type: 'string', demandOption: true, describe: 'topic name or role (decisions, sends, deadletter, events, …)' })
+          .positional('file', { type: 'string', describe: 'JSON-lines file to write; standard output when omitted or -' })
+          .option('config', { type: 'string' })
+          .option('state-dir', { type: 'string', describe: 'the state directory of the replica that wrote the log' }),
+      async (args) => {
+        const { exportCommand } = await import('./export.js');
+        code = await exportCommand(args);
+      },
+    )
+    .command(
       'demo',
       'the whole system end to end on the embedded default: no Kafka, no credentials',
       (y) =>
@@ -117,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
       (y) => y.positional('scenario', { type: 'string', demandOption: true }),
       () => undefined,
     )
-    .demandCommand(1, 'name a command: run, produce, demo, train, eval or bench (nudge --help)')
+    .demandCommand(1, 'name a command: run, produce, export, demo, train, eval or bench (nudge --help)')
     .strictCommands()
     .strictOptions()
     .fail((msg, err) => {

@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Packr } from 'msgpackr';
+import { EmbeddedLog } from '../processor/embedded/log.js';
+import { tempDir } from './support/tmp.js';
+
+test('cli: nudge export writes an embedded topic as JSON lines, partition by partition, MessagePack converted; bad requests exit 2', async () => {
+  const cli = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'cli', 'main.js');
+  const { dir, cleanup } = tempDir();
+  try {
+    const log = new EmbeddedLog(join(dir, 'state', 'embedded-log'));
+    log.createTopic('nudge.decisions', 2);
+    const decision = (i: number) => ({ decisionId: `d${i}`, userId: `u${i}`, action: 'send', features: [i / 10, 1] });
+    const packed = new Packr({ useRecords: false }).pack(decision(3));
+    log.append('nudge.decisions', [
+      { key: 'u1', value: JSON.stringify(decision(1)), partition: 1 },
+      { key: 'u0', value: JSON.stringify(decision(0)), partition: 0 },
+      { key: 'u2', value: JSON.stringify(decision(2)), partition: 1 },
+      { key: 'u3', value: packed, partition: 0, headers: { 'content-type': 'application/msgpack' } },
+    ]);
+    await log.close();
+    const state = ['--state-dir', join(dir, 'state')];
+    const toStdout = spawnSync(process.execPath, [cli, 'export', 'decisions', ...state], { encoding: 'utf8' });
+    assert.equal(toStdout.status, 0, toStdout.stderr);
+    const expected = [decision(0), decision(3), decision(1), decision(2)];
+    assert.deepEqual(toStdout.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), expected, 'partition 0 then 1, each in offset order');
+    assert.match(toStdout.stderr, /^4 records from nudge\.decisions$/m);
+    const file = join(dir, 'decisions.jsonl');
+    const toFile = spawnSync(process.execPath, [cli, 'export', 'nudge.decisions', file, ...state], { encoding: 'utf8' });
+    assert.equal(toFile.status, 0, toFile.stderr);
+    assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown), expected);
+
+    const unknown = spawnSync(process.execPath, [cli, 'export', 'decision', ...state], { encoding: 'utf8' });
+    assert.equal(unknown.status, 2, unknown.stderr);
+    assert.match(unknown.stderr, /topic: the log has no topic "decision" \(allowed: events, profiles, candidates, receipts, campaigns, decisions/);
+    const noLog = spawnSync(process.execPath, [cli, 'export', 'decisions', '--state-dir', join(dir, 'nothing')], { encoding: 'utf8' });
+    assert.equal(noLog.status, 2, noLog.stderr);
+    assert.match(noLog.stderr, /--state-dir: no embedded log in /);
+    const kafka = spawnSync(process.execPath, [cli, 'export', 'decisions', ...state], { encoding: 'utf8', env: { ...process.env, NUDGE_KAFKA_BROKERS: '127.0.0.1:1' } });
+    assert.equal(kafka.status, 2, kafka.stderr);
+    assert.match(kafka.stderr, /--brokers: nudge export reads the embedded log/);
+  } finally {
+    cleanup();
+  }
+});
