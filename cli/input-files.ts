@@ -1,21 +1,25 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { ConfigError } from '../errors/index.js';
 import type { NudgeConfig } from '../config/schema.js';
-import { INPUT_ROLES } from '../processor/record.js';
+import { INPUT_ROLES, OUTPUT_ROLES } from '../processor/record.js';
+import { TopicNames } from '../processor/topic-names.js';
 
-/** The roles a producer writes: the input topics, and the campaigns table. */
-const ROLES: readonly string[] = [...INPUT_ROLES, 'campaigns'];
+/** Every role's topic: the inputs, the campaigns table and the outputs, in that order. */
+export function topicsByRole(config: NudgeConfig): Map<string, string> {
+  const names = new TopicNames(config.topics);
+  return new Map<string, string>([...INPUT_ROLES.map((r) => [r, names.input(r)] as const), ['campaigns', names.campaigns], ...OUTPUT_ROLES.map((r) => [r, names.output(r)] as const)]);
+}
 
 /**
  * The topic a producer means by `name`: a role (`events`) or the topic's full name
- * (`nudge.events`). Anything else is refused: records written to a topic nothing reads
- * would be dropped without a word.
+ * (`nudge.events`), of an input or the campaigns table. Anything else is refused: records
+ * written to a topic nothing reads would be dropped without a word.
  */
 export function inputTopic(config: NudgeConfig, name: string, setting: string): string {
-  const full = (role: string) => config.topics.prefix + (config.topics as unknown as Record<string, string>)[role];
-  if (ROLES.includes(name)) return full(name);
-  if (ROLES.some((role) => full(role) === name)) return name;
-  throw new ConfigError(setting, `unknown topic "${name}"`, `${ROLES.join(', ')}, or their full names (${ROLES.map(full).join(', ')})`);
+  const writable = new Map([...topicsByRole(config)].filter(([role]) => !(OUTPUT_ROLES as readonly string[]).includes(role)));
+  const topic = writable.get(name) ?? ([...writable.values()].includes(name) ? name : undefined);
+  if (topic !== undefined) return topic;
+  throw new ConfigError(setting, `unknown topic "${name}"`, `${[...writable.keys()].join(', ')}, or their full names (${[...writable.values()].join(', ')})`);
 }
 
 /** A JSON-lines file's text, or standard input's for `-`; a file that cannot be read is a usage error naming `setting`. */

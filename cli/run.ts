@@ -21,7 +21,10 @@ export async function runCommand(args: RunArgs, signal: Promise<string> = stopSi
   const config = configFromArgs(args);
   const logger = createLogger(config.log.level);
   logger.info({ kafka: config.kafka.brokers.length > 0, stateDir: config.state.dir, scorer: config.models.scorer }, 'starting');
-  void signal.then((s) => logger.info({ signal: s }, 'stop requested: the replica stops as soon as it has started'));
+  let started = false;
+  void signal.then((s) => {
+    if (!started) logger.info({ signal: s }, 'stop requested: the replica stops as soon as it has started');
+  });
   const inputs = (args.input ?? []).map((spec) => {
     const eq = spec.indexOf('=');
     if (eq <= 0) throw new ConfigError('--input', `"${spec}" is not TOPIC=FILE`, 'TOPIC=FILE.jsonl');
@@ -60,6 +63,7 @@ export async function runCommand(args: RunArgs, signal: Promise<string> = stopSi
       scoring.stop();
     },
     async () => {
+      started = true;
       serving = await serve(replica, config, logger);
       if (serving.port !== undefined) logger.info({ port: serving.port }, 'http listening');
     },

@@ -47,3 +47,31 @@ test('cli: nudge export writes an embedded topic as JSON lines, partition by par
     cleanup();
   }
 });
+
+test('cli: nudge export names the records that are not JSON or MessagePack instead of writing them, and refuses a file it cannot write', async () => {
+  const cli = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'cli', 'main.js');
+  const { dir, cleanup } = tempDir();
+  try {
+    const log = new EmbeddedLog(join(dir, 'state', 'embedded-log'));
+    log.createTopic('nudge.events', 1);
+    log.append('nudge.events', [
+      { key: 'u1', value: '{"userId":"u1"}', partition: 0 },
+      { key: 'u2', value: '{"userId":\n', partition: 0 },
+      { key: 'u3', value: Buffer.from([0x82, 0xa1]), partition: 0, headers: { 'content-type': 'application/msgpack' } },
+      { key: 'u4', value: '{"userId":"u4"}', partition: 0 },
+    ]);
+    await log.close();
+    const state = ['--state-dir', join(dir, 'state')];
+    const r = spawnSync(process.execPath, [cli, 'export', 'events', ...state], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [{ userId: 'u1' }, { userId: 'u4' }]);
+    assert.match(r.stderr, /^partition 0 offset 1: not valid JSON or MessagePack, not written$/m);
+    assert.match(r.stderr, /^partition 0 offset 2: not valid JSON or MessagePack, not written$/m);
+    assert.match(r.stderr, /^2 records from nudge\.events; 2 not valid JSON or MessagePack, not written$/m);
+    const unwritable = spawnSync(process.execPath, [cli, 'export', 'events', join(dir, 'no', 'such', 'dir', 'e.jsonl'), ...state], { encoding: 'utf8' });
+    assert.equal(unwritable.status, 2, unwritable.stderr);
+    assert.match(unwritable.stderr, /file: cannot write .*e\.jsonl: ENOENT/);
+  } finally {
+    cleanup();
+  }
+});

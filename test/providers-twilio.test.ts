@@ -61,6 +61,16 @@ test('twilio: the request is the real wire format, field by field', async () => 
   assert.equal(fake.countFor('+15551230001'), 1);
 });
 
+test('twilio: a status callback URL that is not an http(s) URL is refused when the adapter is made, not at every send', () => {
+  for (const statusCallbackUrl of ['receipts/twilio', 'ftp://example.com/r', 'http://']) {
+    assert.throws(
+      () => createTwilioAdapter({ baseUrl: fake.url, accountSid: SID, authToken: TOKEN, from: '+15005550006', statusCallbackUrl, dispatcher: agent, now }),
+      (e: unknown) => e instanceof Error && e.message.includes('providers.twilio.statusCallbackUrl'),
+      statusCallbackUrl,
+    );
+  }
+});
+
 test('twilio: MessagingServiceSid replaces From; ValidityPeriod is capped at 36000 s', async () => {
   const svc = createTwilioAdapter({ baseUrl: fake.url, accountSid: SID, authToken: TOKEN, messagingServiceSid: `MG${'0'.repeat(32)}`, dispatcher: agent, now });
   const r = await svc.send(smsIntent('+15551230002', 'hi', { expiresAt: Date.now() + 86_400_000 }));

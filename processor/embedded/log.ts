@@ -65,6 +65,8 @@ const packr = new Packr({ useRecords: false });
  */
 const BATCH_RECORDS = 256;
 
+const BATCH_BYTES = 256 * 1024;
+
 /**
  * The on-disk format this build writes, kept in the log's meta as ['format']: 2 is batches of
  * four items a record. Format 1 (an entry per record) is still read, and a log written before
@@ -72,7 +74,6 @@ const BATCH_RECORDS = 256;
  * what to do, rather than misread by a build that predates it.
  */
 export const EMBEDDED_LOG_FORMAT = 2;
-const BATCH_BYTES = 256 * 1024;
 
 /**
  * The embedded default's partitioned log: topics of a fixed partition count,

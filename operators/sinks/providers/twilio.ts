@@ -68,6 +68,11 @@ export function createTwilioAdapter(opts: TwilioOptions): ProviderAdapter {
   const path = `${prefix}/2010-04-01/Accounts/${opts.accountSid}/Messages.json`;
   const authorization = `Basic ${Buffer.from(`${opts.accountSid}:${opts.authToken}`).toString('base64')}`;
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  // Checked once here: each send adds its ids to this URL (callbackFor), and a bad one would fail every send.
+  const callback = opts.statusCallbackUrl;
+  if (callback !== undefined && !(URL.canParse(callback) && /^https?:$/.test(new URL(callback).protocol))) {
+    throw new ConfigError('providers.twilio.statusCallbackUrl', 'not an http(s) URL', 'an absolute http:// or https:// URL of the receipts webhook');
+  }
 
   return {
     name: opts.name ?? 'twilio',
