@@ -83,7 +83,13 @@ export class DecisionOperator implements Operator {
   readonly #prefetcher: PrefetchingScorer | undefined;
   /** The batch's candidates planned by prepare(), by offset, until each is decided. */
   #prepared = new Map<number, Prepared>();
-  /** Users decided so far in this batch: a plan made before their state changed no longer serves. */
+  /**
+   * Users decided so far in this batch: a plan made before their state changed no longer serves.
+   * A guard, not a path any input reaches today: prepare() plans ahead only a user with one
+   * candidate in the whole batch (a campaign not yet known counts too), so nothing earlier in
+   * the batch decides for that user. It keeps a stale plan from serving should another path
+   * ever decide inside a batch (no test can make one; removing the check fails none).
+   */
   readonly #decidedInBatch = new Set<string>();
   readonly #rules: (country: string | undefined) => CountryRules;
   readonly #policy: NudgeConfig['policy'];
