@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -59,6 +59,11 @@ export interface DemoRun {
   judgement: { quality: Quality[]; hours: SendHours };
 }
 
+/** Where `--keep DIR` puts replica `index`'s log and state (a state directory of its own). */
+export function keptReplicaDir(keep: string, index: number): string {
+  return join(keep, `replica-${index + 1}`);
+}
+
 /**
  * Runs the demo's world through the pipeline on the embedded default and returns what came
  * out: a simulated population and its past days, three campaigns, the decisions, and a day on
@@ -77,7 +82,9 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
   const keys = replicas > 1 && args.providers !== 'recorded' ? fakeProviderKeys() : undefined;
   const shards: Shard[] = Array.from({ length: replicas }, (_, index) => ({ index, of: replicas, ...(keys !== undefined ? { keys } : {}) }));
   // Made and removed here, not in the replicas: a terminated worker thread runs no cleanup.
-  const dirs = shards.map(() => mkdtempSync(join(tmpdir(), 'nudge-demo-')));
+  const keep = args.keep;
+  const dirs = shards.map((s) => (keep !== undefined ? keptReplicaDir(keep, s.index) : mkdtempSync(join(tmpdir(), 'nudge-demo-'))));
+  for (const dir of dirs) mkdirSync(dir, { recursive: true });
   let results: ShardResult[];
   try {
     if (replicas === 1) {
@@ -97,7 +104,7 @@ export async function runDemo(args: DemoArgs, progress: (line: string) => void =
       });
     }
   } finally {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    if (keep === undefined) for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
   const cpuUsed = process.cpuUsage(cpu);
 

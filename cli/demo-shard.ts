@@ -82,13 +82,15 @@ export async function runDemoShard(args: DemoArgs, shard: Shard, startedAt: numb
     const start = DEMO_START;
     const clock = new VirtualClock(start);
     const config = validateConfig({
-      state: { dir: join(dir, 'state') },
+      // Laid out as `nudge run` lays out its state directory, the log in embedded-log beside the
+      // partitions' stores: `nudge export TOPIC --state-dir DIR` reads a kept replica (--keep).
+      state: { dir },
       embedded: { partitions: args.partitions },
       http: { port: 0 },
       processor: { timerIntervalMs: 60_000 },
       models: { scorer: args.scorer ?? 'learned' },
     });
-    const log = new EmbeddedLog(join(dir, 'log'), { now: () => clock.now() });
+    const log = new EmbeddedLog(join(dir, 'embedded-log'), { now: () => clock.now() });
     const metrics = new ProcessorMetrics(undefined, { defaultMetrics: false });
     if (args.providers !== 'recorded') providers = await startDemoProviders(clock, metrics, config.processor.effectsConcurrency, shard.keys);
     scoring = await buildScorer(config, metrics, logger);

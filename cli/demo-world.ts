@@ -24,6 +24,12 @@ export interface DemoArgs {
   providers?: 'fake' | 'recorded';
   /** models.scorer of the replica: the shipped learned model (default) or the heuristics. */
   scorer?: 'learned' | 'heuristic';
+  /**
+   * A directory to keep each replica's log and state in, as `replica-1`, `replica-2`, …, each
+   * laid out as a `nudge run` state directory, so that `nudge export` reads its topics. Without
+   * it they are made in the system's temporary directory and removed at the end.
+   */
+  keep?: string;
 }
 
 /** The demo's replica count, checked: 1 to the partition count (a replica owns at least one partition). */

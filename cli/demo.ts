@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors/index.js';
-import { runDemo, type DemoArgs } from './demo-run.js';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { keptReplicaDir, runDemo, type DemoArgs } from './demo-run.js';
 import { demoReplicas, demoUsers } from './demo-world.js';
 import { activityScaleFor, MAX_EVENTS_PER_USER_DAY, TARGET_EVENTS_PER_USER_DAY } from '../bench/sim/activity.js';
 import { printSummary } from './demo-summary.js';
@@ -7,6 +8,14 @@ import { reportData } from './demo-report.js';
 import { writeReport } from '../bench/report-html/page.js';
 
 export type { DemoArgs } from './demo-world.js';
+
+/** `--keep DIR`: a new or empty directory, so that a kept run's logs are never mixed with another's. */
+function checkKeep(keep: unknown): void {
+  if (typeof keep !== 'string' || keep === '') throw new ConfigError('--keep', `got ${JSON.stringify(keep)}`, 'one directory path');
+  if (!existsSync(keep)) return;
+  if (!statSync(keep).isDirectory()) throw new ConfigError('--keep', `${keep} is not a directory`, 'a new or empty directory');
+  if (readdirSync(keep).length > 0) throw new ConfigError('--keep', `${keep} is not empty`, 'a new or empty directory');
+}
 
 /**
  * The whole system end to end on the embedded default: a simulated population with
@@ -23,6 +32,7 @@ export async function demoCommand(args: DemoArgs & { report: string; eventsPerUs
   // yargs makes an array of an option given twice.
   if (typeof args.report !== 'string' || args.report === '') throw new ConfigError('--report', `got ${JSON.stringify(args.report)}`, 'one file path');
   const replicas = demoReplicas(args);
+  if (args.keep !== undefined) checkKeep(args.keep);
   const { eventsPerUserDay, ...rest } = args;
   if (eventsPerUserDay !== undefined && !(Number.isFinite(eventsPerUserDay) && eventsPerUserDay >= 0)) {
     throw new ConfigError('--events-per-user-day', `got ${eventsPerUserDay}`, `a number ≥ 0 (the target load's rate is ${TARGET_EVENTS_PER_USER_DAY})`);
@@ -39,6 +49,10 @@ export async function demoCommand(args: DemoArgs & { report: string; eventsPerUs
   printSummary(run, hours, quality);
   const json = writeReport(report, reportData(run, hours, quality));
   console.log(`\nreport: ${report} (data: ${json})`);
+  if (args.keep !== undefined) {
+    const kept = Array.from({ length: replicas }, (_, i) => keptReplicaDir(args.keep as string, i));
+    console.log(`kept: each replica's log and state, in ${kept.join(', ')}; \`nudge export decisions --state-dir ${kept[0]}\` writes its decisions as JSON lines`);
+  }
   // Since the process started: module loading, the run (the replicas judge their own users' decisions) and writing the report.
   console.log(`\ndone in ${(performance.now() / 1000).toFixed(1)} s (pipeline ${run.timings.total.toFixed(1)} s, of which the simulated day ${run.timings.day.toFixed(1)} s and judging quality ${run.timings.judge.toFixed(1)} s; ${run.cpuSeconds.toFixed(1)} s of CPU in the pipeline's threads)`);
   return 0;

@@ -85,10 +85,11 @@ async function main(argv: string[]): Promise<number> {
           .option('events-per-user-day', { type: 'number', describe: "mean past events a user a day (default: the simulated world's own, about 12; the target load's rate is 200: 9B events a day over 45M users)" })
           .option('report', { type: 'string', default: 'reports/demo.html', describe: 'HTML report to write (the same data as JSON beside it)' })
           .option('providers', { choices: ['fake', 'recorded'] as const, default: 'fake' as const, describe: 'fake: sends go over HTTP to provider fakes on loopback; recorded: recorded as sent in-process' })
-          .option('scorer', { choices: ['learned', 'heuristic'] as const, default: 'learned' as const, describe: 'learned: the model shipped in models/default, through TF.js; heuristic: the hand-set scorer' }),
+          .option('scorer', { choices: ['learned', 'heuristic'] as const, default: 'learned' as const, describe: 'learned: the model shipped in models/default, through TF.js; heuristic: the hand-set scorer' })
+          .option('keep', { type: 'string', describe: "keep each replica's log and state in DIR/replica-N (a new or empty directory), for nudge export; default: removed at the end" }),
       async (args) => {
         const { demoCommand } = await import('./demo.js');
-        code = await demoCommand({ users: args.users, partitions: args.partitions, replicas: args.replicas ?? Math.max(1, Math.min(availableParallelism(), args.partitions)), seed: args.seed, hours: args.hours, historyDays: args['history-days'], ...(args['events-per-user-day'] !== undefined ? { eventsPerUserDay: args['events-per-user-day'] } : {}), providers: args.providers, scorer: args.scorer, report: args.report });
+        code = await demoCommand({ users: args.users, partitions: args.partitions, replicas: args.replicas ?? Math.max(1, Math.min(availableParallelism(), args.partitions)), seed: args.seed, hours: args.hours, historyDays: args['history-days'], ...(args['events-per-user-day'] !== undefined ? { eventsPerUserDay: args['events-per-user-day'] } : {}), providers: args.providers, scorer: args.scorer, report: args.report, ...(args.keep !== undefined ? { keep: args.keep } : {}) });
       },
     )
     .command(

@@ -25,6 +25,7 @@ import { fitNormalisation, type FeatureSpecFile } from './feature-spec-file.js';
 import { headLogits } from './forward-pass.js';
 import { convertProbability, HEADS, type ConvertHead, type Head } from './heads.js';
 import { items, type ReadStats, type Source } from './jsonl.js';
+import { initBackend } from './backend.js';
 import { attachOutcomes, collectMessages, DEFAULT_WINDOWS, toDecisionRecord, toOutcomeEvent, type LabeledMessage, type LabelWindows, type MessageStats, type OutcomeEvent, type OutcomeStats } from './labels.js';
 import type { HeadWeights } from './mlp.js';
 import { expandRow, INPUT_COUNT, INPUT_NAMES, INPUTS_VERSION, RowEncoder } from './model-inputs.js';
@@ -171,6 +172,9 @@ export async function trainModels(opts: TrainOptions): Promise<TrainResult> {
   const rowsFor = (head: Head, rows: readonly number[]) => (head === 'convert' && convertHead === 'given_click' ? rows.filter(clicked) : rows);
   const d = derived ? INPUT_COUNT : FEATURE_COUNT;
 
+  // TF.js needs a backend before its first tensor. A replica or a test may have chosen it
+  // already (initBackend is idempotent); `nudge train` alone had not, and failed at the first fit.
+  log('backend', { backend: await initBackend() });
   const decisionsRead: ReadStats = { read: 0, invalid: 0 };
   const { messages, stats: messageStats } = await collectMessages(items(opts.decisions, toDecisionRecord, decisionsRead), FEATURE_SPEC.version, FEATURE_COUNT);
   const eventsRead: ReadStats = { read: 0, invalid: 0 };

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEMO_START } from '../cli/demo-world.js';
+import { FEATURE_COUNT } from '../operators/decisions/feature-vector.js';
+import { tempDir } from './support/tmp.js';
+
+const HOUR = 3_600_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/*
+ * The loop a user runs on the embedded default, through the CLI alone: a demo run kept on disk,
+ * its decisions and events exported as JSON lines, a model trained on them, and that model
+ * evaluated on the decisions made after its training time.
+ */
+test('cli: nudge demo --keep, then nudge export, nudge train and nudge eval on what it logged', { timeout: 180_000 }, () => {
+  const cli = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'cli', 'main.js');
+  const { dir, cleanup } = tempDir();
+  const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  try {
+    const used = join(dir, 'used');
+    mkdirSync(used);
+    writeFileSync(join(used, 'x'), '');
+    const refused = run(['demo', '--users', '10', '--keep', used, '--report', join(dir, 'no.html')]);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /--keep: .*used is not empty \(allowed: a new or empty directory\)/);
+
+    const keep = join(dir, 'kept');
+    const demo = run(['demo', '--users', '3000', '--replicas', '2', '--keep', keep, '--report', join(dir, 'demo.html')]);
+    assert.equal(demo.status, 0, demo.stderr);
+    const [, decided, changes] = /^decisions: ([\d,]+) for [\d,]+ candidates, ([\d,]+) later changes$/m.exec(demo.stdout) ?? [];
+    assert.ok(decided !== undefined && changes !== undefined, demo.stdout);
+    assert.match(demo.stdout, /^kept: each replica's log and state, in .*replica-1, .*replica-2;/m);
+    assert.deepEqual(readdirSync(keep).sort(), ['replica-1', 'replica-2']);
+
+    let decisionLines = '';
+    let eventLines = '';
+    for (const replica of ['replica-1', 'replica-2']) {
+      const state = ['--state-dir', join(keep, replica)];
+      const d = run(['export', 'decisions', ...state]);
+      assert.equal(d.status, 0, d.stderr);
+      decisionLines += d.stdout;
+      const e = run(['export', 'events', ...state]);
+      assert.equal(e.status, 0, e.stderr);
+      eventLines += e.stdout;
+    }
+    const decisions = decisionLines.trim().split('\n').map((l) => JSON.parse(l) as { action: string; features?: number[] });
+    // Every decision and every later change (a preemption, an opt-out before the send) the run
+    // printed is in the replicas' logs, each replica's own users' once.
+    assert.equal(decisions.length, Number(decided.replaceAll(',', '')) + Number(changes.replaceAll(',', '')));
+    const messages = decisions.filter((d) => d.action === 'send' || d.action === 'schedule');
+    assert.ok(messages.length > 500, `${messages.length} messages`);
+    assert.ok(messages.every((d) => d.features?.length === FEATURE_COUNT), 'each message carries its feature vector');
+    const decisionsFile = join(dir, 'decisions.jsonl');
+    const eventsFile = join(dir, 'events.jsonl');
+    writeFileSync(decisionsFile, decisionLines);
+    writeFileSync(eventsFile, eventLines);
+
+    // Trained on the first six hours of the day; judged on the messages after them, once their labels are final.
+    const registry = join(dir, 'registry');
+    const train = run(['train', '--decisions', decisionsFile, '--events', eventsFile, '--registry', registry, '--as-of', iso(DEMO_START + 6 * HOUR)]);
+    assert.equal(train.status, 0, train.stderr);
+    const joined = train.stderr.split('\n').flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as Record<string, unknown>] : [])).find((l) => l['event'] === 'training data joined');
+    assert.ok(joined !== undefined && (joined['messages'] as number) > 0 && (joined['click'] as number) > 0, train.stderr);
+    const trained = JSON.parse(train.stdout) as { version: string; dir: string };
+    for (const file of ['manifest.json', 'model.json', 'weights.bin', 'feature-spec.json', 'calibration.json']) assert.ok(existsSync(join(trained.dir, file)), `${file} in the new version`);
+
+    const evaluated = run(['eval', '--model', trained.dir, '--decisions', decisionsFile, '--events', eventsFile, '--as-of', iso(DEMO_START + 4 * 24 * HOUR)]);
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    const report = JSON.parse(evaluated.stdout) as { modelVersion: string; messages: number; model: { click: { overall: { n: number; positives: number; auc: number | null } } } };
+    assert.match(report.modelVersion, new RegExp(trained.version));
+    assert.ok(report.messages > 0, 'messages after the training time');
+    assert.equal(report.model.click.overall.n, report.messages);
+    assert.ok(report.model.click.overall.positives > 0, 'clicks among them');
+    assert.equal(typeof report.model.click.overall.auc, 'number');
+  } finally {
+    cleanup();
+  }
+});
