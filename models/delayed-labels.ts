@@ -62,14 +62,20 @@ export function instancesFor(head: Head, messages: readonly LabeledMessage[], ro
   return { index, y, weighting: strategy === 'fnw' ? 'fnw' : 'plain' };
 }
 
+/** When the earliest of `messages` was sent; Infinity for none. */
+export function firstSentAt(messages: readonly LabeledMessage[]): number {
+  let first = Infinity;
+  for (const m of messages) if (m.sentAt < first) first = m.sentAt;
+  return first;
+}
+
 /**
  * Start of the training window when the caller gives none: `windowMs` before `asOf`, but for
  * FNW never earlier than one label horizon after the first logged send (older sends are needed
  * to supply the window's late positives); if the log is too short for that, the first send.
  */
 export function defaultSince(messages: readonly LabeledMessage[], asOf: number, windowMs: number, strategy: DelayedLabelStrategy, horizonMs: number): number {
-  let first = Infinity;
-  for (const m of messages) if (m.sentAt < first) first = m.sentAt;
+  const first = firstSentAt(messages);
   if (!Number.isFinite(first)) return asOf - windowMs;
   const earliest = strategy === 'fnw' ? first + horizonMs : first;
   const since = Math.max(asOf - windowMs, earliest);

@@ -18,7 +18,7 @@ import type { DecisionRecord } from '../operators/decisions/decision-record.js';
 import { FEATURE_COUNT, FEATURE_SPEC } from '../operators/decisions/feature-vector.js';
 import type { Channel } from '../operators/decisions/types.js';
 import { calibrate, fitCalibrator, sigmoid, type CalibrationOptions, type Calibrator } from './calibration.js';
-import { defaultSince, instancesFor, type DelayedLabelStrategy } from './delayed-labels.js';
+import { defaultSince, firstSentAt, instancesFor, type DelayedLabelStrategy } from './delayed-labels.js';
 import { computeBaseline } from './drift.js';
 import { evaluateRows, finalLabels, type EvalRow, type HeadsEvaluation } from './evaluate.js';
 import { fitNormalisation, type FeatureSpecFile } from './feature-spec-file.js';
@@ -214,7 +214,11 @@ export async function trainModels(opts: TrainOptions): Promise<TrainResult> {
   for (const [h, head] of HEADS.entries()) {
     const tr = instancesFor(head, labeled, rowsFor(head, splitRows.train), strategy, since, opts.asOf);
     const va = instancesFor(head, labeled, rowsFor(head, splitRows.validation), strategy, since, opts.asOf);
-    if (tr.index.length === 0) throw new Error(`head ${head}: no training instances in [${since}, ${opts.asOf}] with strategy ${strategy}`);
+    if (tr.index.length === 0) {
+      // The usual cause is an as-of time before the log's messages (a replica's virtual clock, or a date mistyped).
+      const hint = since > opts.asOf ? `: the training time is before the messages (the first was sent at ${new Date(firstSentAt(labeled)).toISOString()})` : '';
+      throw new Error(`head ${head}: no training instances from ${new Date(since).toISOString()} to ${new Date(opts.asOf).toISOString()} with strategy ${strategy}${hint}`);
+    }
     const pw = opts.positiveWeight?.[head] ?? 1;
     const weights = (y: number[]): Float32Array | undefined => (pw === 1 ? undefined : Float32Array.from(y, (v) => (v > 0.5 ? pw : 1)));
     const trW = weights(tr.y);

@@ -59,6 +59,10 @@ test('cli: nudge demo --keep, then nudge export, nudge train and nudge eval on w
     writeFileSync(decisionsFile, decisionLines);
     writeFileSync(eventsFile, eventLines);
 
+    // A training time before the run (the wall clock's "now" is not the demo's virtual day) is named as the cause.
+    const early = run(['train', '--decisions', decisionsFile, '--events', eventsFile, '--registry', join(dir, 'early'), '--as-of', iso(DEMO_START - 24 * HOUR)]);
+    assert.equal(early.status, 1, early.stderr);
+    assert.match(early.stderr, /the training time is before the messages \(the first was sent at \d{4}-\d\d-\d\dT[\d:.]+Z\)/);
     // Trained on the first six hours of the day; judged on the messages after them, once their labels are final.
     const registry = join(dir, 'registry');
     const train = run(['train', '--decisions', decisionsFile, '--events', eventsFile, '--registry', registry, '--as-of', iso(DEMO_START + 6 * HOUR)]);
