@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors/index.js';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { keptReplicaDir, runDemo, type DemoArgs } from './demo-run.js';
 import { demoReplicas, demoUsers } from './demo-world.js';
 import { activityScaleFor, MAX_EVENTS_PER_USER_DAY, TARGET_EVENTS_PER_USER_DAY } from '../bench/sim/activity.js';
@@ -12,9 +12,16 @@ export type { DemoArgs } from './demo-world.js';
 /** `--keep DIR`: a new or empty directory, so that a kept run's logs are never mixed with another's. */
 function checkKeep(keep: unknown): void {
   if (typeof keep !== 'string' || keep === '') throw new ConfigError('--keep', `got ${JSON.stringify(keep)}`, 'one directory path');
-  if (!existsSync(keep)) return;
-  if (!statSync(keep).isDirectory()) throw new ConfigError('--keep', `${keep} is not a directory`, 'a new or empty directory');
-  if (readdirSync(keep).length > 0) throw new ConfigError('--keep', `${keep} is not empty`, 'a new or empty directory');
+  if (existsSync(keep)) {
+    if (!statSync(keep).isDirectory()) throw new ConfigError('--keep', `${keep} is not a directory`, 'a new or empty directory');
+    if (readdirSync(keep).length > 0) throw new ConfigError('--keep', `${keep} is not empty`, 'a new or empty directory');
+  }
+  // Made now, so that a path that cannot be written is refused before the run rather than after its start-up.
+  try {
+    mkdirSync(keep, { recursive: true });
+  } catch (err) {
+    throw new ConfigError('--keep', `cannot create ${keep}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'a new or empty directory', { cause: err });
+  }
 }
 
 /**

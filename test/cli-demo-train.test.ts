@@ -27,6 +27,9 @@ test('cli: nudge demo --keep, then nudge export, nudge train and nudge eval on w
     const refused = run(['demo', '--users', '10', '--keep', used, '--report', join(dir, 'no.html')]);
     assert.equal(refused.status, 2, refused.stderr);
     assert.match(refused.stderr, /--keep: .*used is not empty \(allowed: a new or empty directory\)/);
+    const unwritable = run(['demo', '--users', '10', '--keep', join(used, 'x', 'kept'), '--report', join(dir, 'no.html')]);
+    assert.equal(unwritable.status, 2, unwritable.stderr);
+    assert.match(unwritable.stderr, /--keep: cannot create .*kept: ENOTDIR/);
 
     const keep = join(dir, 'kept');
     const demo = run(['demo', '--users', '3000', '--replicas', '2', '--keep', keep, '--report', join(dir, 'demo.html')]);
