@@ -39,7 +39,6 @@ export async function demoCommand(args: DemoArgs & { report: string; eventsPerUs
   // yargs makes an array of an option given twice.
   if (typeof args.report !== 'string' || args.report === '') throw new ConfigError('--report', `got ${JSON.stringify(args.report)}`, 'one file path');
   const replicas = demoReplicas(args);
-  if (args.keep !== undefined) checkKeep(args.keep);
   const { eventsPerUserDay, ...rest } = args;
   if (eventsPerUserDay !== undefined && !(Number.isFinite(eventsPerUserDay) && eventsPerUserDay >= 0)) {
     throw new ConfigError('--events-per-user-day', `got ${eventsPerUserDay}`, `a number ≥ 0 (the target load's rate is ${TARGET_EVENTS_PER_USER_DAY})`);
@@ -49,6 +48,8 @@ export async function demoCommand(args: DemoArgs & { report: string; eventsPerUs
   }
   const world = demoUsers(args.seed).world;
   const activityScale = eventsPerUserDay === undefined ? 1 : activityScaleFor(eventsPerUserDay, world);
+  // Last of the checks: it makes the directory.
+  if (args.keep !== undefined) checkKeep(args.keep);
   console.log(`nudge demo: ${args.users.toLocaleString('en')} simulated users (seed ${args.seed}; ${args.historyDays} day${args.historyDays === 1 ? '' : 's'} of past activity${eventsPerUserDay !== undefined ? `, ${eventsPerUserDay} events a user a day on average` : ''}), ${args.partitions} partitions${replicas > 1 ? ` shared by ${replicas} replicas, a thread each` : ''}, embedded log, LMDB state, virtual clock, ${args.scorer === 'heuristic' ? 'heuristic scorer' : 'learned model (models/default, TF.js)'}`);
   const { report, ...demo } = rest;
   const run = await runDemo({ ...demo, activityScale }, (line) => console.log(line));
