@@ -44,7 +44,7 @@ export function createReplica(opts: CreateReplicaOptions): { replica: Replica; e
       new EmbeddedEngine({
         log,
         group: config.kafka.groupId,
-        inputs: r.topics.inputs,
+        inputs: r.topics.inputsInReadOrder,
         outputs: r.topics.outputs,
         campaignsTopic: r.topics.campaigns,
         partitions: config.embedded.partitions,

@@ -1,5 +1,5 @@
 import type { TopicsConfig } from '../config/schema.js';
-import { INPUT_ROLES, OUTPUT_ROLES, type InputRole, type OutputRole } from './record.js';
+import { INPUT_READ_ORDER, INPUT_ROLES, OUTPUT_ROLES, type InputRole, type OutputRole } from './record.js';
 
 /** Resolves roles to topic names (with the configured prefix) and back. */
 export class TopicNames {
@@ -30,6 +30,10 @@ export class TopicNames {
   /** Every user-keyed input topic: these must be co-partitioned. */
   get inputs(): string[] {
     return INPUT_ROLES.map((r) => this.input(r));
+  }
+  /** The input topics in INPUT_READ_ORDER: how the embedded engine takes turns between them. */
+  get inputsInReadOrder(): string[] {
+    return INPUT_READ_ORDER.map((r) => this.input(r));
   }
   get outputs(): string[] {
     return OUTPUT_ROLES.map((r) => this.output(r));

@@ -7,6 +7,7 @@ import type { EmbeddedLog } from './log.js';
 export interface EmbeddedEngineOptions {
   log: EmbeddedLog;
   group: string;
+  /** Read in this order, a batch of each in turn (TopicNames.inputsInReadOrder). */
   inputs: readonly string[];
   outputs: readonly string[];
   campaignsTopic: string;
