@@ -55,13 +55,14 @@ async function main(argv: string[]): Promise<number> {
     )
     .command(
       'export <topic> [file]',
-      'embedded default: write a topic of the log as JSON lines (e.g. decisions and events for nudge train)',
+      'write a topic as JSON lines (e.g. decisions and events for nudge train): the embedded log, or Kafka with --brokers',
       (y) =>
         y
           .positional('topic', { type: 'string', demandOption: true, describe: 'topic name or role (decisions, sends, deadletter, events, …)' })
           .positional('file', { type: 'string', describe: 'JSON-lines file to write; standard output when omitted or -' })
           .option('config', { type: 'string' })
-          .option('state-dir', { type: 'string', describe: 'the state directory of the replica that wrote the log' }),
+          .option('state-dir', { type: 'string', describe: 'the state directory of the replica that wrote the log' })
+          .option('brokers', { type: 'string', describe: 'read the topic from Kafka: its committed records up to its end when the export starts' }),
       async (args) => {
         const { exportCommand } = await import('./export.js');
         code = await exportCommand(args);
