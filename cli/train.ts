@@ -62,5 +62,13 @@ export async function evalCommand(args: EvalArgs): Promise<number> {
   requireReadable(args.events, '--events', 'a JSON-lines event log');
   const report = await evaluateModelOnLog({ modelDir: args.model, decisions: args.decisions, events: args.events, asOf: asOfMs(args['as-of']) });
   console.log(JSON.stringify(report, null, 2));
+  if (report.messages === 0) {
+    // A report of nulls is easy to misread as a model that scored nothing right.
+    const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
+    console.error(
+      `nothing to evaluate: no message sent since ${iso(report.since)} (the model's training time) has a final label as of ${iso(report.asOf)}; ` +
+        'a label is final a day after its send for clicks, two for opt-outs and three for conversions, so give a later --as-of, or a log that runs past the training time',
+    );
+  }
   return 0;
 }

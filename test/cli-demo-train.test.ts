@@ -75,6 +75,11 @@ test('cli: nudge demo --keep, then nudge export, nudge train and nudge eval on w
     const trained = JSON.parse(train.stdout) as { version: string; dir: string };
     for (const file of ['manifest.json', 'model.json', 'weights.bin', 'feature-spec.json', 'calibration.json']) assert.ok(existsSync(join(trained.dir, file)), `${file} in the new version`);
 
+    // As of the training time itself, nothing is labelled yet: said on standard error, not left to the report's nulls.
+    const tooSoon = run(['eval', '--model', trained.dir, '--decisions', decisionsFile, '--events', eventsFile, '--as-of', iso(DEMO_START + 6 * HOUR)]);
+    assert.equal(tooSoon.status, 0, tooSoon.stderr);
+    assert.equal((JSON.parse(tooSoon.stdout) as { messages: number }).messages, 0);
+    assert.match(tooSoon.stderr, /^nothing to evaluate: no message sent since .* has a final label as of /m);
     const evaluated = run(['eval', '--model', trained.dir, '--decisions', decisionsFile, '--events', eventsFile, '--as-of', iso(DEMO_START + 4 * 24 * HOUR)]);
     assert.equal(evaluated.status, 0, evaluated.stderr);
     const report = JSON.parse(evaluated.stdout) as { modelVersion: string; messages: number; model: { click: { overall: { n: number; positives: number; auc: number | null } } } };
