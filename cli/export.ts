@@ -33,7 +33,7 @@ export async function exportCommand(args: ExportArgs): Promise<number> {
     // Standard output may carry the lines: kafkajs' warnings and errors go to standard error.
     const verbose = config.log.level === 'debug' || config.log.level === 'trace';
     const logger = createLogger(verbose ? config.log.level : 'warn', process.stderr);
-    await readKafkaTopic(config, topic, args.topic, `${[...byRole.keys()].join(', ')}, or a topic of the cluster`, logger, (r) => out.write(r), () => out.open());
+    await readKafkaTopic(config, topic, args.topic, `${[...byRole.keys()].join(', ')}, or a topic of the cluster`, logger, (r) => out.write(r), () => void out.open());
   } else {
     const dir = join(config.state.dir, 'embedded-log');
     if (!existsSync(join(dir, 'log.mdb'))) {
@@ -69,8 +69,9 @@ class LineOutput {
     this.#file = file === undefined || file === '' || file === '-' ? undefined : file;
   }
 
-  open(): void {
-    this.#out ??= this.#file === undefined ? process.stdout : createWriteStream('', { fd: openFile(this.#file) });
+  /** Opens FILE (or takes standard output) the first time; a path that cannot be written is a usage error then. */
+  open(): Writable {
+    return (this.#out ??= this.#file === undefined ? process.stdout : createWriteStream('', { fd: openFile(this.#file) }));
   }
 
   async write(r: ExportedRecord): Promise<void> {
@@ -85,14 +86,13 @@ class LineOutput {
       return;
     }
     this.written++;
-    const out = this.#out ?? (this.open(), this.#out as unknown as Writable);
+    const out = this.open();
     if (!out.write(`${line}\n`)) await once(out, 'drain');
   }
 
   async close(): Promise<void> {
-    this.open();
+    const out = this.open();
     if (this.#file === undefined) return;
-    const out = this.#out as Writable;
     out.end();
     await once(out, 'finish');
   }

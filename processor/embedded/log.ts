@@ -150,8 +150,8 @@ export class EmbeddedLog extends EventEmitter {
   /**
    * Picks up what other processes appended (LMDB is shared between processes): partitions whose
    * stored end moved past this log's are advanced, and 'append' is emitted for them as for an
-   * append of this process. Cheap (one range read of the end markers); the embedded engine calls
-   * it while idle.
+   * append of this process. Cheap (two range reads of the meta); the embedded engine calls it
+   * four times a second.
    */
   refresh(): void {
     const moved = new Map<string, number>();
