@@ -56,6 +56,10 @@ export const KafkaSchema = Type.Object(
     maxBytesPerPartition: Type.Integer({ minimum: 1024, default: 1_048_576 }),
     maxWaitTimeMs: Millis(200, 'longest a fetch waits for data', 0),
     partitionsConsumedConcurrently: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+    profilesFirstIdleMs: Millis(
+      10_000,
+      "a partition gained with a backlog of profiles reads them, up to their end (last stable offset) at that moment, before its other inputs; if the profiles stop advancing for this long short of that end, the others are read anyway. 0 turns the catch-up off",
+    ),
     connectionTimeoutMs: Millis(3_000, 'TCP connect timeout', 100),
     requestTimeoutMs: Millis(30_000, 'broker request timeout', 1_000),
     ssl: Type.Boolean({ default: false }),

@@ -24,9 +24,10 @@ function activeBuckets(user: UserState | undefined): number[] {
 /*
  * A backlog read on the embedded default (a first start, or a restart after records piled up):
  * every user's profile was written before their events, but the topics are separate logs, read
- * a batch of each in turn. Events read first would be placed in the hours of the default time
- * zone, not the user's, in their own histogram and in the population's; and what a replica
- * decided would depend on processor.maxBatchRecords, which sets how many events come first.
+ * a batch of each in turn once the profiles' backlog has been read (profiles first). Events read
+ * before their profiles would be placed in the hours of the default time zone, not the user's,
+ * in their own histogram and in the population's; and what a replica decided would depend on
+ * processor.maxBatchRecords, which sets how many events come first.
  */
 for (const maxBatchRecords of [1, 1000]) {
   test(`embedded (maxBatchRecords ${maxBatchRecords}): a backlog's profiles are read before its events, so each event falls in its user's local hour`, async () => {
@@ -37,6 +38,10 @@ for (const maxBatchRecords of [1, 1000]) {
     try {
       for (const t of [...replica.topics.inputs, ...replica.topics.outputs]) log.createTopic(t, 1);
       const users = ['br1', 'br2', 'br3'];
+      // More profiles ahead of theirs than one batch holds, of users with no events: read a batch
+      // of each topic in turn, their events would come before their profiles at either batch size.
+      const others = Array.from({ length: 1200 }, (_, i) => `in${i}`);
+      log.append(replica.topics.input('profiles'), others.map((u) => ({ key: u, value: JSON.stringify(indiaUser(u)) })));
       log.append(
         replica.topics.input('profiles'),
         users.map((u) => ({ key: u, value: JSON.stringify(indiaUser(u, { country: 'BR', timezone: 'America/Sao_Paulo', phone: '+5511900000042' })) })),

@@ -7,7 +7,10 @@ import type { EmbeddedLog } from './log.js';
 export interface EmbeddedEngineOptions {
   log: EmbeddedLog;
   group: string;
-  /** Read in this order, a batch of each in turn (TopicNames.inputsInReadOrder). */
+  /**
+   * Read in this order, a batch of each in turn (TopicNames.inputsInReadOrder). The first's
+   * backlog at start, up to its end then, is read before any other (profiles first).
+   */
   inputs: readonly string[];
   outputs: readonly string[];
   campaignsTopic: string;
@@ -117,14 +120,25 @@ export class EmbeddedEngine implements Engine {
     const { log, inputs, group, maxBatchRecords, logger } = this.#opts;
     const handler = this.#handler as EngineHandler;
     const heartbeat = async () => undefined;
+    const first = inputs[0] as string;
+    const positionOf = (topic: string) => handler.startOffset(partition, topic) ?? log.committed(group, topic, partition) ?? 0;
+    // Profiles first: the backlog of the first input, as it stands at start, before the others.
+    // Records appended later are read a batch of each topic in turn.
+    let catchUpTo: number | undefined = log.end(first, partition);
     while (!this.#stopping) {
       let progressed = false;
+      if (catchUpTo !== undefined && positionOf(first) >= catchUpTo) catchUpTo = undefined;
       if (!this.#paused.has(partition)) {
         for (const topic of inputs) {
           if (this.#stopping) break;
-          const from = handler.startOffset(partition, topic) ?? log.committed(group, topic, partition) ?? 0;
+          if (catchUpTo !== undefined && topic !== first) break;
+          const from = positionOf(topic);
           const records = log.read(topic, partition, from, maxBatchRecords);
-          if (records.length === 0) continue;
+          if (records.length === 0) {
+            // Nothing left to read of the first input: the others need not wait, whatever its end said.
+            if (topic === first) catchUpTo = undefined;
+            continue;
+          }
           try {
             await handler.batch({ topic, partition, records, highWatermark: log.end(topic, partition) }, heartbeat);
             progressed = true;
@@ -135,6 +149,8 @@ export class EmbeddedEngine implements Engine {
             // The batch was not committed; its records are read again after a pause.
             logger.error({ err: errorMessage(err), topic, partition }, 'batch failed; retrying');
             await new Promise((r) => setTimeout(r, 500));
+            // Go round again rather than wait for the next append, which may never come.
+            progressed = true;
           }
         }
       }

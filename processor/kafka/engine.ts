@@ -13,6 +13,7 @@ import { changelogMessages } from './changelog.js';
 import { restoreFromChangelog } from './restore.js';
 import { TableReader } from './table-reader.js';
 import { prepareTopics } from './topics.js';
+import { ProfilesFirst, type CatchUp } from './profiles-first.js';
 import { partitionFor } from '../partitioner.js';
 
 export interface KafkaEngineOptions {
@@ -53,6 +54,11 @@ export class KafkaEngine implements Engine {
    * then restores the changelog tail, so the local store matches what Kafka committed.
    */
   readonly #resync = new Set<number>();
+  /** Gained partitions still reading their profiles backlog; their other inputs are paused meanwhile. */
+  readonly #catchUp = new ProfilesFirst();
+  /** Partitions the replica paused (effects high water): they stay paused whatever the catch-up does. */
+  readonly #backpressured = new Set<number>();
+  #catchUpTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   partitionCount = 0;
   /** Partition counts of output topics that differ from the inputs' (pre-existing topics). */
@@ -117,6 +123,9 @@ export class KafkaEngine implements Engine {
           if (this.#resync.has(batch.partition)) throw new NudgeError('NUDGE_ERR_KAFKA', `partition ${batch.partition} could not be rebuilt yet`, { retriable: true });
           if (!isRunning() || isStale() || !this.#assignment.has(batch.partition)) return;
         }
+        const profiles = batch.topic === topics.input('profiles');
+        // Not resolved, so fetched again from here once the profiles have caught up (it was paused at once).
+        if (!profiles && this.#catchUp.has(batch.partition)) return;
         const records: RawRecord[] = batch.messages.map((m) => ({
           topic: batch.topic,
           partition: batch.partition,
@@ -128,8 +137,14 @@ export class KafkaEngine implements Engine {
         }));
         await handler.batch({ topic: batch.topic, partition: batch.partition, records, highWatermark: Number(batch.highWatermark) }, heartbeat);
         resolveOffset(batch.lastOffset());
+        if (profiles) this.#profilesAt(batch.partition, Number(batch.lastOffset()) + 1);
       },
     };
+    // A fetch of transaction markers (or aborted records) alone never reaches eachBatch; kafkajs
+    // still moves past it, and so do the profiles of a partition catching up.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      if (e.payload.batchSize === 0 && e.payload.topic === topics.input('profiles')) this.#profilesAt(e.payload.partition, Number(e.payload.lastOffset) + 1);
+    });
     consumer.on(consumer.events.CRASH, (e) => {
       log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
       // kafkajs restarts a consumer only after a retriable error. A broker down for longer than
@@ -241,16 +256,119 @@ export class KafkaEngine implements Engine {
   }
 
   pause(partition: number): void {
-    this.#consumer?.pause(this.#opts.topics.inputs.map((topic) => ({ topic, partitions: [partition] })));
+    this.#backpressured.add(partition);
+    this.#setPaused(this.#opts.topics.inputs, [partition], true);
   }
 
   resume(partition: number): void {
-    this.#consumer?.resume(this.#opts.topics.inputs.map((topic) => ({ topic, partitions: [partition] })));
+    this.#backpressured.delete(partition);
+    // A partition still catching up gets its profiles back only.
+    this.#setPaused(this.#catchUp.has(partition) ? [this.#opts.topics.input('profiles')] : this.#opts.topics.inputs, [partition], false);
+  }
+
+  /**
+   * Pauses or resumes fetching. The engine's sets (#backpressured, #catchUp) say what should be
+   * paused; kafkajs forgets it when its consumer restarts after a crash, and refuses it while
+   * the consumer is down, so #reassign applies them again at every join.
+   */
+  #setPaused(topics: readonly string[], partitions: number[], paused: boolean): void {
+    if (partitions.length === 0) return;
+    const list = topics.map((topic) => ({ topic, partitions }));
+    try {
+      if (paused) this.#consumer?.pause(list);
+      else this.#consumer?.resume(list);
+    } catch (err) {
+      this.#opts.log.warn({ err: errorMessage(err), partitions, paused }, 'could not pause or resume fetching now; done again when the consumer rejoins');
+    }
+  }
+
+  /** What the engine holds paused, applied to kafkajs again (after a restart of its consumer it holds nothing). */
+  #applyPauses(): void {
+    const { topics } = this.#opts;
+    this.#setPaused(topics.inputs, [...this.#backpressured], true);
+    this.#setPaused(
+      topics.inputs.filter((t) => t !== topics.input('profiles')),
+      this.#catchUp.partitions(),
+      true,
+    );
+  }
+
+  /**
+   * Profiles first: pauses the other inputs of each gained partition whose profiles have a
+   * backlog, from the group's committed offset (or the beginning) to their end now, the last
+   * stable offset. Kafka has no order across topics; this gives a backlog the order that
+   * matters, each user's profile before their activity. Records that arrive later are read as
+   * they come, in any order across topics.
+   */
+  async #profilesFirst(gained: readonly number[]): Promise<void> {
+    const { kafka, config, topics, log } = this.#opts;
+    const idleMs = config.kafka.profilesFirstIdleMs;
+    if (idleMs === 0 || gained.length === 0) return;
+    const profiles = topics.input('profiles');
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      // kafkajs lists offsets read_committed: `high` is the last stable offset, so an open
+      // transaction's records, which this consumer cannot read yet, are not waited for.
+      const ends = await admin.fetchTopicOffsets(profiles);
+      const [committed] = await admin.fetchOffsets({ groupId: config.kafka.groupId, topics: [profiles] });
+      const now = Date.now();
+      for (const p of gained) {
+        const end = ends.find((e) => e.partition === p);
+        const offset = Number(committed?.partitions.find((c) => c.partition === p)?.offset ?? -1);
+        const from = offset >= 0 ? offset : Number(end?.low ?? 0);
+        const until = Number(end?.high ?? 0);
+        if (this.#catchUp.hold(p, from, until, now)) log.info({ partition: p, from, until }, "reading the partition's profiles before its other inputs");
+      }
+    } catch (err) {
+      // Not worth failing the assignment for: the partitions are read as before, in fetch order.
+      log.warn({ err: errorMessage(err), gained }, "could not read the profiles' offsets; gained partitions are read without the profiles-first catch-up");
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    if (this.#catchUp.size > 0 && this.#catchUpTimer === undefined) {
+      this.#catchUpTimer = setInterval(() => {
+        for (const c of this.#catchUp.idle(Date.now(), idleMs, (p) => this.#backpressured.has(p))) {
+          log.warn({ partition: c.partition, reached: c.reached, until: c.until, idleMs }, "the partition's profiles stopped advancing short of their end; reading its other inputs anyway");
+          this.#endCatchUp(c);
+        }
+        // Partitions lost while catching up leave nothing to watch.
+        if (this.#catchUp.size === 0) {
+          clearInterval(this.#catchUpTimer);
+          this.#catchUpTimer = undefined;
+        }
+      }, Math.min(1_000, idleMs));
+      this.#catchUpTimer.unref();
+    }
+  }
+
+  /** The profiles of `partition` were read up to `next` (exclusive). */
+  #profilesAt(partition: number, next: number): void {
+    const done = this.#catchUp.advance(partition, next, Date.now());
+    if (done === undefined) return;
+    this.#opts.log.info({ partition, profiles: done.until }, "profiles caught up; reading the partition's other inputs");
+    this.#endCatchUp(done);
+  }
+
+  /** Resumes the other inputs of a partition whose catch-up has ended (unless its replica paused it). */
+  #endCatchUp(ended: CatchUp): void {
+    if (this.#catchUp.size === 0) {
+      clearInterval(this.#catchUpTimer);
+      this.#catchUpTimer = undefined;
+    }
+    if (this.#backpressured.has(ended.partition)) return;
+    const profiles = this.#opts.topics.input('profiles');
+    this.#setPaused(
+      this.#opts.topics.inputs.filter((t) => t !== profiles),
+      [ended.partition],
+      false,
+    );
   }
 
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    clearInterval(this.#catchUpTimer);
     // kafkajs waits for the batches in flight, then leaves the group so others take over at once.
     await this.#consumer?.disconnect().catch((err: unknown) => this.#opts.log.warn({ err: errorMessage(err) }, 'consumer disconnect failed'));
     await this.#settled.catch(() => undefined);
@@ -268,10 +386,19 @@ export class KafkaEngine implements Engine {
     const lost = [...this.#assignment].filter((p) => !next.has(p));
     const gained = [...next].filter((p) => !this.#assignment.has(p));
     this.#assignment = next;
-    for (const p of lost) this.#resync.delete(p);
+    for (const p of lost) {
+      this.#resync.delete(p);
+      this.#backpressured.delete(p);
+      this.#catchUp.release(p);
+    }
+    // kafkajs keeps a partition paused across rebalances: one that comes back must not come back paused.
+    this.#setPaused(this.#opts.topics.inputs, lost, false);
+    // A join after a restart of the consumer (CRASH) comes with a new kafkajs group state, nothing paused.
+    this.#applyPauses();
     try {
       if (lost.length > 0) await handler.revoked(lost);
       if (gained.length > 0) await handler.assigned(gained);
+      await this.#profilesFirst(gained);
     } catch (err) {
       // E.g. the restore could not reach the broker: open them again before their first batch.
       for (const p of gained) this.#resync.add(p);
