@@ -54,7 +54,11 @@ export async function exportCommand(args: ExportArgs): Promise<number> {
     }
   }
   await out.close();
-  process.stderr.write(`${out.written} records from ${topic}${out.skipped > 0 ? `; ${out.skipped} not valid JSON or MessagePack, not written` : ''}\n`);
+  const notes = [
+    ...(out.tombstones > 0 ? [`${out.tombstones} tombstone${out.tombstones === 1 ? '' : 's'} (a key with no value), not written`] : []),
+    ...(out.skipped > 0 ? [`${out.skipped} not valid JSON or MessagePack, not written`] : []),
+  ];
+  process.stderr.write(`${out.written} records from ${topic}${notes.map((n) => `; ${n}`).join('')}\n`);
   return 0;
 }
 
@@ -64,6 +68,8 @@ class LineOutput {
   #out: Writable | undefined;
   written = 0;
   skipped = 0;
+  /** Records with no value: a deletion on a compacted topic (a profile erased), counted, not written. */
+  tombstones = 0;
 
   constructor(file: string | undefined) {
     this.#file = file === undefined || file === '' || file === '-' ? undefined : file;
@@ -75,8 +81,11 @@ class LineOutput {
   }
 
   async write(r: ExportedRecord): Promise<void> {
-    // A tombstone (compacted topics) has no value to write.
-    if (r.value === null) return;
+    // A tombstone (compacted topics) has no value to write as a line of the file.
+    if (r.value === null) {
+      this.tombstones++;
+      return;
+    }
     const line = jsonLine(r.value, r.contentType);
     if (line === undefined) {
       // An input refused as malformed stays in its topic (and went to the dead-letter topic):

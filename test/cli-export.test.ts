@@ -45,7 +45,7 @@ test('cli: nudge export writes an embedded topic as JSON lines, partition by par
   }
 });
 
-test('cli: nudge export names the records that are not JSON or MessagePack instead of writing them, and refuses a file it cannot write', async () => {
+test('cli: nudge export names the records that are not JSON or MessagePack instead of writing them, counts tombstones, and refuses a file it cannot write', async () => {
   const cli = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'cli', 'main.js');
   const { dir, cleanup } = tempDir();
   try {
@@ -56,6 +56,7 @@ test('cli: nudge export names the records that are not JSON or MessagePack inste
       { key: 'u2', value: '{"userId":\n', partition: 0 },
       { key: 'u3', value: Buffer.from([0x82, 0xa1]), partition: 0, headers: { 'content-type': 'application/msgpack' } },
       { key: 'u4', value: '{"userId":"u4"}', partition: 0 },
+      { key: 'u5', value: null, partition: 0 },
     ]);
     await log.close();
     const state = ['--state-dir', join(dir, 'state')];
@@ -64,7 +65,7 @@ test('cli: nudge export names the records that are not JSON or MessagePack inste
     assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [{ userId: 'u1' }, { userId: 'u4' }]);
     assert.match(r.stderr, /^partition 0 offset 1: not valid JSON or MessagePack, not written$/m);
     assert.match(r.stderr, /^partition 0 offset 2: not valid JSON or MessagePack, not written$/m);
-    assert.match(r.stderr, /^2 records from nudge\.events; 2 not valid JSON or MessagePack, not written$/m);
+    assert.match(r.stderr, /^2 records from nudge\.events; 1 tombstone \(a key with no value\), not written; 2 not valid JSON or MessagePack, not written$/m);
     const unwritable = spawnSync(process.execPath, [cli, 'export', 'events', join(dir, 'no', 'such', 'dir', 'e.jsonl'), ...state], { encoding: 'utf8' });
     assert.equal(unwritable.status, 2, unwritable.stderr);
     assert.match(unwritable.stderr, /file: cannot write .*e\.jsonl: ENOENT/);
