@@ -21,6 +21,7 @@ export class ProcessorMetrics {
   readonly timersFired: Counter;
   readonly commits: Counter<'kind' | 'outcome'>;
   readonly paused: Gauge<'partition'>;
+  readonly profilesCatchUp: Gauge<'partition'>;
   readonly decisions: Counter<'action' | 'reason'>;
   readonly sends: Counter<'provider' | 'status'>;
   readonly providerLatency: Histogram<'provider'>;
@@ -69,6 +70,7 @@ export class ProcessorMetrics {
     this.timersFired = new Counter({ name: 'nudge_timers_fired_total', help: 'Durable timers fired', registers: r });
     this.commits = new Counter({ name: 'nudge_commits_total', help: 'Batch commits by kind and outcome', labelNames: ['kind', 'outcome'], registers: r });
     this.paused = new Gauge({ name: 'nudge_partition_paused', help: '1 while a partition is paused for backpressure', labelNames: ['partition'], registers: r });
+    this.profilesCatchUp = new Gauge({ name: 'nudge_profiles_catch_up', help: '1 while a gained partition reads its profiles backlog before its other inputs (Kafka)', labelNames: ['partition'], registers: r });
     // One series per decision: the first reason (or "none"), so summing by action does not double-count.
     this.decisions = new Counter({ name: 'nudge_decisions_total', help: 'Decisions committed, by action and first reason', labelNames: ['action', 'reason'], registers: r });
     this.sends = new Counter({ name: 'nudge_sends_total', help: 'Provider attempt outcomes committed, by provider and status', labelNames: ['provider', 'status'], registers: r });

@@ -95,6 +95,7 @@ test('kafka: a backlog is read profiles first, so each event falls in its userâ€
     const held = lines.find((l) => l['msg'] === "reading the partition's profiles before its other inputs");
     assert.deepEqual([held?.['from'], held?.['until']], [0, others.length + BR.length], 'the backlog is the whole profiles topic');
     assert.ok(lines.some((l) => l['msg'] === "profiles caught up; reading the partition's other inputs"), 'and it ends when they are read');
+    assert.match(await replica.metrics.registry.metrics(), /^nudge_profiles_catch_up\{partition="0"\} 0$/m, 'the gauge was set for the partition, and is 0 again');
   } finally {
     await producer.disconnect();
     await replica.stop();

@@ -318,7 +318,9 @@ export class KafkaEngine implements Engine {
         const offset = Number(committed?.partitions.find((c) => c.partition === p)?.offset ?? -1);
         const from = offset >= 0 ? offset : Number(end?.low ?? 0);
         const until = Number(end?.high ?? 0);
-        if (this.#catchUp.hold(p, from, until, now)) log.info({ partition: p, from, until }, "reading the partition's profiles before its other inputs");
+        if (!this.#catchUp.hold(p, from, until, now)) continue;
+        this.#opts.metrics.profilesCatchUp.set({ partition: String(p) }, 1);
+        log.info({ partition: p, from, until }, "reading the partition's profiles before its other inputs");
       }
     } catch (err) {
       // Not worth failing the assignment for: the partitions are read as before, in fetch order.
@@ -352,6 +354,7 @@ export class KafkaEngine implements Engine {
 
   /** Resumes the other inputs of a partition whose catch-up has ended (unless its replica paused it). */
   #endCatchUp(ended: CatchUp): void {
+    this.#opts.metrics.profilesCatchUp.set({ partition: String(ended.partition) }, 0);
     if (this.#catchUp.size === 0) {
       clearInterval(this.#catchUpTimer);
       this.#catchUpTimer = undefined;
@@ -389,7 +392,7 @@ export class KafkaEngine implements Engine {
     for (const p of lost) {
       this.#resync.delete(p);
       this.#backpressured.delete(p);
-      this.#catchUp.release(p);
+      if (this.#catchUp.release(p) !== undefined) this.#opts.metrics.profilesCatchUp.remove({ partition: String(p) });
     }
     // kafkajs keeps a partition paused across rebalances: one that comes back must not come back paused.
     this.#setPaused(this.#opts.topics.inputs, lost, false);
