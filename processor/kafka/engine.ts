@@ -124,8 +124,11 @@ export class KafkaEngine implements Engine {
           if (!isRunning() || isStale() || !this.#assignment.has(batch.partition)) return;
         }
         const profiles = batch.topic === topics.input('profiles');
-        // Not resolved, so fetched again from here once the profiles have caught up (it was paused at once).
-        if (!profiles && this.#catchUp.has(batch.partition)) return;
+        if (!profiles && this.#catchUp.has(batch.partition)) {
+          // Fetched before the pause: not resolved, so fetched again from here once the profiles have caught up.
+          log.debug({ topic: batch.topic, partition: batch.partition, records: batch.messages.length }, 'batch held until the profiles catch up');
+          return;
+        }
         const records: RawRecord[] = batch.messages.map((m) => ({
           topic: batch.topic,
           partition: batch.partition,
@@ -319,6 +322,11 @@ export class KafkaEngine implements Engine {
         const from = offset >= 0 ? offset : Number(end?.low ?? 0);
         const until = Number(end?.high ?? 0);
         if (!this.#catchUp.hold(p, from, until, now)) continue;
+        this.#setPaused(
+          topics.inputs.filter((t) => t !== profiles),
+          [p],
+          true,
+        );
         this.#opts.metrics.profilesCatchUp.set({ partition: String(p) }, 1);
         log.info({ partition: p, from, until }, "reading the partition's profiles before its other inputs");
       }
