@@ -4,12 +4,13 @@ export type InputRole = (typeof INPUT_ROLES)[number];
 
 /**
  * The order in which the embedded engine reads a partition's input topics, a batch of each in
- * turn: a user's profile (time zone, consent) before their activity, and whatever changes a
- * user's state before the candidates decided on it. A backlog (a first start, a restart after
- * records piled up) is then read as it was written when profiles came first, whatever
- * processor.maxBatchRecords is: read events first, a batch of them fell in the default time
- * zone's hours before their users' profiles were read. On Kafka the order across topics is
- * the order the consumer's fetches return them in, as for any Kafka consumer.
+ * turn, after the profiles' backlog at start (profiles first): a user's profile (time zone,
+ * consent) before their activity, and whatever changes a user's state before the candidates
+ * decided on it. A backlog (a first start, a restart after records piled up) is then read as it
+ * was written when profiles came first, whatever processor.maxBatchRecords is: read events
+ * first, a batch of them fell in the default time zone's hours before their users' profiles were
+ * read. On Kafka the order across topics is the order the consumer's fetches return them in, as
+ * for any Kafka consumer, but for a gained partition's profiles backlog (kafka/profiles-first.ts).
  */
 export const INPUT_READ_ORDER: readonly InputRole[] = ['profiles', 'events', 'receipts', 'candidates'];
 
