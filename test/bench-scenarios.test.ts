@@ -86,6 +86,10 @@ test('bench eligibility-api (embedded, tiny): one replica answers every request 
   }
   assert.ok(r.local.server !== null && r.local.server.handled >= 100 && r.local.server.failed === 0, 'the replica API handled the window');
   assert.equal(r.local.owner, null, 'nothing forwarded');
-  assert.ok(r.ratios.cpuUsPerRequest.local > 0);
+  // The process's CPU in the window is measured; per request, the idle CPU measured before is
+  // taken out, which on a noisy machine can exceed a tiny one-second window's own (the figure is
+  // then 0, never negative: it was 0 once in a full run).
+  assert.ok(r.local.cpuMs > 0, 'CPU measured over the window');
+  assert.ok(Number.isFinite(r.ratios.cpuUsPerRequest.local) && r.ratios.cpuUsPerRequest.local >= 0, String(r.ratios.cpuUsPerRequest.local));
   assert.match(renderEligibilityEmbeddedSection(r), /## eligibility-api on the embedded default[\s\S]*\| nudge \(embedded, one replica\) \|/);
 });
