@@ -49,6 +49,8 @@ export interface FakeStats {
   rejected: number;
   /** Connections (HTTP/2 sessions) opened by clients: shows connection reuse. */
   connections: number;
+  /** The most requests in progress at once (received, not yet answered): shows multiplexing. */
+  maxInFlight: number;
 }
 
 const MAX_BODY = 1 << 20;
@@ -78,6 +80,8 @@ export class FakeServer {
   readonly #perSecond = new Map<number, { requests: number; accepted: number; throttled: number }>();
   messages: AcceptedMessage[] = [];
   stats: FakeStats = FakeServer.#zero();
+  /** Requests received and not yet answered (or their connection closed). */
+  #inFlight = 0;
 
   private constructor(spec: FakeSpec, opts: FakeServerOptions) {
     this.spec = spec;
@@ -108,7 +112,12 @@ export class FakeServer {
   }
 
   static #zero(): FakeStats {
-    return { requests: 0, sends: 0, accepted: 0, throttled: 0, injected: 0, unavailable: 0, hung: 0, rejected: 0, connections: 0 };
+    return { requests: 0, sends: 0, accepted: 0, throttled: 0, injected: 0, unavailable: 0, hung: 0, rejected: 0, connections: 0, maxInFlight: 0 };
+  }
+
+  /** Requests in progress now (received, not yet answered). */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   get port(): number {
@@ -252,6 +261,9 @@ export class FakeServer {
 
   /** A bug in a fake answers 500 instead of crashing the test process; a client that went away is ignored. */
   #serve(req: IncomingMessage | Http2ServerRequest, res: Res): void {
+    this.#inFlight++;
+    if (this.#inFlight > this.stats.maxInFlight) this.stats.maxInFlight = this.#inFlight;
+    ('h1' in res ? res.h1 : res.h2).once('close', () => this.#inFlight--);
     this.#onRequest(req, res).catch((err: unknown) => {
       try {
         this.#write(res, { status: 500, body: err instanceof Error ? err.message : String(err) });
