@@ -150,22 +150,32 @@ test('capacity signal over HTTP: the send rate at the provider follows the landi
     await new Promise((r) => setTimeout(r, ms));
     return ((fakes.twilio.stats.accepted - a) * 1000) / (performance.now() - from);
   };
+  // Up to four windows, the first in range passing, every one reported if none is. A stall lowers
+  // the rate in its window, and can bunch the sends it held up into the next (91.5/s for 60 once,
+  // counted at the provider); a throttle that does not hold the rate misses in every window.
+  const rateWithin = async (ms: number, lo: number, hi: number, what: string) => {
+    const seen: string[] = [];
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const rate = await rateOver(ms);
+      if (rate >= lo && rate <= hi) return rate;
+      seen.push(rate.toFixed(1));
+    }
+    return assert.fail(`${what}: ${seen.join(', ')}/s in four windows, want ${lo}–${hi}`);
+  };
   try {
     signal.start();
     await waitFor(() => throttle.rateOf('sale') === 20, 'the first poll', 5_000);
     const workers = Array.from({ length: 64 }, offer);
     await new Promise((r) => setTimeout(r, 500));
     // A stall of this shared machine lowers a measured rate and never raises it (60/s measured
-    // as 46.3 once, in a full test run): the upper bounds are the throttle's check, the lower
-    // bounds only say that the rate given is the rate used, well above the one before it.
-    const at20 = await rateOver(3_000);
-    assert.ok(at20 >= 13 && at20 <= 23, `20/s at the provider: ${at20.toFixed(1)}`);
+    // as 46.3 once, 20/s as 12.8, in full test runs): the upper bounds are the throttle's check,
+    // the lower bounds only say that the rate given is the rate used, well above the one before.
+    await rateWithin(3_000, 13, 23, '20/s at the provider');
 
     capacity = { campaigns: { sale: 60 } };
     await waitFor(() => throttle.rateOf('sale') === 60, 'the raised capacity', 5_000);
     await new Promise((r) => setTimeout(r, 300));
-    const at60 = await rateOver(3_000);
-    assert.ok(at60 >= 40 && at60 <= 66, `60/s at the provider: ${at60.toFixed(1)}`);
+    await rateWithin(3_000, 40, 66, '60/s at the provider');
 
     // The endpoint fails, then answers nonsense: the last good rate stays.
     status = 503;
@@ -186,8 +196,7 @@ test('capacity signal over HTTP: the send rate at the provider follows the landi
     // the throttle, pulled the measured rate down (50/s once).
     status = 503;
     await new Promise((r) => setTimeout(r, 300));
-    const held = await rateOver(2_000);
-    assert.ok(held >= 40 && held <= 68, `still 60/s: ${held.toFixed(1)}`);
+    await rateWithin(2_000, 40, 68, 'still 60/s');
     status = 200;
 
     // The landing page is down: capacity 0 stops the campaign at once.
