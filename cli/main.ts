@@ -73,10 +73,10 @@ async function main(argv: string[]): Promise<number> {
       'the whole system end to end on the embedded default: no Kafka, no credentials',
       (y) =>
         y
-          // The world the demo is meant to show: about 100,000 users, each costing 1.0–1.5 ms of CPU
+          // The world the demo is meant to show: about 100,000 users, each costing 1.0–1.9 ms of CPU
           // (mostly their past activity and candidates through the pipeline, then the HTTP sends to
-          // the provider fakes), so 50–80 s on two cores, less with more. The same run's CPU time
-          // varies by half on a shared machine (README); --users 20000 runs in about 20 s.
+          // the provider fakes), so 50–120 s on two cores, less with more. The same run's CPU time
+          // varies nearly twofold on a shared machine (README); --users 20000 runs in 20–50 s.
           .option('users', { type: 'number', default: 100_000, describe: 'simulated users' })
           .option('partitions', { type: 'number', default: 4 })
           .option('replicas', { type: 'number', describe: 'replicas run at once, a worker thread each, sharing the partitions as a consumer group does (default: one per core, at most --partitions)' })

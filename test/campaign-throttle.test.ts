@@ -13,7 +13,7 @@ import { realTimers, VirtualTimers } from '../operators/sinks/resilience/timers.
 import { Router } from '../operators/sinks/routing.js';
 import type { SendOutcome } from '../operators/sinks/dispatcher.js';
 import { testLogger } from './support/logger.js';
-import { waitFor } from './support/wait.js';
+import { passesInOneOf, waitFor } from './support/wait.js';
 
 const promo = (campaignId: string, expiresAt: number) => smsIntent('+919800000001', 'Sale', { campaignId, kind: 'promotional', expiresAt });
 
@@ -153,15 +153,11 @@ test('capacity signal over HTTP: the send rate at the provider follows the landi
   // Up to four windows, the first in range passing, every one reported if none is. A stall lowers
   // the rate in its window, and can bunch the sends it held up into the next (91.5/s for 60 once,
   // counted at the provider); a throttle that does not hold the rate misses in every window.
-  const rateWithin = async (ms: number, lo: number, hi: number, what: string) => {
-    const seen: string[] = [];
-    for (let attempt = 0; attempt < 4; attempt++) {
+  const rateWithin = (ms: number, lo: number, hi: number, what: string) =>
+    passesInOneOf(4, async () => {
       const rate = await rateOver(ms);
-      if (rate >= lo && rate <= hi) return rate;
-      seen.push(rate.toFixed(1));
-    }
-    return assert.fail(`${what}: ${seen.join(', ')}/s in four windows, want ${lo}–${hi}`);
-  };
+      return rate >= lo && rate <= hi ? undefined : `${what}: ${rate.toFixed(1)}/s, want ${lo}–${hi}`;
+    });
   try {
     signal.start();
     await waitFor(() => throttle.rateOf('sale') === 20, 'the first poll', 5_000);

@@ -285,15 +285,17 @@ export class KafkaEngine implements Engine {
     }
   }
 
+  /** The inputs a partition catching up on its profiles does not read meanwhile. */
+  get #otherInputs(): string[] {
+    const profiles = this.#opts.topics.input('profiles');
+    return this.#opts.topics.inputs.filter((t) => t !== profiles);
+  }
+
   /** What the engine holds paused, applied to kafkajs again (after a restart of its consumer it holds nothing). */
   #applyPauses(): void {
     const { topics } = this.#opts;
     this.#setPaused(topics.inputs, [...this.#backpressured], true);
-    this.#setPaused(
-      topics.inputs.filter((t) => t !== topics.input('profiles')),
-      this.#catchUp.partitions(),
-      true,
-    );
+    this.#setPaused(this.#otherInputs, this.#catchUp.partitions(), true);
   }
 
   /**
@@ -322,11 +324,7 @@ export class KafkaEngine implements Engine {
         const from = offset >= 0 ? offset : Number(end?.low ?? 0);
         const until = Number(end?.high ?? 0);
         if (!this.#catchUp.hold(p, from, until, now)) continue;
-        this.#setPaused(
-          topics.inputs.filter((t) => t !== profiles),
-          [p],
-          true,
-        );
+        this.#setPaused(this.#otherInputs, [p], true);
         this.#opts.metrics.profilesCatchUp.set({ partition: String(p) }, 1);
         log.info({ partition: p, from, until }, "reading the partition's profiles before its other inputs");
       }
@@ -368,12 +366,7 @@ export class KafkaEngine implements Engine {
       this.#catchUpTimer = undefined;
     }
     if (this.#backpressured.has(ended.partition)) return;
-    const profiles = this.#opts.topics.input('profiles');
-    this.#setPaused(
-      this.#opts.topics.inputs.filter((t) => t !== profiles),
-      [ended.partition],
-      false,
-    );
+    this.#setPaused(this.#otherInputs, [ended.partition], false);
   }
 
   async stop(): Promise<void> {
