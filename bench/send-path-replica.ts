@@ -19,6 +19,7 @@ import type { ProcessorMetrics } from '../processor/metrics.js';
 import { TopicNames } from '../processor/topic-names.js';
 import { embeddedDecisionSetup, embeddedEnds, runDecisionPhase } from './decision-phase.js';
 import { BenchClock, fill, HOUR } from './decision-workload.js';
+import type { Clock } from '../processor/clock.js';
 import { BatchLatency, type LatencyPercentiles } from './harness.js';
 import { createTopics, kafkaRunConfig, partitionEnds, produceEvents } from './kafka.js';
 import { processCpuMs, RssSampler, sleep, throwIfAborted } from './measure.js';
@@ -63,6 +64,8 @@ export interface ReplicaSendContext {
   sends: number;
   partitions: number;
   handler: EffectHandler;
+  /** Points the handler's clock at the replica's, which stamps the intents it reads. */
+  useClock: (clock: Clock) => void;
   metrics: ProcessorMetrics;
   logger: Logger;
   log: (s: string) => void;
@@ -170,6 +173,7 @@ async function sendPhase(ctx: ReplicaSendContext, config: NudgeConfig, clock: Be
   const other: Record<string, number> = {};
   let t0 = 0;
   const inner = ctx.handler;
+  ctx.useClock(clock);
   const timed: EffectHandler = {
     kind: inner.kind,
     run: async (effect, signal) => {

@@ -10,7 +10,7 @@ import { SEND_EFFECT, type SendIntent } from '../operators/sinks/dispatcher.js';
 import { FcmAccessTokens } from '../operators/sinks/providers/fcm-auth.js';
 import { fcmMessage } from '../operators/sinks/providers/fcm.js';
 import { digitsOnly } from '../operators/sinks/providers/targets.js';
-import { systemClock } from '../processor/clock.js';
+import { systemClock, type Clock } from '../processor/clock.js';
 import { EffectRunner, type Effect, type EffectHandler, type EffectOutcome } from '../processor/effects.js';
 import type { Logger } from '../processor/logger.js';
 import { ProcessorMetrics } from '../processor/metrics.js';
@@ -191,11 +191,16 @@ export async function runSendPathBench(opts: SendPathOptions): Promise<SendPathR
     // The replica's sinks as `nudge run` builds them from `delivery`, credentials by reference as a config file must give them.
     const config = sinkConfig(ready);
     const metrics = new ProcessorMetrics();
-    sinks = buildSinks(config, systemClock, metrics, credentialsEnv(ready));
+    // The sinks read an intent's expiry on this clock: the system's for part (a), whose intents
+    // are stamped with it, and each replica's own for part (c), which starts its campaigns on the
+    // bench's fixed Monday. On the system's clock, every one of (c)'s OTPs read as expired once
+    // the real time passed that Monday's window.
+    const sinkClock = new SwitchedClock(systemClock);
+    sinks = buildSinks(config, sinkClock, metrics, credentialsEnv(ready));
     const handler = sinks.handlers[0];
     if (handler === undefined || handler.kind !== SEND_EFFECT) throw new Error('buildSinks made no send handler: the delivery config was not taken');
     const p = config.processor;
-    const ctx: RunContext = { fakesPid: fakes.pid, sends: opts.sends, warmupSends, logger, log, config, handler, metrics, ...(signal ? { signal } : {}) };
+    const ctx: RunContext = { fakesPid: fakes.pid, sends: opts.sends, warmupSends, logger, log, config, handler, sinkClock, metrics, ...(signal ? { signal } : {}) };
 
     const gupshup = await providerRuns('gupshup', ready.gupshup, ctx);
     const fcm = await providerRuns('fcm', ready.fcm, ctx);
@@ -251,6 +256,7 @@ async function replicaRuns(opts: SendPathOptions, run: { ctx: RunContext; ready:
     sends: opts.sends,
     partitions,
     handler: ctx.handler,
+    useClock: (clock) => ctx.sinkClock.use(clock),
     metrics: ctx.metrics,
     logger: ctx.logger,
     log: ctx.log,
@@ -296,6 +302,20 @@ function logReplicaRun(ctx: RunContext, r: ReplicaSendRun): void {
   ctx.log(`  ${r.engine}: ${fmtInt(r.sendsPerSec)} sends/s from start (${fmtInt(r.steadySendsPerSec)}/s steady), ready ${fmtMs(r.readyMs)}, all sent ${fmtSec(r.elapsedMs)}; sink p50/p99 ${fmtMs(r.sinkLatency.p50Ms)}/${fmtMs(r.sinkLatency.p99Ms)}; ${r.cpuUsPerSend.toFixed(0)} µs CPU/send; peak RSS ${fmtMiB(r.peakRssBytes)}`);
 }
 
+/** A clock that reads another, which can be changed: the sinks' between the bench's parts. */
+class SwitchedClock implements Clock {
+  #clock: Clock;
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+  use(clock: Clock): void {
+    this.#clock = clock;
+  }
+  now(): number {
+    return this.#clock.now();
+  }
+}
+
 interface RunContext {
   fakesPid: number | undefined;
   sends: number;
@@ -304,6 +324,8 @@ interface RunContext {
   log: (s: string) => void;
   config: NudgeConfig;
   handler: EffectHandler;
+  /** The handler's clock, which part (c) points at each replica's. */
+  sinkClock: SwitchedClock;
   /** The sinks' metrics, which part (c)'s replicas share, as a replica and its sinks do. */
   metrics: ProcessorMetrics;
   signal?: AbortSignal;
