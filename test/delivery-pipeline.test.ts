@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from 'undici';
 import { TopologyTestDriver } from '../processor/test-driver.js';
+import type { VirtualClock } from '../processor/clock.js';
 import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
 import { decisionTopology } from '../operators/decisions/topology.js';
 import { createProviderAdapter } from '../operators/sinks/providers/index.js';
@@ -14,12 +15,29 @@ import { HOUR, MONDAY, activate, campaign, decisions, indiaUser, policyConfig } 
 
 const config = policyConfig();
 
+/**
+ * The adapters' clock, bound to the driver's once it exists. They compare an intent's expiry
+ * (the OTP window's end, on the driver's fixed Monday) with it: on the system clock every
+ * send would read as expired once that Monday's window had passed in real time.
+ */
+function driverTime(): { now: () => number; bind: (clock: VirtualClock) => VirtualClock } {
+  let clock: VirtualClock | undefined;
+  return {
+    now: () => {
+      if (clock === undefined) throw new Error('the adapters were called before the driver started');
+      return clock.now();
+    },
+    bind: (c) => (clock = c),
+  };
+}
+
 test('delivery: decisions reach the providers through routing; an outage fails over with nothing lost or sent twice', { timeout: 120_000 }, async () => {
   const fakes = await startFakeProviders();
   const agent = new Agent({ keepAliveTimeout: 10_000 });
-  const gupshup = createProviderAdapter({ ...fakes.configs.gupshup, name: 'gupshup-in' }, { now: Date.now, dispatcher: agent });
-  const twilio = createProviderAdapter({ ...fakes.configs.twilio, name: 'twilio' }, { now: Date.now, dispatcher: agent });
-  const fcm = createProviderAdapter({ ...fakes.configs.fcm, name: 'fcm' }, { now: Date.now, dispatcher: agent });
+  const { now, bind } = driverTime();
+  const gupshup = createProviderAdapter({ ...fakes.configs.gupshup, name: 'gupshup-in' }, { now, dispatcher: agent });
+  const twilio = createProviderAdapter({ ...fakes.configs.twilio, name: 'twilio' }, { now, dispatcher: agent });
+  const fcm = createProviderAdapter({ ...fakes.configs.fcm, name: 'fcm' }, { now, dispatcher: agent });
   const router = new Router({
     timers: realTimers,
     routes: [
@@ -34,7 +52,7 @@ test('delivery: decisions reach the providers through routing; an outage fails o
     partitions: 2,
     startTime: MONDAY + 5 * HOUR, // 10:30 IST: SMS may go out at once
     config: { policy: config.policy },
-    effects: (clock) => [new ProviderSink(router, clock)],
+    effects: (clock) => [new ProviderSink(router, bind(clock))],
   });
   try {
     const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
@@ -70,8 +88,9 @@ test('delivery: decisions reach the providers through routing; an outage fails o
 test('delivery: receipts on nudge.receipts feed routing health; a provider that stops delivering goes last', { timeout: 120_000 }, async () => {
   const fakes = await startFakeProviders();
   const agent = new Agent({ keepAliveTimeout: 10_000 });
-  const gupshup = createProviderAdapter({ ...fakes.configs.gupshup, name: 'gupshup-in' }, { now: Date.now, dispatcher: agent });
-  const twilio = createProviderAdapter({ ...fakes.configs.twilio, name: 'twilio' }, { now: Date.now, dispatcher: agent });
+  const { now, bind } = driverTime();
+  const gupshup = createProviderAdapter({ ...fakes.configs.gupshup, name: 'gupshup-in' }, { now, dispatcher: agent });
+  const twilio = createProviderAdapter({ ...fakes.configs.twilio, name: 'twilio' }, { now, dispatcher: agent });
   const router = new Router({
     timers: realTimers,
     minDeliverySamples: 20,
@@ -82,7 +101,7 @@ test('delivery: receipts on nudge.receipts feed routing health; a provider that 
     partitions: 2,
     startTime: MONDAY + 5 * HOUR,
     config: { policy: config.policy },
-    effects: (clock) => [new ProviderSink(router, clock)],
+    effects: (clock) => [new ProviderSink(router, bind(clock))],
   });
   try {
     const phone = (u: string) => `+9198000${String(10000 + Number(u.slice(1)))}`;
