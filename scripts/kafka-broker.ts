@@ -29,6 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { realClockEnv } from './real-clock.js';
 
 export const KAFKA_VERSION = '3.9.1';
 
@@ -133,7 +134,7 @@ interface RunResult {
 
 function run(cmd: string, args: string[], cwd?: string): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: realClockEnv() });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => chunks.push(b));
     child.stderr.on('data', (b: Buffer) => chunks.push(b));
@@ -503,7 +504,7 @@ async function startOnce(libs: string, opts: StartBrokerOptions, log: LogFn): Pr
         propsFile,
       ],
       // Not detached: a Ctrl-C in the terminal reaches the JVM too, so it shuts down with us.
-      { stdio: ['ignore', fd, fd] },
+      { stdio: ['ignore', fd, fd], env: realClockEnv() },
     );
   } finally {
     closeSync(fd);

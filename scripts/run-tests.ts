@@ -4,8 +4,8 @@
  * tests fail or the run is interrupted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureKafkaJars, startBroker, type KafkaBroker } from './kafka-broker.js';
 
@@ -21,6 +21,33 @@ function testFiles(dir: string, filter: string[]): string[] {
   return out.sort();
 }
 
+/**
+ * `--later-days N` runs the tests with the system clock N days ahead. Tests and benches pin
+ * their simulated worlds to fixed dates so that runs repeat; code that compares such a date
+ * with the real clock passes on the day it is written and fails once the date is past (as an
+ * OTP window on a fixed Monday did, read against the system clock). This run finds such
+ * mixes before the calendar does. `npm run test:later` uses it; CI runs it after `npm test`.
+ */
+function parseArgs(args: string[]): { laterDays: number | Error | undefined; filter: string[] } {
+  const filter: string[] = [];
+  let laterDays: number | Error | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg !== '--later-days' && !arg.startsWith('--later-days=')) {
+      filter.push(arg);
+      continue;
+    }
+    const text = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
+    const n = Number(text);
+    laterDays = text !== undefined && /^\d+$/.test(text) && n >= 1 && n <= 36_500 ? n : new Error(`got ${JSON.stringify(text ?? null)}`);
+  }
+  return { laterDays, filter };
+}
+
+function onPath(command: string): boolean {
+  return (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, command)));
+}
+
 async function main(): Promise<number> {
   // A value that is not a whole positive number of milliseconds would fire the deadline at once.
   const limitMs = Number(process.env['NUDGE_TEST_DEADLINE_MS'] ?? 75 * 60_000);
@@ -28,7 +55,15 @@ async function main(): Promise<number> {
     console.error(`configuration error: NUDGE_TEST_DEADLINE_MS: got ${process.env['NUDGE_TEST_DEADLINE_MS']} (allowed: a whole number of milliseconds above 0)`);
     return 2;
   }
-  const filter = process.argv.slice(2);
+  const { laterDays, filter } = parseArgs(process.argv.slice(2));
+  if (laterDays instanceof Error) {
+    console.error(`configuration error: --later-days: ${laterDays.message} (allowed: a whole number of days from 1 to 36500)`);
+    return 2;
+  }
+  if (laterDays !== undefined && !onPath('faketime')) {
+    console.error('--later-days needs libfaketime: apt-get install -y faketime');
+    return 1;
+  }
   const files = testFiles(join(distRoot, 'test'), filter);
   if (files.length === 0) {
     console.error(`no test files match ${filter.join(' ')}`);
@@ -71,7 +106,15 @@ async function main(): Promise<number> {
     // of tests that ran (the tail of a file, under load), and still exit 0 with a smaller count
     // (nodejs/node#64833; seen here as two state-layers tests missing from a run). A file that
     // a failed test leaves hanging on an open socket is stopped by this deadline instead.
-    const started = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env, detached: true });
+    const command = [process.execPath, '--test', '--test-reporter=spec', ...files];
+    if (laterDays !== undefined) {
+      // The broker above runs on the real clock; the tests, and what they start, run laterDays
+      // ahead. Monotonic clocks stay real: timers and timeouts are not what is being tested.
+      console.error(`the tests' clock is ${laterDays} days ahead of the real one (libfaketime)`);
+      command.unshift('faketime', '-f', `+${laterDays}d`);
+      env['FAKETIME_DONT_FAKE_MONOTONIC'] = '1';
+    }
+    const started = spawn(command[0] as string, command.slice(1), { stdio: 'inherit', env, detached: true });
     child = started;
     return await new Promise<number>((resolve) => {
       const deadline = setTimeout(() => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { before, describe, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromiumMissing, launchChromium } from './support/browser.js';
 import { runDemo, type DemoRun } from '../cli/demo-run.js';
 import { ownBestSplit, qualityRows, sendHours } from '../cli/demo-summary.js';
 import { reportData } from '../cli/demo-report.js';
@@ -11,7 +11,6 @@ import { buildReportHtml, writeReport } from '../bench/report-html/page.js';
 import type { DemoReport } from '../bench/report-html/data.js';
 import type { Quality } from '../bench/sim/quality.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const DIR = join(ARTIFACTS, 'demo-report');
 const FILE = join(DIR, 'demo.html');
@@ -103,12 +102,9 @@ describe('demo run and its report data', () => {
   });
 });
 
-describe('demo report in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)` }, () => {
+describe('demo report in headless Chromium', { skip: chromiumMissing }, () => {
   test('opens from file://, draws four charts with their data, no page errors; screenshot saved', async () => {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 1100 }, deviceScaleFactor: 1 });
       const problems: string[] = [];

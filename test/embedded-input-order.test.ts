@@ -9,6 +9,7 @@ import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
 import type { UserState } from '../operators/decisions/types.js';
 import { createReplica } from '../processor/create-replica.js';
 import { EmbeddedLog } from '../processor/embedded/log.js';
+import { VirtualClock } from '../processor/clock.js';
 import { indiaUser } from './support/decisions.js';
 import { testLogger } from './support/logger.js';
 import { tempDir } from './support/tmp.js';
@@ -34,7 +35,10 @@ for (const maxBatchRecords of [1, 1000]) {
     const { dir, cleanup } = tempDir();
     const config = validateConfig({ state: { dir: join(dir, 'state') }, embedded: { partitions: 1 }, processor: { maxBatchRecords } });
     const log = new EmbeddedLog(join(dir, 'state', 'embedded-log'));
-    const { replica } = createReplica({ config, topology: () => decisionTopology(config, new HeuristicScorer()), logger: testLogger, embeddedLog: log });
+    // On a clock of the events' own day: on the system clock, events of a fixed date decay in
+    // the histograms with every day that passes, until they count for nothing.
+    const clock = new VirtualClock(TS + 10 * 60_000);
+    const { replica } = createReplica({ config, topology: () => decisionTopology(config, new HeuristicScorer()), logger: testLogger, embeddedLog: log, clock });
     try {
       for (const t of [...replica.topics.inputs, ...replica.topics.outputs]) log.createTopic(t, 1);
       const users = ['br1', 'br2', 'br3'];

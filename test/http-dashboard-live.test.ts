@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Agent } from 'undici';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { chromiumMissing, launchChromium } from './support/browser.js';
 import { demoCampaigns } from '../cli/demo-campaigns.js';
 import { buildDashboardHtml } from '../http/dashboard/index.js';
 import { ReplicaBinding } from '../http/replica-binding.js';
@@ -22,7 +23,6 @@ import { testLogger } from './support/logger.js';
 import { embeddedReplica, jsonRecord } from './support/embedded-replica.js';
 import { waitFor } from './support/wait.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const USERS = 3_000;
 
@@ -36,7 +36,7 @@ const json = jsonRecord;
  */
 test(
   'dashboard in headless Chromium follows a real replica while a demo campaign runs',
-  { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)`, timeout: 180_000 },
+  { skip: chromiumMissing, timeout: 180_000 },
   async () => {
     const fakes = await startFakeProviders();
     const agent = new Agent({ keepAliveTimeout: 10_000 });
@@ -54,10 +54,7 @@ test(
     const topics = replica.topics;
     const binding = new ReplicaBinding(replica, { directory: new LocalDirectory(), token: TEST_TOKEN, forwardTimeoutMs: 2_000 });
     const server = await startHttpServer({ api: binding, host: '127.0.0.1', port: 0, token: TEST_TOKEN, maxBodyBytes: 65_536, log: testLogger, dashboardHtml: buildDashboardHtml() });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     const problems: string[] = [];
     let feeding: NodeJS.Timeout | undefined;
     try {

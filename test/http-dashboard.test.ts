@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumMissing, launchChromium } from './support/browser.js';
 import { buildDashboardHtml } from '../http/dashboard/index.js';
 import { CLIENT_JS } from '../http/dashboard/client.js';
 import type { DashboardSnapshot } from '../http/replica-api.js';
 import { startTestServer, TEST_TOKEN, type TestServer } from './support/http-client.js';
 import { waitFor } from './support/wait.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 
 describe('dashboard page (no browser)', () => {
@@ -47,17 +47,14 @@ describe('dashboard page (no browser)', () => {
   });
 });
 
-describe('dashboard in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)` }, () => {
+describe('dashboard in headless Chromium', { skip: chromiumMissing }, () => {
   let s: TestServer;
   let browser: Browser;
   const problems: string[] = [];
 
   before(async () => {
     s = await startTestServer({ dashboardHtml: buildDashboardHtml() });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -7,6 +7,7 @@ import { decisionTopology } from '../operators/decisions/topology.js';
 import { HeuristicScorer } from '../operators/decisions/heuristic-scorer.js';
 import type { UserState } from '../operators/decisions/types.js';
 import { createReplica } from '../processor/create-replica.js';
+import { VirtualClock } from '../processor/clock.js';
 import { createLogger } from '../processor/logger.js';
 import type { Replica } from '../processor/replica.js';
 import { ProfilesFirst } from '../processor/kafka/profiles-first.js';
@@ -16,6 +17,12 @@ import { tempDir } from './support/tmp.js';
 import { waitFor } from './support/wait.js';
 
 const TS = Date.UTC(2026, 10, 20, 1, 30); // Friday 07:00 in India, Thursday 22:30 in São Paulo
+/**
+ * The replicas' clock, on the events' own day: on the system clock, events of a fixed date decay
+ * in the histograms with every day that passes, until they count for nothing. (The catch-up's
+ * idle limit is timed on the real clock, by the engine, whatever the replica's clock.)
+ */
+const eventsDay = () => new VirtualClock(TS + 10 * 60_000);
 const BR = ['br1', 'br2', 'br3'];
 const EVENTS_EACH = 167;
 
@@ -70,7 +77,7 @@ test('kafka: a backlog is read profiles first, so each event falls in its user�
   const config = kafkaTestConfig(join(dir, 'state'), { kafka: { partitions: 1, maxBytesPerPartition: 16_384 } });
   const p = config.topics.prefix;
   const { lines, logger } = logLines();
-  const { replica } = createReplica({ config, topology: () => decisionTopology(config, new HeuristicScorer()), logger });
+  const { replica } = createReplica({ config, topology: () => decisionTopology(config, new HeuristicScorer()), logger, clock: eventsDay() });
   const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
   try {
     await createInputs(p);
@@ -120,7 +127,7 @@ test('kafka: profiles written in transactions — the catch-up reads past the co
   const config = kafkaTestConfig(join(dir, 'state'), { kafka: { partitions: 1, profilesFirstIdleMs: 60_000, maxBytesPerPartition: 1024 } });
   const p = config.topics.prefix;
   const { lines, logger } = logLines();
-  const { replica } = createReplica({ config, topology: () => decisionTopology(config, new HeuristicScorer()), logger });
+  const { replica } = createReplica({ config, topology: () => decisionTopology(config, new HeuristicScorer()), logger, clock: eventsDay() });
   const plain = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
   const committed = testKafka().producer({ transactionalId: `${p}committed`, idempotent: true, maxInFlightRequests: 1 });
   const open = testKafka().producer({ transactionalId: `${p}open`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000 });
