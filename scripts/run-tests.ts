@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { ensureKafkaJars, startBroker, type KafkaBroker } from './kafka-broker.js';
 
 const distRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,20 +29,19 @@ function testFiles(dir: string, filter: string[]): string[] {
  * OTP window on a fixed Monday did, read against the system clock). This run finds such
  * mixes before the calendar does. `npm run test:later` uses it; CI runs it after `npm test`.
  */
-function parseArgs(args: string[]): { laterDays: number | Error | undefined; filter: string[] } {
-  const filter: string[] = [];
-  let laterDays: number | Error | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg !== '--later-days' && !arg.startsWith('--later-days=')) {
-      filter.push(arg);
-      continue;
-    }
-    const text = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
-    const n = Number(text);
-    laterDays = text !== undefined && /^\d+$/.test(text) && n >= 1 && n <= 36_500 ? n : new Error(`got ${JSON.stringify(text ?? null)}`);
+function testArgs(args: string[]): { laterDays?: number; filter: string[]; error?: string } {
+  let parsed: ReturnType<typeof parseArgs<{ allowPositionals: true; options: { 'later-days': { type: 'string' } } }>>;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { 'later-days': { type: 'string' } } });
+  } catch (err) {
+    return { filter: [], error: `${(err as Error).message} (allowed: words of test file paths, and --later-days N)` };
   }
-  return { laterDays, filter };
+  const filter = parsed.positionals;
+  const text = parsed.values['later-days'];
+  if (text === undefined) return { filter };
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 36_500) return { filter, error: `--later-days: got ${JSON.stringify(text)} (allowed: a whole number of days from 1 to 36500)` };
+  return { laterDays: n, filter };
 }
 
 function onPath(command: string): boolean {
@@ -55,9 +55,9 @@ async function main(): Promise<number> {
     console.error(`configuration error: NUDGE_TEST_DEADLINE_MS: got ${process.env['NUDGE_TEST_DEADLINE_MS']} (allowed: a whole number of milliseconds above 0)`);
     return 2;
   }
-  const { laterDays, filter } = parseArgs(process.argv.slice(2));
-  if (laterDays instanceof Error) {
-    console.error(`configuration error: --later-days: ${laterDays.message} (allowed: a whole number of days from 1 to 36500)`);
+  const { laterDays, filter, error } = testArgs(process.argv.slice(2));
+  if (error !== undefined) {
+    console.error(`configuration error: ${error}`);
     return 2;
   }
   if (laterDays !== undefined && !onPath('faketime')) {
