@@ -3,7 +3,7 @@
  * compiled test file with node's test runner, and stops the broker afterwards, also when
  * tests fail or the run is interrupted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,17 @@ function testArgs(args: string[]): { laterDays?: number; filter: string[]; error
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 36_500) return { filter, error: `--later-days: got ${JSON.stringify(text)} (allowed: a whole number of days from 1 to 36500)` };
   return { laterDays: n, filter };
+}
+
+/** How many days ahead a node process started under faketime reads the clock; an Error when it cannot tell, or it is not ahead by `days`. */
+function clockAhead(days: number, env: NodeJS.ProcessEnv): number | Error {
+  const before = Date.now();
+  const out = spawnSync('faketime', ['-f', `+${days}d`, process.execPath, '-e', 'process.stdout.write(String(Date.now()))'], { env, encoding: 'utf8' });
+  const read = Number(out.stdout);
+  if (out.status !== 0 || !Number.isFinite(read)) return new Error(`a process under faketime did not report its clock (${out.error?.message ?? out.stderr.trim()})`);
+  const ahead = (read - before) / 86_400_000;
+  // A day's slack: the probe takes a moment, and libfaketime's offset is exact.
+  return Math.abs(ahead - days) < 1 ? ahead : new Error(`a process under faketime read the clock ${ahead.toFixed(2)} days ahead, not ${days}`);
 }
 
 function onPath(command: string): boolean {
@@ -110,9 +121,15 @@ async function main(): Promise<number> {
     if (laterDays !== undefined) {
       // The broker above runs on the real clock; the tests, and what they start, run laterDays
       // ahead. Monotonic clocks stay real: timers and timeouts are not what is being tested.
-      console.error(`the tests' clock is ${laterDays} days ahead of the real one (libfaketime)`);
       command.unshift('faketime', '-f', `+${laterDays}d`);
       env['FAKETIME_DONT_FAKE_MONOTONIC'] = '1';
+      // A preload that did not take would run today's tests and pass: the run would prove nothing.
+      const ahead = clockAhead(laterDays, env);
+      if (ahead instanceof Error) {
+        console.error(`--later-days: ${ahead.message}`);
+        return 1;
+      }
+      console.error(`the tests' clock is ${ahead.toFixed(2)} days ahead of the real one (libfaketime)`);
     }
     const started = spawn(command[0] as string, command.slice(1), { stdio: 'inherit', env, detached: true });
     child = started;

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { passesInOneOf } from './support/wait.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent } from 'undici';
 import { startTwilioFake } from '../bench/fakes/index.js';
@@ -10,6 +9,7 @@ import { AimdController, withAimd } from '../operators/sinks/resilience/aimd.js'
 import { TokenBucket } from '../operators/sinks/resilience/token-bucket.js';
 import { realTimers, VirtualTimers } from '../operators/sinks/resilience/timers.js';
 import { retry, sent } from '../operators/sinks/providers/provider.js';
+import { passesInOneOf } from './support/wait.js';
 
 const SID = `AC${'b2'.repeat(16)}`;
 

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { passesInOneOf } from './support/wait.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { TokenBucket } from '../operators/sinks/resilience/token-bucket.js';
 import { realTimers, VirtualTimers } from '../operators/sinks/resilience/timers.js';
+import { passesInOneOf } from './support/wait.js';
 
 test('token bucket: virtual time, 10/s without burst, one token every 100 ms in FIFO order', async () => {
   const timers = new VirtualTimers(0);
