@@ -1,11 +1,13 @@
 import { ConfigError } from '../errors/index.js';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { keptReplicaDir, runDemo, type DemoArgs } from './demo-run.js';
 import { demoReplicas, demoUsers } from './demo-world.js';
 import { activityScaleFor, MAX_EVENTS_PER_USER_DAY, TARGET_EVENTS_PER_USER_DAY } from '../bench/sim/activity.js';
 import { printSummary } from './demo-summary.js';
 import { reportData } from './demo-report.js';
 import { writeReport } from '../bench/report-html/page.js';
+import { describeHost, hostCpu, hostCpuSince } from './host-cpu.js';
 
 export type { DemoArgs } from './demo-world.js';
 
@@ -52,6 +54,8 @@ export async function demoCommand(args: DemoArgs & { report: string; eventsPerUs
   if (args.keep !== undefined) checkKeep(args.keep);
   console.log(`nudge demo: ${args.users.toLocaleString('en')} simulated users (seed ${args.seed}; ${args.historyDays} day${args.historyDays === 1 ? '' : 's'} of past activity${eventsPerUserDay !== undefined ? `, ${eventsPerUserDay} events a user a day on average` : ''}), ${args.partitions} partitions${replicas > 1 ? ` shared by ${replicas} replicas, a thread each` : ''}, embedded log, LMDB state, virtual clock, ${args.scorer === 'heuristic' ? 'heuristic scorer' : 'learned model (models/default, TF.js)'}`);
   const { report, ...demo } = rest;
+  const host = hostCpu();
+  const ownCpu = process.cpuUsage();
   const run = await runDemo({ ...demo, activityScale }, (line) => console.log(line));
   const { hours, quality } = run.judgement;
   printSummary(run, hours, quality);
@@ -63,5 +67,10 @@ export async function demoCommand(args: DemoArgs & { report: string; eventsPerUs
   }
   // Since the process started: module loading, the run (the replicas judge their own users' decisions) and writing the report.
   console.log(`\ndone in ${(performance.now() / 1000).toFixed(1)} s (pipeline ${run.timings.total.toFixed(1)} s, of which the simulated day ${run.timings.day.toFixed(1)} s and judging quality ${run.timings.judge.toFixed(1)} s; ${run.cpuSeconds.toFixed(1)} s of CPU in the pipeline's threads)`);
+  const hostAfter = hostCpu();
+  if (host !== undefined && hostAfter !== undefined) {
+    const own = process.cpuUsage(ownCpu);
+    console.log(describeHost(hostCpuSince(host, hostAfter), (own.user + own.system) / 1e6, cpus().length));
+  }
   return 0;
 }
