@@ -8,6 +8,9 @@ import { realTimers, type Timers } from '../operators/sinks/resilience/timers.js
 import { Router } from '../operators/sinks/routing.js';
 import { startFakeProviders, type FakeProviderKeys } from '../bench/fakes/index.js';
 
+/** Connections to each provider fake (see startDemoProviders). */
+const CONNECTIONS_PER_FAKE = 64;
+
 export interface DemoProviders {
   handlers: EffectHandler[];
   close(): Promise<void>;
@@ -22,7 +25,12 @@ export interface DemoProviders {
 export async function startDemoProviders(clock: Clock, metrics: ProcessorMetrics, concurrency: number, keys?: FakeProviderKeys): Promise<DemoProviders> {
   const now = () => clock.now();
   const fakes = await startFakeProviders({ now, ...(keys !== undefined ? { keys } : {}) });
-  const agent = new Agent({ keepAliveTimeout: 30_000, connections: concurrency, pipelining: 1 });
+  // Few connections per fake, not one per send in flight: the fakes serve on the replica's own
+  // thread, and a thread that is busy deciding accepts about one new connection per turn of its
+  // event loop. Opening 512 at the first sends took longer than the adapters' 10 s headers
+  // timeout, and the demo dropped a tenth of its SMS (the breakers opened on the timeouts).
+  // Sends beyond these wait in undici's queue, where no timeout runs.
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: Math.min(concurrency, CONNECTIONS_PER_FAKE), pipelining: 1 });
   const adapter = (config: ProviderConfig, name: string) => createProviderAdapter({ ...config, name } as ProviderConfig, { now, dispatcher: agent });
   const gupshup = adapter(fakes.configs.gupshup, 'gupshup-in');
   const twilio = adapter(fakes.configs.twilio, 'twilio');

@@ -54,6 +54,12 @@ export interface OperatorContext {
    * health). Handed over after this batch commits; dropped with it if it rolls back.
    */
   signal(kind: string, payload: unknown): void;
+  /**
+   * Lets the thread's event loop turn (I/O, timers) once a batch has held it for a while, or
+   * returns undefined at once: for an operator's own long loops, such as `prepare` over a batch
+   * (processor/event-loop-turn.ts). The task calls it between records itself.
+   */
+  turn?(): Promise<void> | undefined;
 }
 
 export interface Operator {

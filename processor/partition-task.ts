@@ -13,6 +13,7 @@ import type { CampaignTable, Operator, OperatorContext, Timer, Topology } from '
 import { encodeOutput, type OutputFormat } from './output-encoding.js';
 import type { EncodedOutput, InputRecord, InputRole, OutputRecord, RawRecord } from './record.js';
 import { SerialLock } from './serial-lock.js';
+import { turn } from './event-loop-turn.js';
 import { TimerStore } from './timers.js';
 import type { TopicNames } from './topic-names.js';
 
@@ -197,6 +198,8 @@ export class PartitionTask {
     let last = -1;
     let count = 0;
     for (const entry of decoded) {
+      const pause = turn();
+      if (pause !== undefined) await pause;
       const raw = entry.raw;
       last = raw.offset;
       count++;
@@ -247,6 +250,8 @@ export class PartitionTask {
       return null;
     }
     for (const timer of due) {
+      const pause = turn();
+      if (pause !== undefined) await pause;
       const op = this.#owners.get(timer.owner);
       if (op?.onTimer === undefined) {
         this.log.error({ owner: timer.owner, id: timer.id }, 'timer has no operator to fire; dropped');
@@ -276,6 +281,8 @@ export class PartitionTask {
     const startedAt = performance.now();
     let count = 0;
     for (const { effect, outcome } of outcomes) {
+      const pause = turn();
+      if (pause !== undefined) await pause;
       // Already resolved (a duplicate report, or recovered as dropped): nothing to do.
       if ((await this.#outbox.get([effect.id])) === undefined) continue;
       const op = this.#owners.get(effect.owner);
@@ -426,6 +433,7 @@ export class PartitionTask {
       signal: (kind, payload) => {
         task.#signals.push({ kind, payload });
       },
+      turn,
     };
   }
 }

@@ -397,6 +397,9 @@ export class DecisionOperator implements Operator {
     const direct: Float32Array[] = [];
     const keyed: Float32Array[] = [];
     for (const { candidate, campaign, offset } of known) {
+      // Planning a batch of a thousand candidates takes long enough to hold up the thread's I/O.
+      const pause = ctx.turn?.();
+      if (pause !== undefined) await pause;
       const { userId, vars } = candidate;
       const earlier = seen.get(userId) ?? 0;
       seen.set(userId, earlier + 1);
