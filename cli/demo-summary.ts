@@ -211,6 +211,17 @@ export function printSummary(run: DemoRun, hours: SendHours, quality: readonly Q
   }
   if (run.scoring.calls > 0) out(`scoring: ${n(run.scoring.rows)} rows in ${n(run.scoring.calls)} model calls (${run.scoring.seconds.toFixed(1)} s)`);
   out(`sends: ${n(run.sends.length)} — ${[...byChannel].map(([ch, c]) => `${ch} ${n(c.n)}${ch === 'sms' ? ` (${n(c.segments)} segments, cost ${c.cost.toFixed(2)})` : ''}`).join(', ')}`);
+  // What the providers made of them: a send the router gave up on is in nudge.sends too, and
+  // counted above, so the failures are told apart, with their codes.
+  const byStatus = new Map<string, number>();
+  const byError = new Map<string, number>();
+  for (const s of run.sends) {
+    byStatus.set(s.status, (byStatus.get(s.status) ?? 0) + 1);
+    if (s.status !== 'sent' && s.error !== null) byError.set(s.error.code, (byError.get(s.error.code) ?? 0) + 1);
+  }
+  const statuses = [...byStatus].sort((a, b) => b[1] - a[1]).map(([st, k]) => `${n(k)} ${st}`).join(', ');
+  const errors = [...byError].sort((a, b) => b[1] - a[1]).map(([code, k]) => `${code} ${n(k)}`).join(', ');
+  out(`outcomes: ${statuses === '' ? 'none' : statuses}${errors !== '' ? ` (${errors})` : ''}`);
   const { fed, pending, counts } = run.feedback;
   out(`answers fed back to nudge.events and nudge.profiles: ${n(fed.click)} clicks, ${n(fed.conversion)} conversions, ${n(fed.opt_out)} opt-outs (STOP or push turned off); after the run ends: ${n(pending.click)} clicks, ${n(pending.conversion)} conversions, ${n(pending.opt_out)} opt-outs; ${n(counts.afterOptOut)} messages to users who had opted out`);
   if (run.deadLetters > 0) out(`dead letters: ${n(run.deadLetters)}`);

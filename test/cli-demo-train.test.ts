@@ -37,6 +37,8 @@ test('cli: nudge demo --keep, then nudge export, nudge train and nudge eval on w
     const [, decided, changes] = /^decisions: ([\d,]+) for [\d,]+ candidates, ([\d,]+) later changes$/m.exec(demo.stdout) ?? [];
     assert.ok(decided !== undefined && changes !== undefined, demo.stdout);
     assert.match(demo.stdout, /^kept: each replica's log and state, in .*replica-1, .*replica-2;/m);
+    // Every send reached a provider: the fakes inject no faults here.
+    assert.match(demo.stdout, /^outcomes: [\d,]+ sent$/m);
     // What the machine gave the run, to tell a busy host from slow code (cli/host-cpu.ts).
     if (process.platform === 'linux') assert.match(demo.stdout, /^the machine meanwhile \(\d+ cores, \/proc\/stat\): \d+\.\d s of CPU to other processes, \d+\.\d s withheld by the hypervisor \(steal\), \d+\.\d s idle$/m);
     assert.deepEqual(readdirSync(keep).sort(), ['replica-1', 'replica-2']);
