@@ -1,8 +1,8 @@
 /**
  * Cooperative yielding for long batches. A batch is a chain of promises that are mostly
  * resolved at once (the state reads are synchronous LMDB reads), so it holds the thread's event
- * loop from its first record to its last: in the demo, a batch of candidates held it for 0.8 s
- * on average and up to 1.9 s. Meanwhile nothing else on the thread ran: not the providers' HTTP
+ * loop from its first record to its last: in the demo's decide phase, the loop's delay
+ * (monitorEventLoopDelay) averaged 0.8 s and reached 1.9 s. Meanwhile nothing else on the thread ran: not the providers' HTTP
  * responses, whose timeouts kept counting, not the HTTP API, not the consumer's heartbeats.
  * Batches call `turn()` between records; once the loop has been held for SLICE_MS, it waits for
  * one turn of the loop, so that timers and I/O run, then goes on.
