@@ -17,6 +17,7 @@ import type { RestoreReport } from './restore.js';
 import type { RuntimeReport } from './runtime.js';
 import type { SendPathReport } from './send-path.js';
 import type { StreamsPeerReport } from './streams-peer-scenario.js';
+import { cpuName } from '../cli/host-cpu.js';
 import { KAFKA_VERSION } from '../scripts/kafka-broker.js';
 import { describeMachine, fmtInt, fmtRatio, fmtSec, machineLine, table, updateResultsSection, type MachineInfo } from './report.js';
 
@@ -30,11 +31,6 @@ async function readReport<T>(dir: string, name: string): Promise<T | null> {
   } catch {
     return null;
   }
-}
-
-/** A CPU model as a row names it: "Intel(R) Xeon(R) Processor @ 2.50GHz" → "Intel Xeon 2.50GHz". */
-function cpuName(model: string): string {
-  return model.replace(/\((R|TM)\)/g, '').replace(/\bProcessor\b/, '').replace(/@/, '').replace(/\s+/g, ' ').trim();
 }
 
 function when(r: { date: string; machine: MachineInfo }): string {

@@ -70,7 +70,7 @@ export async function demoCommand(args: DemoArgs & { report: string; eventsPerUs
   const hostAfter = hostCpu();
   if (host !== undefined && hostAfter !== undefined) {
     const own = process.cpuUsage(ownCpu);
-    console.log(describeHost(hostCpuSince(host, hostAfter), (own.user + own.system) / 1e6, cpus().length));
+    console.log(describeHost(hostCpuSince(host, hostAfter), (own.user + own.system) / 1e6, cpus().length, cpus()[0]?.model ?? ''));
   }
   return 0;
 }

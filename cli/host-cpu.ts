@@ -49,13 +49,21 @@ export function hostCpuSince(before: HostCpu, after: HostCpu): HostCpu {
   return { busy: after.busy - before.busy, idle: after.idle - before.idle, steal: after.steal - before.steal };
 }
 
+/** A CPU model as a line names it: "Intel(R) Xeon(R) Processor @ 2.50GHz" → "Intel Xeon 2.50GHz". */
+export function cpuName(model: string): string {
+  return model.replace(/\((R|TM)\)/g, '').replace(/\bProcessor\b/, '').replace(/@/, '').replace(/\s+/g, ' ').trim();
+}
+
 /**
- * One line on the machine during a run that used `ownCpu` seconds of CPU itself: what other
- * processes took, what the hypervisor withheld, and what was left idle.
+ * One line on the machine during a run that used `ownCpu` seconds of CPU itself: its cores
+ * and their model, what other processes took, what the hypervisor withheld, and what was
+ * left idle. The model is there because a shared machine of the same size is not always the
+ * same CPU: the demo's default run took 38–48 s on one and 54–102 s on another.
  */
-export function describeHost(used: HostCpu, ownCpu: number, cores: number): string {
+export function describeHost(used: HostCpu, ownCpu: number, cores: number, model: string): string {
   // Our own threads are within `busy`; the two are read by different clocks, so a small negative is 0.
   const others = Math.max(0, used.busy - ownCpu);
   const s = (x: number) => `${x.toFixed(1)} s`;
-  return `the machine meanwhile (${cores} cores, /proc/stat): ${s(others)} of CPU to other processes, ${s(used.steal)} withheld by the hypervisor (steal), ${s(used.idle)} idle`;
+  const name = cpuName(model);
+  return `the machine meanwhile (${cores} × ${name === '' ? 'unknown CPU' : name}, /proc/stat): ${s(others)} of CPU to other processes, ${s(used.steal)} withheld by the hypervisor (steal), ${s(used.idle)} idle`;
 }

@@ -40,7 +40,7 @@ test('cli: nudge demo --keep, then nudge export, nudge train and nudge eval on w
     // Every send reached a provider: the fakes inject no faults here.
     assert.match(demo.stdout, /^outcomes: [\d,]+ sent$/m);
     // What the machine gave the run, to tell a busy host from slow code (cli/host-cpu.ts).
-    if (process.platform === 'linux') assert.match(demo.stdout, /^the machine meanwhile \(\d+ cores, \/proc\/stat\): \d+\.\d s of CPU to other processes, \d+\.\d s withheld by the hypervisor \(steal\), \d+\.\d s idle$/m);
+    if (process.platform === 'linux') assert.match(demo.stdout, /^the machine meanwhile \(\d+ × [^,]+, \/proc\/stat\): \d+\.\d s of CPU to other processes, \d+\.\d s withheld by the hypervisor \(steal\), \d+\.\d s idle$/m);
     assert.deepEqual(readdirSync(keep).sort(), ['replica-1', 'replica-2']);
 
     let decisionLines = '';

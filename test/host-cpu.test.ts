@@ -13,11 +13,13 @@ test('host cpu: /proc/stat aggregate line, in seconds by what the time went to',
   assert.equal(parseProcStat(''), undefined);
 });
 
-test('host cpu: a run’s line names other processes, steal and idle, never less than nothing', () => {
+test('host cpu: a run’s line names the CPU, other processes, steal and idle, never less than nothing', () => {
   const used = hostCpuSince({ busy: 100, idle: 50, steal: 10 }, { busy: 260, idle: 60, steal: 50.5 });
   assert.deepEqual(used, { busy: 160, idle: 10, steal: 40.5 });
-  assert.equal(describeHost(used, 150, 2), 'the machine meanwhile (2 cores, /proc/stat): 10.0 s of CPU to other processes, 40.5 s withheld by the hypervisor (steal), 10.0 s idle');
-  assert.match(describeHost(used, 161, 2), /: 0\.0 s of CPU to other processes/);
+  assert.equal(describeHost(used, 150, 2, 'Intel(R) Xeon(R) Processor @ 2.50GHz'), 'the machine meanwhile (2 × Intel Xeon 2.50GHz, /proc/stat): 10.0 s of CPU to other processes, 40.5 s withheld by the hypervisor (steal), 10.0 s idle');
+  assert.match(describeHost(used, 161, 2, 'AMD EPYC'), /^the machine meanwhile \(2 × AMD EPYC, .*: 0\.0 s of CPU to other processes/);
+  // os.cpus() can list no model (some containers and architectures).
+  assert.match(describeHost(used, 150, 4, ''), /\(4 × unknown CPU, /);
 });
 
 test('host cpu: on Linux the machine’s counters only grow', { skip: process.platform !== 'linux' ? 'no /proc/stat outside Linux' : false }, () => {
