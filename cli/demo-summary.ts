@@ -201,16 +201,20 @@ export function printSummary(run: DemoRun, hours: SendHours, quality: readonly Q
     out(`  ${campaign.padEnd(14)} ${['send', 'schedule', 'holdout', 'skip'].map((a) => `${a} ${n(m.get(a) ?? 0)}`).join('  ')}`);
   }
   out(`skip reasons: ${[...reasons].sort((a, b) => b[1] - a[1]).map(([r, k]) => `${r} ${n(k)}`).join(', ')}`);
-  const byChannel = new Map<string, { n: number; segments: number; cost: number }>();
+  const byChannel = new Map<string, { n: number; segments: number; cost: number; charged: number }>();
   for (const s of run.sends) {
-    const c = byChannel.get(s.channel) ?? { n: 0, segments: 0, cost: 0 };
+    const c = byChannel.get(s.channel) ?? { n: 0, segments: 0, cost: 0, charged: 0 };
     c.n++;
     c.segments += s.segments;
     c.cost += s.cost;
+    c.charged += s.providerCost ?? 0;
     byChannel.set(s.channel, c);
   }
+  // The policy prices an SMS at one rate; the router may hand it to a dearer provider (Twilio
+  // beside Gupshup in India, on failover or by health), and that is what the bill says.
+  const smsCost = (c: { segments: number; cost: number; charged: number }) => `${n(c.segments)} segments, cost ${c.cost.toFixed(2)} as the policy prices it${run.args.providers === 'recorded' ? '' : `, ${c.charged.toFixed(2)} at the prices of the providers that took them`}`;
   if (run.scoring.calls > 0) out(`scoring: ${n(run.scoring.rows)} rows in ${n(run.scoring.calls)} model calls (${run.scoring.seconds.toFixed(1)} s)`);
-  out(`sends: ${n(run.sends.length)} — ${[...byChannel].map(([ch, c]) => `${ch} ${n(c.n)}${ch === 'sms' ? ` (${n(c.segments)} segments, cost ${c.cost.toFixed(2)})` : ''}`).join(', ')}`);
+  out(`sends: ${n(run.sends.length)} — ${[...byChannel].map(([ch, c]) => `${ch} ${n(c.n)}${ch === 'sms' ? ` (${smsCost(c)})` : ''}`).join(', ')}`);
   // What the providers made of them: a send the router gave up on is in nudge.sends too, and
   // counted above, so the failures are told apart, with their codes.
   const byStatus = new Map<string, number>();

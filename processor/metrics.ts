@@ -24,6 +24,7 @@ export class ProcessorMetrics {
   readonly profilesCatchUp: Gauge<'partition'>;
   readonly decisions: Counter<'action' | 'reason'>;
   readonly sends: Counter<'provider' | 'status'>;
+  readonly providerCost: Counter<'provider' | 'channel'>;
   readonly providerLatency: Histogram<'provider'>;
   readonly scoringBatch: Histogram;
   readonly scoringSeconds: Histogram;
@@ -74,6 +75,8 @@ export class ProcessorMetrics {
     // One series per decision: the first reason (or "none"), so summing by action does not double-count.
     this.decisions = new Counter({ name: 'nudge_decisions_total', help: 'Decisions committed, by action and first reason', labelNames: ['action', 'reason'], registers: r });
     this.sends = new Counter({ name: 'nudge_sends_total', help: 'Provider attempt outcomes committed, by provider and status', labelNames: ['provider', 'status'], registers: r });
+    // The bill as it accrues: a campaign's budget counts the policy's estimate, this what the providers charge.
+    this.providerCost = new Counter({ name: 'nudge_provider_cost_total', help: 'What providers charge for the messages they took (providerCost of sent records), by provider and channel', labelNames: ['provider', 'channel'], registers: r });
     this.providerLatency = new Histogram({
       name: 'nudge_provider_latency_seconds',
       help: 'Provider request latency',

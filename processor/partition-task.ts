@@ -54,7 +54,7 @@ export interface BatchResult {
   produced: readonly OutputRecord[];
   /** Feedback for the sinks (ctx.signal), handed over once the batch has committed. */
   signals: Signal[];
-  /** Decisions, sends and dead letters by their metric labels, counted before encoding; applied on commit. */
+  /** Decisions, sends and dead letters by their metric labels, counted before encoding, and the providers' charges (summed, under "c"); applied on commit. */
   tally: Map<string, number>;
   records: number;
   startedAt: number;
@@ -350,6 +350,7 @@ export class PartitionTask {
       const [what, a, b] = key.split('\u0000') as [string, string, string];
       if (what === 'd') this.#opts.metrics.decisions.inc({ action: a, reason: b }, n);
       else if (what === 'x') this.#opts.metrics.deadLetters.inc({ code: a, topic: b }, n);
+      else if (what === 'c') this.#opts.metrics.providerCost.inc({ provider: a, channel: b }, n);
       else this.#opts.metrics.sends.inc({ provider: a, status: b }, n);
     }
   }
@@ -381,9 +382,13 @@ export class PartitionTask {
     const { limits, topics } = this.#opts;
     const tally = new Map<string, number>();
     for (const o of this.#outputs) {
-      const v = o.value as { action?: string; reasons?: string[]; provider?: string; status?: string };
+      const v = o.value as { action?: string; reasons?: string[]; provider?: string; status?: string; channel?: string; providerCost?: number };
       const key = o.role === 'decisions' ? `d\u0000${v.action}\u0000${v.reasons?.[0] ?? 'none'}` : o.role === 'sends' ? `s\u0000${v.provider}\u0000${v.status}` : undefined;
       if (key !== undefined) tally.set(key, (tally.get(key) ?? 0) + 1);
+      if (o.role === 'sends' && typeof v.providerCost === 'number' && v.providerCost > 0) {
+        const spent = `c\u0000${v.provider}\u0000${v.channel}`;
+        tally.set(spent, (tally.get(spent) ?? 0) + v.providerCost);
+      }
     }
     for (const [code, topic] of this.#deadLetterCodes) {
       const key = `x\u0000${code}\u0000${topic}`;

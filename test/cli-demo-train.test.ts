@@ -45,8 +45,12 @@ test('cli: nudge demo --keep, then nudge export, nudge train and nudge eval on w
 
     let decisionLines = '';
     let eventLines = '';
+    let sendLines = '';
     for (const replica of ['replica-1', 'replica-2']) {
       const state = ['--state-dir', join(keep, replica)];
+      const s = run(['export', 'sends', ...state]);
+      assert.equal(s.status, 0, s.stderr);
+      sendLines += s.stdout;
       const d = run(['export', 'decisions', ...state]);
       assert.equal(d.status, 0, d.stderr);
       decisionLines += d.stdout;
@@ -54,6 +58,16 @@ test('cli: nudge demo --keep, then nudge export, nudge train and nudge eval on w
       assert.equal(e.status, 0, e.stderr);
       eventLines += e.stdout;
     }
+    // The SMS bill: each sent SMS at the price of the provider that took it (cli/demo-providers.ts:
+    // Gupshup 0.12 in India, Twilio 0.5 elsewhere), beside the policy's estimate; both as printed.
+    const sms = sendLines.trim().split('\n').map((l) => JSON.parse(l) as { channel: string; status: string; provider: string; segments: number; cost: number; providerCost?: number }).filter((x) => x.channel === 'sms' && x.status === 'sent');
+    assert.ok(sms.some((x) => x.provider === 'twilio') && sms.some((x) => x.provider === 'gupshup-in'), 'SMS through both providers');
+    const price: Record<string, number> = { 'gupshup-in': 0.12, twilio: 0.5 };
+    for (const x of sms) assert.equal(x.providerCost, (price[x.provider] as number) * x.segments, `${x.provider} providerCost`);
+    const total = (f: (x: (typeof sms)[number]) => number) => sms.reduce((a, x) => a + f(x), 0).toFixed(2);
+    const segments = sms.reduce((a, x) => a + x.segments, 0).toLocaleString('en');
+    assert.ok(demo.stdout.includes(`sms ${sms.length.toLocaleString('en')} (${segments} segments, cost ${total((x) => x.cost)} as the policy prices it, ${total((x) => x.providerCost ?? 0)} at the prices of the providers that took them)`), demo.stdout);
+    assert.ok(Number(total((x) => x.providerCost ?? 0)) > Number(total((x) => x.cost)), 'Twilio charges more than the estimate');
     const decisions = decisionLines.trim().split('\n').map((l) => JSON.parse(l) as { action: string; features?: number[] });
     // Every decision and every later change (a preemption, an opt-out before the send) the run
     // printed is in the replicas' logs, each replica's own users' once.

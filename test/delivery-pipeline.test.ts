@@ -71,6 +71,21 @@ test('delivery: decisions reach the providers through routing; an outage fails o
     assert.equal(new Set(final.map((s) => s.userId)).size, users.length);
     assert.ok(final.slice(0, 20).every((s) => s.provider === 'gupshup-in'), 'the cheaper provider first');
     assert.ok(final.some((s) => s.provider === 'twilio'), 'failover to the next provider');
+    // The bill is the routed provider's price; `cost` stays the policy's estimate, whichever took it.
+    const price: Record<string, number> = { 'gupshup-in': 0.1, twilio: 0.5 };
+    for (const s of final) {
+      assert.ok(s.segments >= 1);
+      assert.equal(s.providerCost, (price[s.provider] as number) * s.segments, `${s.provider} providerCost`);
+      assert.equal(s.cost, config.policy.smsSegmentPrice * s.segments, 'cost: the policy\'s estimate');
+    }
+    assert.ok(sends.filter((s) => s.status !== 'sent').every((s) => s.providerCost === undefined && s.cost === 0), 'nothing charged for an attempt not taken');
+    // And the replica's spend metric adds up the same bill, by provider.
+    const spend = (await d.metrics.providerCost.get()).values;
+    for (const provider of ['gupshup-in', 'twilio']) {
+      const billed = final.filter((s) => s.provider === provider).reduce((a, s) => a + (s.providerCost as number), 0);
+      const metric = spend.filter((v) => v.labels['provider'] === provider && v.labels['channel'] === 'sms').reduce((a, v) => a + v.value, 0);
+      assert.ok(billed > 0 && Math.abs(metric - billed) < 1e-9, `${provider}: metric ${metric}, records ${billed}`);
+    }
     // Counted at the providers: each recipient exactly once across both.
     for (const u of users) {
       const phone = `+9198000${String(10000 + Number(u.slice(1)))}`;

@@ -567,6 +567,8 @@ export class DecisionOperator implements Operator {
         status: a.status,
         attempt: i + 1,
         providerMessageId: a.providerMessageId ?? null,
+        // Outcomes committed before the field existed have none; a number only where a route priced it.
+        ...(a.status === 'sent' && typeof a.providerCost === 'number' && Number.isFinite(a.providerCost) ? { providerCost: a.providerCost } : {}),
         error: a.error ?? null,
         ts: a.ts,
       });
@@ -606,7 +608,7 @@ export class DecisionOperator implements Operator {
     return 'drop';
   }
 
-  #sendRecord(ctx: OperatorContext, intent: SendIntent, a: Pick<SendRecord, 'provider' | 'status' | 'attempt' | 'providerMessageId' | 'error' | 'ts'>): void {
+  #sendRecord(ctx: OperatorContext, intent: SendIntent, a: Pick<SendRecord, 'provider' | 'status' | 'attempt' | 'providerMessageId' | 'providerCost' | 'error' | 'ts'>): void {
     const record: SendRecord = {
       sendId: intent.sendId,
       decisionId: intent.decisionId,

@@ -31,7 +31,14 @@ export interface SendRecord {
   attempt: number;
   providerMessageId: string | null;
   segments: number;
+  /** The decision's estimate (the policy's prices), as budgets count it; 0 unless sent. */
   cost: number;
+  /**
+   * What the provider that took the message charges for it (its route's `pricePerSegment` ×
+   * segments): on a `sent` record of a priced route only. It differs from `cost` when the
+   * router chose a provider other than the one the policy prices by, on failover or by health.
+   */
+  providerCost?: number;
   error: { code: string; message: string } | null;
   ts: number;
 }
@@ -70,6 +77,8 @@ export interface SendAttempt {
   provider: string;
   status: 'sent' | 'failed' | 'retrying' | 'dropped';
   providerMessageId?: string | null;
+  /** What the provider charges for the message, on an attempt it accepted (SendRecord.providerCost). */
+  providerCost?: number;
   error?: { code: string; message: string } | null;
   /** Epoch ms the attempt finished (the sink's clock). */
   ts: number;

@@ -57,7 +57,7 @@ export class ProviderSink implements EffectHandler {
       const routed = await this.#router.send(one, signal);
       for (const a of routed.attempts) {
         this.#metrics?.providerLatency.observe({ provider: a.provider }, (performance.now() - started) / 1000 / Math.max(1, routed.attempts.length));
-        attempts.push(attempt(a.provider, a.result, a.ts));
+        attempts.push(attempt(a.provider, a.cost, a.result, a.ts));
       }
       const r = routed.result;
       if (r.status === 'sent') sent = true;
@@ -78,10 +78,10 @@ export class ProviderSink implements EffectHandler {
   }
 }
 
-function attempt(provider: string, result: ProviderResult, ts: number): SendAttempt {
+function attempt(provider: string, cost: number, result: ProviderResult, ts: number): SendAttempt {
   switch (result.status) {
     case 'sent':
-      return { provider, status: 'sent', providerMessageId: result.providerMessageId, error: null, ts };
+      return { provider, status: 'sent', providerMessageId: result.providerMessageId, providerCost: cost, error: null, ts };
     case 'failed':
       return { provider, status: 'failed', providerMessageId: null, error: { code: result.code, message: result.message }, ts };
     case 'retry':

@@ -50,6 +50,8 @@ export interface ProviderChoice {
 
 export interface RouteAttempt {
   provider: string;
+  /** What this provider charges for the message: its route's price per segment × segments (one unit for push). */
+  cost: number;
   result: ProviderResult;
   /** `timers.now()` when the attempt ended. */
   ts: number;
@@ -150,7 +152,7 @@ export class Router {
     const attempts: RouteAttempt[] = [];
     let last: ProviderResult | undefined;
     let provider: string | undefined;
-    for (const { lane } of this.#ranked(intent, c)) {
+    for (const { lane, cost } of this.#ranked(intent, c)) {
       const name = lane.route.adapter.name;
       const state = this.#providers.get(name) as ProviderState;
       const permit = state.breaker.acquire();
@@ -168,7 +170,7 @@ export class Router {
       const now = this.#o.timers.now();
       state.breaker.record(permit, result, now - started);
       lane.aimd?.observe(started, result);
-      const attempt = { provider: name, result, ts: now };
+      const attempt: RouteAttempt = { provider: name, cost, result, ts: now };
       attempts.push(attempt);
       this.#o.onAttempt?.(attempt, intent);
       last = result;
